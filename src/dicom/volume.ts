@@ -1,0 +1,152 @@
+/**
+ * A series → an HU volume: slices ordered along the normal (inferior → superior for axial
+ * stacks), rescaled per slice, decoded one file at a time into one Int16Array.
+ */
+import { CtMuscleError } from '../errors.ts';
+import { numberValue } from './dataset-values.ts';
+import { analyzeStack } from './geometry.ts';
+import { PADDING_HU, paddingInStoredRange, storedToHounsfield } from './hu.ts';
+import { decodeFrame, pixelFormatOf } from './pixels.ts';
+import { loadSourceBytes, parseDicom } from './read.ts';
+import type { SeriesGroup } from './series.ts';
+import type { CtVolume, GeometryIssueKind, InstanceHeader, SliceInfo, VolumeGeometry } from './types.ts';
+import { planeOf } from './geometry.ts';
+
+/** Issues that make one volume meaningless: the node refuses rather than measures. */
+export const BLOCKING_ISSUES: ReadonlySet<GeometryIssueKind> = new Set([
+  'mixed-orientation',
+  'several-stacks',
+  'mixed-size',
+  'mixed-pixel-spacing',
+  'duplicate-position',
+]);
+
+export interface VolumeOptions {
+  /** Build only these slices (indices in stack order), e.g. the chosen slice and its neighbours. */
+  sliceIndices?: number[];
+}
+
+function requirePixelSpacing(header: InstanceHeader): [number, number] {
+  if (!header.pixelSpacing || header.pixelSpacing.some((v) => !(v > 0))) {
+    throw new CtMuscleError('E_MISSING_ATTRIBUTE', `${header.sopInstanceUid}: PixelSpacing (0028,0030) is missing or not positive; areas cannot be measured.`);
+  }
+  return header.pixelSpacing;
+}
+
+/** Describe the geometry of a series without decoding pixels; throws on blocking issues. */
+export function planVolume(group: SeriesGroup): { geometry: VolumeGeometry; ordered: InstanceHeader[]; issues: CtVolume['issues'] } {
+  const { instances } = group;
+  if (instances.length === 0) throw new CtMuscleError('E_NO_SERIES', 'The series has no instances.');
+  const multiFrame = instances.find((i) => i.numberOfFrames > 1);
+  if (multiFrame) {
+    throw new CtMuscleError('E_UNSUPPORTED_PIXEL_FORMAT', `Multi-frame (enhanced) CT is not supported yet: ${multiFrame.sopInstanceUid} has ${multiFrame.numberOfFrames} frames.`);
+  }
+  const stack = analyzeStack(instances);
+  if (!stack) {
+    if (instances.length > 1) {
+      throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', 'The instances lack ImagePositionPatient/ImageOrientationPatient; they cannot be ordered.');
+    }
+    throw new CtMuscleError('E_MISSING_ATTRIBUTE', 'The image lacks ImagePositionPatient/ImageOrientationPatient; its geometry is unknown.');
+  }
+  const blocking = stack.issues.filter((i) => BLOCKING_ISSUES.has(i.kind) || (i.kind === 'missing-position' && instances.length > 1));
+  if (blocking.length > 0) {
+    throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', blocking.map((i) => i.message).join(' '), { issues: blocking });
+  }
+  let ordered = stack.ordered;
+  // Ascending normal offset is inferior → superior only when the normal points to the head.
+  const reversed = stack.normal[2] < 0;
+  if (reversed) ordered = [...ordered].reverse();
+  const first = ordered[0];
+  const pixelSpacingMm = requirePixelSpacing(first);
+  return {
+    ordered,
+    issues: stack.issues,
+    geometry: {
+      rows: first.rows ?? 0,
+      columns: first.columns ?? 0,
+      rowCosine: stack.row,
+      columnCosine: stack.column,
+      normal: stack.normal,
+      plane: planeOf(stack.normal),
+      pixelSpacingMm,
+      sliceSpacingMm: stack.sliceSpacingMm,
+      sliceThicknessMm: first.sliceThickness ?? null,
+      gantryTiltDeg: stack.gantryTiltDeg,
+    },
+  };
+}
+
+function sliceInfoOf(header: InstanceHeader, normal: [number, number, number]): SliceInfo {
+  const ipp = header.imagePositionPatient!;
+  return {
+    sopInstanceUid: header.sopInstanceUid,
+    instanceNumber: header.instanceNumber,
+    imagePositionPatient: ipp,
+    normalOffsetMm: ipp[0] * normal[0] + ipp[1] * normal[1] + ipp[2] * normal[2],
+    zMm: ipp[2],
+    rescaleSlope: numberValue(header.dataset, 'RescaleSlope') ?? 1,
+    rescaleIntercept: numberValue(header.dataset, 'RescaleIntercept') ?? 0,
+    source: header.source,
+    frameIndex: 0,
+  };
+}
+
+/** Decode every slice (or the chosen ones) of a series into HU. Memory: 2 bytes per voxel plus one file at a time. */
+export async function buildVolume(group: SeriesGroup, options: VolumeOptions = {}): Promise<CtVolume> {
+  const plan = planVolume(group);
+  const { geometry } = plan;
+  const indices = options.sliceIndices ?? plan.ordered.map((_, k) => k);
+  for (const k of indices) {
+    if (!Number.isInteger(k) || k < 0 || k >= plan.ordered.length) {
+      throw new CtMuscleError('E_MISSING_ATTRIBUTE', `Slice index ${k} is outside the series (0..${plan.ordered.length - 1}).`);
+    }
+  }
+  const sliceVoxels = geometry.rows * geometry.columns;
+  const hu = new Int16Array(sliceVoxels * indices.length);
+  const slices: SliceInfo[] = [];
+  for (let n = 0; n < indices.length; n++) {
+    const header = plan.ordered[indices[n]];
+    const parsed = parseDicom(await loadSourceBytes(header.source));
+    const format = pixelFormatOf(parsed.dataset);
+    if (format.samplesPerPixel !== 1 || !format.photometricInterpretation.startsWith('MONOCHROME')) {
+      throw new CtMuscleError(
+        'E_UNSUPPORTED_PIXEL_FORMAT',
+        `${header.sopInstanceUid}: CT must be greyscale (MONOCHROME1/2, one sample); this is ${format.photometricInterpretation} with ${format.samplesPerPixel} samples.`,
+      );
+    }
+    if (format.rows !== geometry.rows || format.columns !== geometry.columns) {
+      throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', `${header.sopInstanceUid} is ${format.rows}×${format.columns}; the series is ${geometry.rows}×${geometry.columns}.`);
+    }
+    const stored = await decodeFrame(parsed, 0);
+    const info = sliceInfoOf(header, geometry.normal);
+    const paddingValue = numberValue(parsed.dataset, 'PixelPaddingValue');
+    const rangeLimit = numberValue(parsed.dataset, 'PixelPaddingRangeLimit');
+    storedToHounsfield(
+      stored,
+      {
+        slope: info.rescaleSlope,
+        intercept: info.rescaleIntercept,
+        padding:
+          paddingValue === undefined
+            ? undefined
+            : {
+                value: paddingInStoredRange(paddingValue, format.pixelRepresentation, format.bitsAllocated),
+                rangeLimit: rangeLimit === undefined ? undefined : paddingInStoredRange(rangeLimit, format.pixelRepresentation, format.bitsAllocated),
+              },
+      },
+      hu,
+      n * sliceVoxels,
+    );
+    slices.push(info);
+  }
+  return {
+    studyInstanceUid: group.studyInstanceUid,
+    seriesInstanceUid: group.seriesInstanceUid,
+    frameOfReferenceUid: plan.ordered[0].frameOfReferenceUid,
+    geometry,
+    slices,
+    hu,
+    paddingHu: PADDING_HU,
+    issues: plan.issues,
+  };
+}

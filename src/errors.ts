@@ -1,0 +1,48 @@
+/**
+ * Typed errors: every failure a user can meet carries a stable code (for scripts and the
+ * job queue) and a human message (for people). Codes never change meaning once published.
+ */
+export const ERROR_CODES = {
+  E_NOT_DICOM: 'The input is not a readable DICOM Part 10 file or dataset.',
+  E_MISSING_UID: 'A required UID (Study, Series or SOP Instance) is missing or empty.',
+  E_MISSING_ATTRIBUTE: 'A required attribute is missing or malformed.',
+  E_UNSUPPORTED_TRANSFER_SYNTAX: 'The transfer syntax is not supported by the decoder.',
+  E_UNSUPPORTED_PIXEL_FORMAT: 'The pixel format (bits, samples, photometric interpretation) is not supported.',
+  E_NO_PIXEL_DATA: 'The instance has no pixel data.',
+  E_DECODE_FAILED: 'The pixel data could not be decoded.',
+  E_INCONSISTENT_GEOMETRY: 'The slices of the series do not form one consistent volume.',
+  E_NO_SERIES: 'No series was found in the input.',
+  E_NO_SUITABLE_SERIES: 'No series met the selection rules.',
+  E_CONFIG_INVALID: 'The configuration is invalid.',
+  E_PHANTOM_OPTIONS: 'The phantom options are invalid.',
+  E_IO: 'A file could not be read or written.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class CtMuscleError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(message ?? ERROR_CODES[code]);
+    this.name = 'CtMuscleError';
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+export function isCtMuscleError(value: unknown): value is CtMuscleError {
+  return value instanceof CtMuscleError;
+}
+
+/** Any thrown value as a `{code, message}` pair; unexpected (programming) errors become E_INTERNAL. */
+export function describeError(error: unknown): { code: string; message: string } {
+  if (error instanceof CtMuscleError) return { code: error.code, message: error.message };
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'E_INTERNAL', message };
+}

@@ -1,0 +1,47 @@
+/** Where tests find real data and tools; tests skip with a clear message when something is absent. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+/** ../shared/data beside the checkout, or CT_MUSCLE_DATA. Never copied into the repository. */
+export const sharedData = process.env.CT_MUSCLE_DATA ?? resolve(repoRoot, '../shared/data');
+
+export const pydicomTestFiles = process.env.PYDICOM_TEST_FILES ?? '/usr/lib/python3/dist-packages/pydicom/data/test_files';
+
+export function dataPath(...parts: string[]): string {
+  return join(sharedData, ...parts);
+}
+
+export function hasCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Skip the current test (or hook's suite) unless every path exists. */
+export function requirePaths(context: Mocha.Context, ...paths: string[]): void {
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    console.log(`      skipped: missing ${missing.join(', ')} (set CT_MUSCLE_DATA or install python3-pydicom)`);
+    context.skip();
+  }
+}
+
+export function requireCommands(context: Mocha.Context, ...names: string[]): void {
+  const missing = names.filter((n) => !hasCommand(n));
+  if (missing.length > 0) {
+    console.log(`      skipped: command(s) not installed: ${missing.join(', ')} (.ci/run installs them)`);
+    context.skip();
+  }
+}
+
+export function run(command: string, args: string[]): string {
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function makeTempDir(prefix = 'ctmn-test-'): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
