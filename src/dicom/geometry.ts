@@ -3,7 +3,16 @@
  * the normal, spacing, and the irregularities (gaps, tilt, mixed stacks) that make a volume
  * unsafe to measure.
  */
-import type { GeometryIssue, InstanceHeader, PlaneLabel } from './types.ts';
+import type { GeometryIssue, GeometryIssueKind, InstanceHeader, PlaneLabel } from './types.ts';
+
+/** Issues that make one volume meaningless: the node refuses such a series rather than measures it. */
+export const BLOCKING_ISSUES: readonly GeometryIssueKind[] = Object.freeze([
+  'mixed-orientation',
+  'several-stacks',
+  'mixed-size',
+  'mixed-pixel-spacing',
+  'duplicate-position',
+]);
 
 export type Vec3 = [number, number, number];
 

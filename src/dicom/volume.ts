@@ -4,22 +4,12 @@
  */
 import { CtMuscleError } from '../errors.ts';
 import { numberValue } from './dataset-values.ts';
-import { analyzeStack } from './geometry.ts';
+import { analyzeStack, BLOCKING_ISSUES, planeOf } from './geometry.ts';
 import { PADDING_HU, paddingInStoredRange, storedToHounsfield } from './hu.ts';
 import { decodeFrame, pixelFormatOf } from './pixels.ts';
 import { loadSourceBytes, parseDicom } from './read.ts';
 import type { SeriesGroup } from './series.ts';
-import type { CtVolume, GeometryIssueKind, InstanceHeader, SliceInfo, VolumeGeometry } from './types.ts';
-import { planeOf } from './geometry.ts';
-
-/** Issues that make one volume meaningless: the node refuses rather than measures. */
-export const BLOCKING_ISSUES: ReadonlySet<GeometryIssueKind> = new Set([
-  'mixed-orientation',
-  'several-stacks',
-  'mixed-size',
-  'mixed-pixel-spacing',
-  'duplicate-position',
-]);
+import type { CtVolume, InstanceHeader, SliceInfo, VolumeGeometry } from './types.ts';
 
 export interface VolumeOptions {
   /** Build only these slices (indices in stack order), e.g. the chosen slice and its neighbours. */
@@ -48,7 +38,7 @@ export function planVolume(group: SeriesGroup): { geometry: VolumeGeometry; orde
     }
     throw new CtMuscleError('E_MISSING_ATTRIBUTE', 'The image lacks ImagePositionPatient/ImageOrientationPatient; its geometry is unknown.');
   }
-  const blocking = stack.issues.filter((i) => BLOCKING_ISSUES.has(i.kind) || (i.kind === 'missing-position' && instances.length > 1));
+  const blocking = stack.issues.filter((i) => BLOCKING_ISSUES.includes(i.kind) || (i.kind === 'missing-position' && instances.length > 1));
   if (blocking.length > 0) {
     throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', blocking.map((i) => i.message).join(' '), { issues: blocking });
   }

@@ -1,0 +1,112 @@
+/**
+ * Configuration: config/default.json, then a file given with --config, then environment
+ * overrides (CT_MUSCLE_NODE__SECTION__KEY=value). Validated once at start; a bad value stops the
+ * node with a message naming the key, never later in the middle of a job.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { CtMuscleError } from './errors.ts';
+import { type SelectionRules, validateSelectionRules } from './intake/select-series.ts';
+
+const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../config/default.json', import.meta.url));
+export const ENV_PREFIX = 'CT_MUSCLE_NODE__';
+
+const configSchema = z
+  .object({
+    logLevel: z.enum(['error', 'warn', 'info', 'debug']),
+    selection: z.record(z.string(), z.unknown()),
+    level: z.object({ target: z.enum(['T12', 'L1', 'L2', 'L3']) }).strict(),
+    output: z.object({ dir: z.string().min(1) }).strict(),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof configSchema>;
+export interface Config extends Omit<RawConfig, 'selection'> {
+  selection: SelectionRules;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Objects merge key by key; anything else (arrays included) replaces. */
+export function deepMerge(base: Json, override: Json): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    out[key] = isObject(value) && isObject(out[key]) ? deepMerge(out[key] as Json, value) : value;
+  }
+  return out;
+}
+
+function readJsonFile(path: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CtMuscleError('E_CONFIG_INVALID', `Cannot read configuration file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!isObject(parsed)) throw new Error('the top level must be an object');
+    return parsed;
+  } catch (error) {
+    throw new CtMuscleError('E_CONFIG_INVALID', `Configuration file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function parseEnvValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * CT_MUSCLE_NODE__LEVEL__TARGET=L3 → {level: {target: 'L3'}}. Segments match keys case-insensitively,
+ * ignoring underscores, so SELECTION__MAX_AXIAL_TILT_DEG reaches selection.maxAxialTiltDeg.
+ */
+export function envOverrides(env: NodeJS.ProcessEnv, known: Json): Json {
+  const out: Json = {};
+  const canonical = (s: string) => s.replace(/_/g, '').toLowerCase();
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    const segments = name.slice(ENV_PREFIX.length).split('__').filter(Boolean);
+    let target = out;
+    let shape: unknown = known;
+    segments.forEach((segment, i) => {
+      const keys = isObject(shape) ? Object.keys(shape) : [];
+      const key = keys.find((k) => canonical(k) === canonical(segment)) ?? segment.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+      shape = isObject(shape) ? shape[key] : undefined;
+      if (i === segments.length - 1) target[key] = parseEnvValue(value);
+      else target = (target[key] = isObject(target[key]) ? target[key] : {}) as Json;
+    });
+  }
+  return out;
+}
+
+function formatZodError(error: z.ZodError, origin: string): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`)
+    .map((line) => `${line} (${origin})`)
+    .join('; ');
+}
+
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): Config {
+  const defaults = readJsonFile(DEFAULT_CONFIG_PATH);
+  const fromFile = options.file ? readJsonFile(options.file) : {};
+  const merged = deepMerge(deepMerge(defaults, fromFile), envOverrides(options.env ?? process.env, defaults));
+  const origin = options.file ? `defaults + ${options.file} + environment` : 'defaults + environment';
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) throw new CtMuscleError('E_CONFIG_INVALID', `Invalid configuration: ${formatZodError(parsed.error, origin)}`);
+  let selection: SelectionRules;
+  try {
+    selection = validateSelectionRules(parsed.data.selection);
+  } catch (error) {
+    throw new CtMuscleError('E_CONFIG_INVALID', `Invalid configuration: ${(error as Error).message} (${origin})`);
+  }
+  return { ...parsed.data, selection };
+}
