@@ -151,7 +151,8 @@ export function analyzeStack(instances: InstanceHeader[]): StackAnalysis | null 
     Math.max(...inPlane.map((p) => p[0])) - Math.min(...inPlane.map((p) => p[0])),
     Math.max(...inPlane.map((p) => p[1])) - Math.min(...inPlane.map((p) => p[1])),
   );
-  const sliceSpacingMm = steps.length > 0 ? median(steps) : null;
+  // Positions carry float noise (0.99999…); report spacing to 0.1 µm.
+  const sliceSpacingMm = steps.length > 0 ? Math.round(median(steps) * 1e4) / 1e4 : null;
   if (sliceSpacingMm !== null) {
     const tolerance = Math.max(SPACING_TOLERANCE_MM, SPACING_TOLERANCE_FRACTION * sliceSpacingMm);
     const gaps = steps.filter((s) => s > 1.5 * sliceSpacingMm);
