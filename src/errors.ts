@@ -15,7 +15,10 @@ export const ERROR_CODES = {
   E_NO_SUITABLE_SERIES: 'No series met the selection rules.',
   E_CONFIG_INVALID: 'The configuration is invalid.',
   E_PHANTOM_OPTIONS: 'The phantom options are invalid.',
+  E_NOT_NIFTI: 'The input is not a readable NIfTI-1/2 volume.',
   E_IO: 'A file could not be read or written.',
+  E_EMPTY_MASK: 'The segmentation mask has no foreground pixel: no DICOM-SEG is written (the SR reports the slice as not measurable).',
+  E_REPORT_INVALID: 'The input of the SEG/SR/JSON report writer is invalid.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

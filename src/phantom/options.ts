@@ -257,7 +257,8 @@ export function resolvePhantomOptions(options: PhantomOptions = {}): ResolvedPha
     pixelPaddingValue =
       storage === 'signed'
         ? integerIn('pixelPaddingValue (signed storage)', o.pixelPaddingValue, -32768, 32767)
-        : integerIn('pixelPaddingValue (unsigned storage)', o.pixelPaddingValue, 0, 65535);
+        : // HU = stored − 1024 must fit the 16-bit HU arrays the core yields.
+          integerIn('pixelPaddingValue (unsigned storage)', o.pixelPaddingValue, 0, 32767);
   }
   const resolved: ResolvedPhantomOptions = {
     seed,

@@ -41,6 +41,8 @@ export interface SpineSection {
 export interface Section {
   z: number;
   u: number;
+  /** x of the midsagittal plane (spine, sternum). */
+  midX: number;
   skin: Egg;
   /** Inner edge of the skin = outer edge of subcutaneous fat. */
   fat: Egg;
@@ -49,8 +51,8 @@ export interface Section {
   /** Inner edge of the muscle wall: the chest or abdominal cavity. */
   cavity: Egg;
   spine: SpineSection;
-  /** Erector spinae (each side mirrors cx). */
-  erector: { cx: number; cy: number; rx: number; ry: number };
+  /** Erector spinae: centre at midX ± dx, cy. */
+  erector: { dx: number; cy: number; rx: number; ry: number };
 }
 
 const KNOTS = [-2, 0, 3, 6, 8.5, 11, 13, 14.5, 16, 17, 19];
@@ -96,17 +98,18 @@ export function sectionAt(plan: BodyPlan, z: number): Section {
   const canalRy = (7.5 + 1 * lumbar) * s;
   const esRx = erectorRx(u) * s;
   const esRy = erectorRy(u) * s;
-  const canalY = cy + muscle.ryPost - 1 - 1.75 * esRy;
+  const canalY = cy + muscle.ryPost - 1 - 1.95 * esRy;
   const bodyBackY = canalY - canalRy - 1;
   const bodyY = bodyBackY - 0.8 * bodyRy;
   return {
     z,
     u,
+    midX: cx,
     skin,
     fat,
     muscle,
     cavity,
     spine: { bodyY, bodyRx, bodyRy, bodyBackY, canalY, canalRx, canalRy },
-    erector: { cx: canalRx + 0.85 * esRx + 1, cy: canalY + 0.75 * esRy, rx: esRx, ry: esRy },
+    erector: { dx: canalRx + 0.85 * esRx + 1, cy: canalY + 0.95 * esRy, rx: esRx, ry: esRy },
   };
 }

@@ -30,6 +30,12 @@ declare module 'dcmjs' {
   }
 
   export const data: {
+    /** 1-bit packing as dcmjs's SEG derivation does it: one continuous bit stream, first pixel in bit 0. */
+    BitArray: {
+      getBytesForBinaryFrame(numPixels: number): number;
+      pack(pixelData: Uint8Array): Uint8Array;
+      unpack(bitPixelData: Uint8Array | ArrayBuffer): Uint8Array;
+    };
     DicomMessage: {
       readFile(buffer: ArrayBuffer, options?: ReadOptions): DicomDict;
       _read(stream: ReadBufferStream, syntax: string, options?: ReadOptions): DicomJsonDict;
