@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { CtMuscleError } from '../errors.ts';
 import { TS, transferSyntaxName } from './transfer-syntax.ts';
+import { loadWasmModule } from './wasm-modules.ts';
 import type { PixelFormat } from './types.ts';
 
 const require = createRequire(import.meta.url);
@@ -23,21 +24,6 @@ interface WasmDecoder {
   delete(): void;
 }
 type WasmModule = Record<string, new () => WasmDecoder>;
-type WasmFactory = (overrides: Record<string, unknown>) => Promise<WasmModule>;
-
-const modules = new Map<string, Promise<WasmModule>>();
-
-/** Load an Emscripten module once; its `print` is silenced because OpenJPEG logs every decode to stdout. */
-function wasmModule(specifier: string): Promise<WasmModule> {
-  let loading = modules.get(specifier);
-  if (!loading) {
-    const factory = require(specifier) as WasmFactory;
-    const silent = () => undefined;
-    loading = factory({ print: silent, printErr: silent });
-    modules.set(specifier, loading);
-  }
-  return loading;
-}
 
 export interface DecodedFrame {
   /** Little-endian sample bytes, interleaved when there are several samples per pixel. */
@@ -48,7 +34,7 @@ export interface DecodedFrame {
 }
 
 async function decodeWithWasm(specifier: string, className: string, frame: Uint8Array, format: PixelFormat): Promise<DecodedFrame> {
-  const module = await wasmModule(specifier);
+  const module = await loadWasmModule<WasmModule>(specifier);
   const decoder = new module[className]();
   try {
     decoder.getEncodedBuffer(frame.length).set(frame);

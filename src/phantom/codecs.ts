@@ -1,11 +1,8 @@
 /**
  * Lossless encoders for the compressed syntaxes the phantom writes: the cornerstone WebAssembly
- * builds of OpenJPEG (JPEG 2000) and CharLS (JPEG-LS). Each module loads once, silently (the
- * Emscripten runtime would otherwise print to stdout).
+ * builds of OpenJPEG (JPEG 2000) and CharLS (JPEG-LS).
  */
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { loadWasmModule } from '../dicom/wasm-modules.ts';
 
 interface FrameInfo {
   width: number;
@@ -27,20 +24,6 @@ interface WasmEncoder {
 }
 
 type WasmModule = Record<string, new () => WasmEncoder>;
-type WasmFactory = (overrides: Record<string, unknown>) => Promise<WasmModule>;
-
-const modules = new Map<string, Promise<WasmModule>>();
-
-function load(specifier: string): Promise<WasmModule> {
-  let loading = modules.get(specifier);
-  if (!loading) {
-    const factory = require(specifier) as WasmFactory;
-    const silent = () => undefined;
-    loading = factory({ print: silent, printErr: silent });
-    modules.set(specifier, loading);
-  }
-  return loading;
-}
 
 export type CompressedCodec = 'jpeg2000' | 'jpegls';
 
@@ -49,7 +32,7 @@ export type CompressedCodec = 'jpeg2000' | 'jpegls';
  * `signed` says whether they are two's complement (PixelRepresentation 1).
  */
 export async function encodeFrame(codec: CompressedCodec, samples: Uint8Array, rows: number, columns: number, signed: boolean): Promise<Uint8Array> {
-  const module = await load(codec === 'jpeg2000' ? '@cornerstonejs/codec-openjpeg/wasmjs' : '@cornerstonejs/codec-charls/wasmjs');
+  const module = await loadWasmModule<WasmModule>(codec === 'jpeg2000' ? '@cornerstonejs/codec-openjpeg/wasmjs' : '@cornerstonejs/codec-charls/wasmjs');
   const encoder = new module[codec === 'jpeg2000' ? 'J2KEncoder' : 'JpegLSEncoder']();
   try {
     const input = encoder.getDecodedBuffer({ width: columns, height: rows, bitsPerSample: 16, componentCount: 1, isSigned: signed, isUsingColorTransform: false });

@@ -4,22 +4,14 @@
  * streams in constant memory.
  */
 import { CtMuscleError } from '../errors.ts';
-import type { Orientation6, Vec3 } from './geometry.ts';
+import type { Orientation6 } from './geometry.ts';
 import { composeSlice, sliceNoise } from './image.ts';
 import type { PhantomOptions } from './options.ts';
-import { muscleAreaCm2, paddingHu, planPhantom, type PhantomPlan } from './plan.ts';
+import { muscleAreaCm2, paddingHu, planPhantom, type PhantomPlan, type PlannedSlice } from './plan.ts';
 import { renderLabels } from './render.ts';
 import { spineLabelAt } from './levels.ts';
 
-export interface PhantomSlice {
-  /** Index in inferior → superior order. */
-  index: number;
-  /** Position in acquisition order (the order slices are yielded). */
-  acquisitionIndex: number;
-  instanceNumber: number;
-  sopInstanceUid: string;
-  zMm: number;
-  imagePositionPatient: Vec3;
+export interface PhantomSlice extends PlannedSlice {
   imageOrientationPatient: Orientation6;
   rows: number;
   columns: number;
