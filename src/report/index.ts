@@ -1,0 +1,9 @@
+/** The report stage: DICOM-SEG, TID 1500 SR and the JSON result (see docs/outputs.md). */
+export { writeSeg, checkMask, SEG_SOP_CLASS_UID, SEGMENT_NUMBER, SEGMENT_LABEL } from './seg.ts';
+export { writeSr, COMPREHENSIVE_3D_SR_SOP_CLASS_UID, REPORTED_DECIMALS } from './sr.ts';
+export { writeReport, EMPTY_MASK_REASON, type ReportInput, type ReportOutput } from './report.ts';
+export { buildResultJson, RESULT_SCHEMA, type ResultJson, type ResultJsonInput } from './result-json.ts';
+export { readSegMask, maskForSlice, type SegReadout, type SegFrame } from './read-seg.ts';
+export { deriveUid, deriveSeriesNumber, dicomDateTime, type UidKind, type UidSeed } from './uids.ts';
+export { CODES, UNITS, VERTEBRA_CODES } from './codes.ts';
+export type * from './types.ts';

@@ -1,0 +1,123 @@
+/**
+ * The per-study JSON result: the same facts as the SR, for scripts, dashboards and the job
+ * queue. Full-precision numbers (the SR rounds them), null for anything not measured or not
+ * finite (JSON has no NaN), and the UIDs of the SEG and SR that were written.
+ */
+import { stringValue } from '../dicom/dataset-values.ts';
+import type { InstanceHeader } from '../dicom/types.ts';
+import { CtMuscleError } from '../errors.ts';
+import type { HuWindow, LevelInfo, MuscleMeasurements, SegmenterInfo, WrittenInstance } from './types.ts';
+
+export const RESULT_SCHEMA = 'ct-muscle-node/result@1';
+
+export interface ResultJsonInput {
+  source: InstanceHeader;
+  level: LevelInfo;
+  segmenter: SegmenterInfo;
+  huWindow: HuWindow;
+  flags: string[];
+  measurements: MuscleMeasurements | null;
+  notMeasurableReason?: string;
+  seg: WrittenInstance | null;
+  sr: WrittenInstance | null;
+  created: Date;
+  softwareVersion?: string;
+}
+
+export interface OutputRef {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  seriesNumber: number;
+}
+
+export interface ResultJson {
+  schema: typeof RESULT_SCHEMA;
+  status: 'measured' | 'not-measurable';
+  reason: string | null;
+  created: string;
+  software: { name: 'ct-muscle-node'; version: string | null };
+  study: { studyInstanceUid: string; patientId: string | null; accessionNumber: string | null; studyDate: string | null };
+  series: { seriesInstanceUid: string; seriesNumber: number | null; seriesDescription: string | null };
+  slice: { sopInstanceUid: string; instanceNumber: number | null; sliceIndex: number | null; zMm: number | null };
+  level: {
+    name: string;
+    method: string | null;
+    rule: string | null;
+    confidence: number | null;
+    warnings: string[];
+  };
+  segmenter: { id: string; version: string; prompt: string | null };
+  huWindow: HuWindow;
+  measurements: {
+    areaCm2: number | null;
+    meanHu: number | null;
+    sdHu: number | null;
+    imatAreaCm2: number | null;
+    lowAttenuationFraction: number | null;
+    smiCm2PerM2: number | null;
+    pixelCount: number | null;
+  } | null;
+  flags: string[];
+  outputs: { seg: OutputRef | null; sr: OutputRef | null };
+}
+
+const orNull = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function outputRef(w: WrittenInstance | null): OutputRef | null {
+  return w ? { sopClassUid: w.sopClassUid, sopInstanceUid: w.sopInstanceUid, seriesInstanceUid: w.seriesInstanceUid, seriesNumber: w.seriesNumber } : null;
+}
+
+export function buildResultJson(input: ResultJsonInput): ResultJson {
+  const { source, level, measurements } = input;
+  if (Number.isNaN(input.created.getTime())) throw new CtMuscleError('E_REPORT_INVALID', 'created is not a valid date.');
+  if (!measurements && !input.notMeasurableReason) {
+    throw new CtMuscleError('E_REPORT_INVALID', 'A result without measurements needs notMeasurableReason.');
+  }
+  return {
+    schema: RESULT_SCHEMA,
+    status: measurements ? 'measured' : 'not-measurable',
+    reason: measurements ? null : input.notMeasurableReason!,
+    created: input.created.toISOString(),
+    software: { name: 'ct-muscle-node', version: input.softwareVersion ?? null },
+    study: {
+      studyInstanceUid: source.studyInstanceUid,
+      patientId: stringValue(source.dataset, 'PatientID') ?? null,
+      accessionNumber: stringValue(source.dataset, 'AccessionNumber') ?? null,
+      studyDate: stringValue(source.dataset, 'StudyDate') ?? null,
+    },
+    series: {
+      seriesInstanceUid: source.seriesInstanceUid,
+      seriesNumber: source.seriesNumber ?? null,
+      seriesDescription: source.seriesDescription ?? null,
+    },
+    slice: {
+      sopInstanceUid: source.sopInstanceUid,
+      instanceNumber: source.instanceNumber ?? null,
+      sliceIndex: orNull(level.sliceIndex),
+      zMm: orNull(level.zMm ?? source.imagePositionPatient?.[2]),
+    },
+    level: {
+      name: level.name,
+      method: level.method ?? null,
+      rule: level.rule ?? null,
+      confidence: orNull(level.confidence),
+      warnings: [...(level.warnings ?? [])],
+    },
+    segmenter: { id: input.segmenter.id, version: input.segmenter.version, prompt: input.segmenter.prompt ?? null },
+    huWindow: { lowerHu: input.huWindow.lowerHu, upperHu: input.huWindow.upperHu },
+    measurements: measurements
+      ? {
+          areaCm2: orNull(measurements.areaCm2),
+          meanHu: orNull(measurements.meanHu),
+          sdHu: orNull(measurements.sdHu),
+          imatAreaCm2: orNull(measurements.imatAreaCm2),
+          lowAttenuationFraction: orNull(measurements.lowAttenuationFraction),
+          smiCm2PerM2: orNull(measurements.smiCm2PerM2),
+          pixelCount: orNull(measurements.pixelCount),
+        }
+      : null,
+    flags: [...input.flags],
+    outputs: { seg: outputRef(input.seg), sr: outputRef(input.sr) },
+  };
+}
