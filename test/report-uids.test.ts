@@ -12,7 +12,7 @@ const seed: UidSeed = { sourceSopInstanceUid: '1.2.3.4.5', modelId: 'muscle-sam2
 
 describe('report: UID scheme', () => {
   it('is 2.25 + a decimal 128-bit integer, ≤ 64 characters, valid UID syntax', () => {
-    for (const kind of ['seg', 'sr', 'series-seg', 'series-sr', 'tracking', 'dimension-organization'] as const) {
+    for (const kind of ['seg', 'sr', 'series-seg', 'series-sr', 'overlay', 'series-overlay', 'tracking', 'dimension-organization'] as const) {
       const uid = deriveUid(seed, kind);
       assert.match(uid, /^2\.25\.(0|[1-9][0-9]*)$/);
       assert.ok(uid.length <= 64, uid);

@@ -3,7 +3,11 @@
  * and fetches the 50 MB OHIF build once): Orthanc holds the CT, SEG and SR; a Node server serves
  * OHIF's prebuilt dist and forwards /dicom-web to Orthanc; headless Chromium opens the study,
  * loads the SEG and checks that the coloured overlay pixels land inside the mask on the measured
- * slice, then loads the SR and checks that its measurements are shown on that slice.
+ * slice, then loads the SR and checks that its measurements are shown on that slice. The SEG
+ * check is repeated for phantom series in four patient positions (HFS, FFS, HFP, FFP), each its
+ * own study, with the left posterior quarter of the phantom's true T12 muscle mask: feet-first
+ * and prone must land on that muscle too, not on its mirror image. One Orthanc, one OHIF server
+ * and one browser for all cases.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -16,7 +20,21 @@ import { writeReport, type ReportOutput } from '../src/report/report.ts';
 import { repoRoot, requirePaths } from './support/env.ts';
 import { ensureOhifDist, startViewerServer, type ViewerServer } from './support/ohif.ts';
 import { orthancUnavailableReason, startOrthanc, stow, unconfirmed, type OrthancHandle } from './support/orthanc.ts';
-import { MEASURED_INDEX, SHARED_LABELS_NIFTI, SHARED_SERIES_DIR, autochthonMask, commonFor, loadSharedSeries, measureOnSlice, type SharedSeries } from './support/report-fixtures.ts';
+import type { InstanceHeader } from '../src/dicom/types.ts';
+import {
+  MEASURED_INDEX,
+  PHANTOM_ORIENTATIONS,
+  SHARED_LABELS_NIFTI,
+  SHARED_SERIES_DIR,
+  autochthonMask,
+  commonFor,
+  loadSharedSeries,
+  measureOnSlice,
+  measureHu,
+  phantomCase,
+  type PhantomCase,
+  type SharedSeries,
+} from './support/report-fixtures.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -132,6 +150,28 @@ function saveSmall(name: string, bytes: Buffer): void {
   saved.push(file);
 }
 
+/**
+ * The part of a phantom's true muscle mask on the patient's left and posterior (LPS x > 0, y > 0,
+ * from the slice's IPP/IOP): asymmetric left-right and front-back whatever the patient position,
+ * so an overlay drawn mirrored or flipped misses it.
+ */
+function leftPosteriorMask(src: InstanceHeader, mask: Uint8Array): Uint8Array {
+  const ipp = src.imagePositionPatient!;
+  const iop = src.imageOrientationPatient!;
+  const [rowSpacing, columnSpacing] = src.pixelSpacing!;
+  const columns = src.columns!;
+  const out = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    const c = i % columns;
+    const r = Math.floor(i / columns);
+    const x = ipp[0] + c * columnSpacing * iop[0] + r * rowSpacing * iop[3];
+    const y = ipp[1] + c * columnSpacing * iop[1] + r * rowSpacing * iop[4];
+    if (x > 0 && y > 0) out[i] = 1;
+  }
+  return out;
+}
+
 describe('report: SEG and SR in the OHIF viewer', function () {
   this.timeout(600000);
   let orthanc: OrthancHandle | null = null;
@@ -143,6 +183,8 @@ describe('report: SEG and SR in the OHIF viewer', function () {
   let mask: Uint8Array;
   let report: ReportOutput;
   const pageErrors: string[] = [];
+  const phantoms = new Map<string, PhantomCase>();
+  const phantomMasks = new Map<string, Uint8Array>();
 
   before(async function () {
     if (process.env.CT_MUSCLE_VIEWER_TEST !== '1') {
@@ -164,6 +206,15 @@ describe('report: SEG and SR in the OHIF viewer', function () {
     const parts = await Promise.all(series.ordered.map(async (h) => ({ bytes: new Uint8Array(await readFile((h.source as { path: string }).path)) })));
     const stored = await stow(orthanc.dicomWebRoot, [...parts, { bytes: report.seg!.bytes }, { bytes: report.sr.bytes }]);
     assert.deepEqual(unconfirmed(stored, [...series.ordered.map((h) => h.sopInstanceUid), report.seg!.sopInstanceUid, report.sr.sopInstanceUid]), []);
+    for (const orientation of PHANTOM_ORIENTATIONS) {
+      const c = await phantomCase(orientation);
+      const quadrant = leftPosteriorMask(c.source, c.mask);
+      const r = writeReport({ ...commonFor(c.source), level: c.level, mask: quadrant, measurements: measureHu(c.hu, quadrant, c.source.pixelSpacing!) });
+      phantoms.set(orientation, c);
+      phantomMasks.set(orientation, quadrant);
+      const sent = await stow(orthanc.dicomWebRoot, [...c.files.map((bytes) => ({ bytes })), { bytes: r.seg!.bytes }, { bytes: r.sr.bytes }]);
+      assert.deepEqual(unconfirmed(sent, [...c.ordered.map((h) => h.sopInstanceUid), r.seg!.sopInstanceUid, r.sr.sopInstanceUid]), []);
+    }
     viewer = await startViewerServer(dist, orthanc.baseUrl);
     profile = mkdtempSync(join(tmpdir(), 'ctmn-chromium-'));
     browser = await chromium.launchPersistentContext(profile, {
@@ -174,11 +225,11 @@ describe('report: SEG and SR in the OHIF viewer', function () {
     });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('pageerror', (error) => pageErrors.push(String(error)));
-    await openStudy();
+    await openStudy(series.source.studyInstanceUid);
   });
 
-  async function openStudy(): Promise<void> {
-    await page.goto(`${viewer!.url}/viewer?StudyInstanceUIDs=${series.source.studyInstanceUid}`);
+  async function openStudy(studyInstanceUid: string): Promise<void> {
+    await page.goto(`${viewer!.url}/viewer?StudyInstanceUIDs=${studyInstanceUid}`);
     await waitFor('the CT in the viewport', () => viewportState(page));
     const skipTour = page.getByText('Skip all');
     if (await skipTour.count()) await skipTour.first().click();
@@ -191,23 +242,35 @@ describe('report: SEG and SR in the OHIF viewer', function () {
     await orthanc?.stop();
   });
 
-  it('shows the SEG overlay on the measured slice, every coloured pixel inside the mask', async () => {
+  interface OverlayStats {
+    coloured: number;
+    inside: number;
+    /** Coloured pixels that would be on the mask flipped up-down / mirrored left-right on the stored grid. */
+    insideIfFlipped: number;
+    insideIfMirrored: number;
+    covered: number;
+    maskCount: number;
+  }
+
+  /**
+   * Loads the SEG of the open study, waits for the measured slice, and maps every red screen pixel
+   * back to the slice's stored grid through the viewport's canvas → patient transform.
+   */
+  async function overlayOnSlice(src: InstanceHeader, mask: Uint8Array, shotName: string): Promise<OverlayStats> {
     await page.getByText('Muscle SEG T12', { exact: false }).first().dblclick();
     const yes = page.getByRole('button', { name: 'Yes' });
     await yes.waitFor({ timeout: 60000 });
     await yes.click();
-    const sopUid = series.source.sopInstanceUid;
+    const sopUid = src.sopInstanceUid;
     const state = await waitFor('the measured slice', async () => {
       const s = await viewportState(page);
       return s && s.imageId.includes(sopUid) ? s : null;
     });
     await page.waitForTimeout(3000); // let the labelmap render
     const shot = await page.screenshot({ clip: state.rect });
-    saveSmall('ohif-seg.png', shot);
-    saveSmall('ohif-seg.jpg', await page.screenshot({ type: 'jpeg', quality: 70 }));
+    saveSmall(`${shotName}.jpg`, await page.screenshot({ clip: state.rect, type: 'jpeg', quality: 70 }));
     const { width, height, rgba } = decodePng(shot);
 
-    const src = series.source;
     const [w0, wx, wy] = (await viewportState(page))!.world;
     const ipp = src.imagePositionPatient!;
     const iop = src.imageOrientationPatient!;
@@ -228,7 +291,9 @@ describe('report: SEG and SR in the OHIF viewer', function () {
     let coloured = 0;
     let inside = 0;
     let insideIfFlipped = 0;
+    let insideIfMirrored = 0;
     const flippedNear = (c: number, r: number) => nearMask(c, rows - 1 - r);
+    const mirroredNear = (c: number, r: number) => nearMask(columns - 1 - c, r);
     const hit = new Uint8Array(mask.length);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
@@ -239,21 +304,31 @@ describe('report: SEG and SR in the OHIF viewer', function () {
         const [c, row] = toPixel(x + 0.5, y + 0.5);
         if (nearMask(c, row)) inside++;
         if (flippedNear(c, row)) insideIfFlipped++;
+        if (mirroredNear(c, row)) insideIfMirrored++;
         if (inMask(c, row)) hit[row * columns + c] = 1;
       }
     }
     const maskCount = mask.reduce((a, v) => a + v, 0);
     const covered = hit.reduce((a, v) => a + v, 0);
     console.log(`      overlay: ${coloured} coloured screen pixels, ${((100 * inside) / coloured).toFixed(2)}% on the mask, ${((100 * covered) / maskCount).toFixed(1)}% of mask pixels coloured`);
-    assert.ok(coloured > 500, `too few coloured pixels (${coloured}): the overlay is not shown`);
+    return { coloured, inside, insideIfFlipped, insideIfMirrored, covered, maskCount };
+  }
+
+  function assertOnMask({ coloured, inside, insideIfFlipped, covered, maskCount }: OverlayStats, minColoured: number): void {
+    assert.ok(coloured > minColoured, `too few coloured pixels (${coloured}): the overlay is not shown`);
     assert.ok(inside / coloured > 0.99, `${coloured - inside} coloured pixels outside the mask: the overlay is misplaced or flipped`);
     assert.ok(covered / maskCount > 0.9, `only ${covered}/${maskCount} mask pixels coloured`);
     // The check discriminates: an up-down flipped overlay would put many pixels off the mask.
     assert.ok(insideIfFlipped / coloured < 0.9, `a flipped mask would also pass (${insideIfFlipped}/${coloured})`);
+  }
+
+  it('shows the SEG overlay on the measured slice, every coloured pixel inside the mask', async () => {
+    assertOnMask(await overlayOnSlice(series.source, mask, 'ohif-seg-viewport'), 500);
+    saveSmall('ohif-seg.jpg', await page.screenshot({ type: 'jpeg', quality: 70 }));
   });
 
   it('shows the SR measurements on the measured slice', async () => {
-    await openStudy();
+    await openStudy(series.source.studyInstanceUid);
     await page.getByText('Muscle report T12', { exact: false }).first().dblclick();
     const m = report.result.measurements!;
     // OHIF prints NumericValue with two decimals; the SR rounds area to 0.01 cm², HU and % to 0.1.
@@ -289,6 +364,19 @@ describe('report: SEG and SR in the OHIF viewer', function () {
     saveSmall('ohif-sr.jpg', shot);
     assert.deepEqual(pageErrors, []);
   });
+
+  for (const orientation of PHANTOM_ORIENTATIONS) {
+    it(`${orientation} phantom: the SEG overlay lands on the patient's left posterior muscle, where the mask is`, async () => {
+      const c = phantoms.get(orientation)!;
+      await openStudy(c.source.studyInstanceUid);
+      const stats = await overlayOnSlice(c.source, phantomMasks.get(orientation)!, `ohif-phantom-${orientation}`);
+      assertOnMask(stats, 1000);
+      // The quadrant mask is asymmetric both ways: a mirrored or flipped overlay would miss it.
+      assert.ok(stats.insideIfMirrored / stats.coloured < 0.5, `a left-right mirrored mask would also pass (${stats.insideIfMirrored}/${stats.coloured})`);
+      assert.ok(stats.insideIfFlipped / stats.coloured < 0.5, `an up-down flipped mask would also pass (${stats.insideIfFlipped}/${stats.coloured})`);
+      assert.deepEqual(pageErrors, []);
+    });
+  }
 
   after(function () {
     for (const file of saved) console.log(`      screenshot: ${file} (${Math.round(statSync(file).size / 1024)} KB)`);

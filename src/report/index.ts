@@ -1,6 +1,16 @@
-/** The report stage: DICOM-SEG, TID 1500 SR and the JSON result (see docs/outputs.md). */
+/** The report stage: DICOM-SEG, TID 1500 SR, the JSON result and an optional SC overlay (see docs/outputs.md). */
 export { writeSeg, checkMask, SEG_SOP_CLASS_UID, SEGMENT_NUMBER, SEGMENT_LABEL } from './seg.ts';
 export { writeSr, COMPREHENSIVE_3D_SR_SOP_CLASS_UID, REPORTED_DECIMALS } from './sr.ts';
+export {
+  writeOverlay,
+  overlayCaption,
+  SECONDARY_CAPTURE_SOP_CLASS_UID,
+  DEFAULT_OVERLAY_WINDOW,
+  OVERLAY_COLOUR,
+  type OverlayInput,
+  type OverlayOutput,
+  type DisplayWindow,
+} from './overlay.ts';
 export { writeReport, EMPTY_MASK_REASON, type ReportInput, type ReportOutput } from './report.ts';
 export { buildResultJson, RESULT_SCHEMA, type ResultJson, type ResultJsonInput } from './result-json.ts';
 export { readSegMask, maskForSlice, type SegReadout, type SegFrame } from './read-seg.ts';

@@ -20,6 +20,8 @@ export interface ResultJsonInput {
   notMeasurableReason?: string;
   seg: WrittenInstance | null;
   sr: WrittenInstance | null;
+  /** The Secondary Capture overlay, when one was written. */
+  overlay?: WrittenInstance | null;
   created: Date;
   softwareVersion?: string;
 }
@@ -59,7 +61,7 @@ export interface ResultJson {
     pixelCount: number | null;
   } | null;
   flags: string[];
-  outputs: { seg: OutputRef | null; sr: OutputRef | null };
+  outputs: { seg: OutputRef | null; sr: OutputRef | null; overlay: OutputRef | null };
 }
 
 const orNull = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -118,6 +120,6 @@ export function buildResultJson(input: ResultJsonInput): ResultJson {
         }
       : null,
     flags: [...input.flags],
-    outputs: { seg: outputRef(input.seg), sr: outputRef(input.sr) },
+    outputs: { seg: outputRef(input.seg), sr: outputRef(input.sr), overlay: outputRef(input.overlay ?? null) },
   };
 }

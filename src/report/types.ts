@@ -93,6 +93,13 @@ export interface ReportOptions {
    * with different content must not reuse UIDs, or some PACS answer 409.
    */
   revision?: string;
+  /**
+   * Also write a Secondary Capture overlay (the CT slice with the mask in colour and a caption) for
+   * PACS viewers that cannot show DICOM-SEG. Off by default; needs ReportInput.hu.
+   */
+  overlay?: boolean;
+  /** Display window of the overlay's CT; default W400/L40. */
+  overlayWindow?: { center: number; width: number };
 }
 
 /** Everything the SEG and SR writers share. */

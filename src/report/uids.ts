@@ -13,6 +13,8 @@ export type UidKind =
   | 'sr'
   | 'series-seg'
   | 'series-sr'
+  | 'overlay'
+  | 'series-overlay'
   | 'dimension-organization'
   | 'tracking'
   | 'device-observer'

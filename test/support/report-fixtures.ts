@@ -1,17 +1,21 @@
 /**
  * Inputs for the report tests: a real slice of the shared T11/T12 series (headers only), a
  * synthetic mask with a known pixel count, and synthetic headers built by changing a real one's
- * geometry. Measurements are computed from the mask so the numbers are self-consistent.
+ * geometry, and phantom series in each patient position with their true T12 mask. Measurements
+ * are computed from the mask so the numbers are self-consistent.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
+import { readInstanceHeader } from '../../src/dicom/read.ts';
 import { scanPaths } from '../../src/dicom/scan.ts';
 import { groupIntoSeries } from '../../src/dicom/series.ts';
 import type { InstanceHeader } from '../../src/dicom/types.ts';
 import { buildVolume, planVolume } from '../../src/dicom/volume.ts';
+import { decodeMaskRle, generatePhantomStudy, type PatientPosition } from '../../src/phantom/index.ts';
+import { writeReport, type ReportOutput } from '../../src/report/report.ts';
 import type { FoundLevel, HuWindow, MuscleMeasurements, ReportCommon, SegmenterInfo } from '../../src/report/types.ts';
 import { dataPath, makeTempDir, run } from './env.ts';
 
@@ -60,16 +64,19 @@ export function autochthonMask(sliceIndex: number): Uint8Array {
   return mask;
 }
 
-/**
- * Numbers measured on the real slice inside `mask` (a stand-in for src/measure in tests and
- * docs): area, mean/SD HU, IMAT (−190..−30 HU) area and the −29..29 HU fraction; no height, so
- * no SMI.
- */
-export async function measureOnSlice(series: SharedSeries, sliceIndex: number, mask: Uint8Array): Promise<MuscleMeasurements> {
-  const [group] = groupIntoSeries(series.ordered);
+/** HU of one slice of the shared series (the grid the mask and the overlay use). */
+export async function sliceHu(ordered: InstanceHeader[], sliceIndex: number): Promise<Int16Array> {
+  const [group] = groupIntoSeries(ordered);
   const volume = await buildVolume(group, { sliceIndices: [sliceIndex] });
-  const [rowSpacing, columnSpacing] = volume.geometry.pixelSpacingMm;
-  const pixelArea = (rowSpacing * columnSpacing) / 100;
+  return volume.hu.slice(0, volume.geometry.rows * volume.geometry.columns);
+}
+
+/**
+ * Numbers measured from HU inside `mask` (a stand-in for src/measure in tests and docs): area,
+ * mean/SD HU, IMAT (−190..−30 HU) area and the −29..29 HU fraction; no height, so no SMI.
+ */
+export function measureHu(hu: ArrayLike<number>, mask: Uint8Array, pixelSpacing: [number, number]): MuscleMeasurements {
+  const pixelArea = (pixelSpacing[0] * pixelSpacing[1]) / 100;
   let n = 0;
   let sum = 0;
   let sumSq = 0;
@@ -77,12 +84,12 @@ export async function measureOnSlice(series: SharedSeries, sliceIndex: number, m
   let low = 0;
   for (let i = 0; i < mask.length; i++) {
     if (!mask[i]) continue;
-    const hu = volume.hu[i];
+    const value = hu[i];
     n++;
-    sum += hu;
-    sumSq += hu * hu;
-    if (hu >= -190 && hu <= -30) fat++;
-    if (hu >= -29 && hu <= 29) low++;
+    sum += value;
+    sumSq += value * value;
+    if (value >= -190 && value <= -30) fat++;
+    if (value >= -29 && value <= 29) low++;
   }
   const mean = sum / n;
   return {
@@ -94,6 +101,84 @@ export async function measureOnSlice(series: SharedSeries, sliceIndex: number, m
     smiCm2PerM2: null,
     pixelCount: n,
   };
+}
+
+/** Numbers measured on the real slice inside `mask` (see measureHu). */
+export async function measureOnSlice(series: SharedSeries, sliceIndex: number, mask: Uint8Array): Promise<MuscleMeasurements> {
+  return measureHu(await sliceHu(series.ordered, sliceIndex), mask, series.ordered[sliceIndex].pixelSpacing!);
+}
+
+export const PHANTOM_ORIENTATIONS = ['HFS', 'FFS', 'HFP', 'FFP'] as const satisfies readonly PatientPosition[];
+
+export interface PhantomCase {
+  orientation: PatientPosition;
+  /** Instance files in acquisition order (what a scanner would send). */
+  files: Uint8Array[];
+  /** Slice headers inferior → superior. */
+  ordered: InstanceHeader[];
+  /** The T12 slice of the phantom's truth. */
+  source: InstanceHeader;
+  sliceIndex: number;
+  /** The phantom's true T12 muscle mask, on the stored grid. */
+  mask: Uint8Array;
+  hu: Int16Array;
+  measurements: MuscleMeasurements;
+  level: FoundLevel;
+}
+
+/**
+ * A small phantom series (256², L1 → T11, ~26 slices, ~0.2 s) in one patient position, each in
+ * its own study (the patient ID differs), with its T12 slice, true muscle mask, HU and numbers.
+ */
+export function phantomCase(orientation: PatientPosition): Promise<PhantomCase> {
+  let pending = phantomCases.get(orientation);
+  if (!pending) phantomCases.set(orientation, (pending = makePhantomCase(orientation)));
+  return pending;
+}
+
+/** Generated once per test run and shared (the cases are read-only). */
+const phantomCases = new Map<PatientPosition, Promise<PhantomCase>>();
+
+async function makePhantomCase(orientation: PatientPosition): Promise<PhantomCase> {
+  const { files, truth } = await generatePhantomStudy({
+    rows: 256,
+    columns: 256,
+    fromLevel: 'L1',
+    toLevel: 'T11',
+    orientation,
+    patient: { id: `PHANTOM-${orientation}`, name: `PHANTOM^${orientation}` },
+  });
+  const headers = await Promise.all(files.map((f) => readInstanceHeader({ kind: 'memory', bytes: f.bytes, label: f.fileName })));
+  const [group] = groupIntoSeries(headers);
+  const { ordered } = planVolume(group);
+  const sliceIndex = ordered.findIndex((h) => h.sopInstanceUid === truth.t12.sopInstanceUid);
+  if (sliceIndex < 0 || sliceIndex !== truth.t12.sliceIndex || !truth.t12.muscleMask) throw new Error(`phantom ${orientation}: T12 slice not found`);
+  const source = ordered[sliceIndex];
+  const mask = decodeMaskRle(truth.t12.muscleMask);
+  const hu = await sliceHu(ordered, sliceIndex);
+  return {
+    orientation,
+    files: files.map((f) => f.bytes),
+    ordered,
+    source,
+    sliceIndex,
+    mask,
+    hu,
+    measurements: measureHu(hu, mask, source.pixelSpacing!),
+    level: { ...levelFor(source, sliceIndex), method: 'phantom truth', confidence: 1, warnings: [] },
+  };
+}
+
+/** SEG + SR + overlay (options.overlay) for a phantom case's T12 slice and true mask. */
+export function phantomReport(c: PhantomCase, overlay = true): ReportOutput {
+  return writeReport({
+    ...commonFor(c.source),
+    level: c.level,
+    options: { created: CREATED, softwareVersion: '0.1.0', overlay },
+    mask: c.mask,
+    hu: c.hu,
+    measurements: c.measurements,
+  });
 }
 
 /** A filled ellipse plus a separate rectangle: asymmetric, so any flip or transpose shows. */
