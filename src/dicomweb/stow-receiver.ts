@@ -1,0 +1,177 @@
+/**
+ * STOW-RS receiver: POST /dicomweb/studies[/{StudyInstanceUID}] with
+ * multipart/related; type="application/dicom". Parts are parsed as they stream in (one part in
+ * memory at a time, never the whole body), each is checked and spooled to disk before it is
+ * acknowledged, and the answer is the PS3.18 JSON response with its status code.
+ */
+import type { Request, Response, Router } from 'express';
+import express from 'express';
+import { parse as parseContentType } from 'content-type';
+import {
+  MaxFileSizeExceededError,
+  MaxPartsExceededError,
+  MaxTotalSizeExceededError,
+  MultipartParseError,
+  parseMultipartStream,
+} from '@remix-run/multipart-parser/node';
+import { describeError } from '../errors.ts';
+import { headerFromParsed, parseDicom } from '../dicom/read.ts';
+import type { InstanceHeader } from '../dicom/types.ts';
+import { spoolInstance } from '../intake/spool.ts';
+import { logger } from '../logging.ts';
+import { isAuthorized, type Credentials } from './auth.ts';
+import { FAILURE_REASON, storeResponseBody, storeResponseStatus, type FailedInstance, type StoreOutcome } from './stow-response.ts';
+
+export interface StowReceiverOptions {
+  spoolDir: string;
+  /** Largest single instance (bytes). */
+  maxInstanceBytes: number;
+  /** Largest request body (bytes). */
+  maxRequestBytes: number;
+  maxParts: number;
+  credentials?: Credentials;
+  /** Base URL the node is reached at, for RetrieveURL attributes; omitted when unknown. */
+  publicBaseUrl?: string;
+  /** Called once per request with what was stored, after it is on disk. */
+  onStored?: (instances: Array<{ header: InstanceHeader; path: string }>) => void | Promise<void>;
+}
+
+const DICOM_JSON = 'application/dicom+json';
+
+function reply(res: Response, status: number, body: unknown): void {
+  res.status(status).type(DICOM_JSON).send(JSON.stringify(body));
+}
+
+function problem(res: Response, status: number, code: string, message: string, outcome?: StoreOutcome): void {
+  // A failed request still lists what was stored before it failed: those instances are kept.
+  const body = outcome && outcome.stored.length > 0 ? storeResponseBody(outcome) : {};
+  res.status(status).type('application/json').send(JSON.stringify({ code, message, ...body }));
+}
+
+/** Why a request cannot be a STOW-RS request of DICOM instances, or null when it can. */
+function mediaTypeProblem(req: Request): { status: 400 | 415; message: string; boundary?: undefined } | { status?: undefined; boundary: string } {
+  let contentType;
+  try {
+    contentType = parseContentType(req.headers['content-type'] ?? '');
+  } catch {
+    return { status: 415, message: 'Content-Type is missing or malformed; expected multipart/related; type="application/dicom".' };
+  }
+  if (contentType.type !== 'multipart/related') {
+    return { status: 415, message: `Content-Type ${contentType.type} is not supported; expected multipart/related; type="application/dicom".` };
+  }
+  const type = contentType.parameters.type?.toLowerCase();
+  if (type !== undefined && type !== 'application/dicom') {
+    return { status: 415, message: `multipart/related of type ${type} is not supported; only application/dicom instances are accepted.` };
+  }
+  const boundary = contentType.parameters.boundary;
+  if (!boundary) return { status: 400, message: 'multipart/related without a boundary parameter.' };
+  return { boundary };
+}
+
+async function storePart(bytes: Uint8Array, expectedStudy: string | undefined, options: StowReceiverOptions): Promise<{ header: InstanceHeader; path: string } | FailedInstance> {
+  let header: InstanceHeader;
+  try {
+    header = headerFromParsed(parseDicom(bytes, { headerOnly: true }), { kind: 'memory', bytes, label: 'STOW part' });
+  } catch (error) {
+    const { code, message } = describeError(error);
+    return { failureReason: FAILURE_REASON.cannotUnderstand, message: `${code}: ${message}` };
+  }
+  const ids = { sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid };
+  if (expectedStudy && header.studyInstanceUid !== expectedStudy) {
+    return { ...ids, failureReason: FAILURE_REASON.studyInstanceUidMismatch, message: `StudyInstanceUID ${header.studyInstanceUid} differs from the URL's ${expectedStudy}.` };
+  }
+  try {
+    const path = await spoolInstance(options.spoolDir, header.studyInstanceUid, header.sopInstanceUid, bytes);
+    return { header: { ...header, source: { kind: 'file', path } }, path };
+  } catch (error) {
+    const { code, message } = describeError(error);
+    const reason = code === 'E_IO' ? FAILURE_REASON.outOfResources : FAILURE_REASON.cannotUnderstand;
+    return { ...ids, failureReason: reason, message: `${code}: ${message}` };
+  }
+}
+
+async function handleStore(req: Request, res: Response, options: StowReceiverOptions): Promise<void> {
+  if (!isAuthorized(req.headers, options.credentials)) {
+    res.set('WWW-Authenticate', 'Bearer, Basic realm="ct-muscle-node"');
+    problem(res, 401, 'E_UNAUTHORIZED', 'Credentials are required to store to this node.');
+    return;
+  }
+  const media = mediaTypeProblem(req);
+  if (media.status !== undefined) {
+    problem(res, media.status, media.status === 415 ? 'E_UNSUPPORTED_MEDIA_TYPE' : 'E_MALFORMED_REQUEST', media.message);
+    return;
+  }
+  const declaredLength = Number(req.headers['content-length'] ?? 0);
+  if (declaredLength > options.maxRequestBytes) {
+    problem(res, 413, 'E_TOO_LARGE', `The request is ${declaredLength} bytes; this node accepts at most ${options.maxRequestBytes}.`);
+    req.resume();
+    return;
+  }
+  const expectedStudy = typeof req.params.study === 'string' ? req.params.study : undefined;
+  const outcome: StoreOutcome = { stored: [], failed: [] };
+  const accepted: Array<{ header: InstanceHeader; path: string }> = [];
+  try {
+    const parts = parseMultipartStream(req, {
+      boundary: media.boundary,
+      maxFileSize: options.maxInstanceBytes,
+      maxTotalSize: options.maxRequestBytes,
+      maxParts: options.maxParts,
+      maxHeaderSize: 16 * 1024,
+    });
+    for await (const part of parts) {
+      const partType = part.headers['content-type']?.split(';')[0].trim().toLowerCase();
+      if (partType !== undefined && partType !== 'application/dicom') {
+        outcome.failed.push({ failureReason: FAILURE_REASON.cannotUnderstand, message: `A part of type ${partType} is not a DICOM instance.` });
+        continue;
+      }
+      const result = await storePart(part.bytes, expectedStudy, options);
+      if ('failureReason' in result) {
+        outcome.failed.push(result);
+      } else {
+        accepted.push(result);
+        outcome.stored.push({
+          sopClassUid: result.header.sopClassUid,
+          sopInstanceUid: result.header.sopInstanceUid,
+          retrieveUrl: options.publicBaseUrl
+            ? `${options.publicBaseUrl}/dicomweb/studies/${result.header.studyInstanceUid}/series/${result.header.seriesInstanceUid}/instances/${result.header.sopInstanceUid}`
+            : undefined,
+        });
+      }
+    }
+  } catch (error) {
+    const tooLarge = error instanceof MaxFileSizeExceededError || error instanceof MaxTotalSizeExceededError || error instanceof MaxPartsExceededError;
+    if (accepted.length > 0) await notify(accepted, options);
+    if (tooLarge) problem(res, 413, 'E_TOO_LARGE', `The request exceeds a limit: ${(error as Error).message}`, outcome);
+    else if (error instanceof MultipartParseError) problem(res, 400, 'E_MALFORMED_REQUEST', `Malformed multipart body: ${error.message}`, outcome);
+    else throw error;
+    return;
+  }
+  for (const failure of outcome.failed) logger.warn('STOW part refused', { reason: failure.failureReason, message: failure.message, sopInstanceUid: failure.sopInstanceUid });
+  if (accepted.length > 0) await notify(accepted, options);
+  const studies = new Set(accepted.map((a) => a.header.studyInstanceUid));
+  const studyUrl = options.publicBaseUrl && studies.size === 1 ? `${options.publicBaseUrl}/dicomweb/studies/${[...studies][0]}` : undefined;
+  logger.info('STOW request', { stored: outcome.stored.length, failed: outcome.failed.length });
+  reply(res, storeResponseStatus(outcome), storeResponseBody(outcome, studyUrl));
+}
+
+async function notify(accepted: Array<{ header: InstanceHeader; path: string }>, options: StowReceiverOptions): Promise<void> {
+  try {
+    await options.onStored?.(accepted);
+  } catch (error) {
+    // The instances are on disk and acknowledged; a failing consumer must not turn that into a failure.
+    logger.error('intake of stored instances failed', describeError(error));
+  }
+}
+
+export function stowRouter(options: StowReceiverOptions): Router {
+  const router = express.Router();
+  const handler = (req: Request, res: Response) => {
+    handleStore(req, res, options).catch((error: unknown) => {
+      logger.error('STOW request failed', describeError(error));
+      if (!res.headersSent) problem(res, 500, 'E_INTERNAL', 'The node could not process the request.');
+    });
+  };
+  router.post('/dicomweb/studies', handler);
+  router.post('/dicomweb/studies/:study', handler);
+  return router;
+}

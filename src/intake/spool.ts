@@ -1,0 +1,50 @@
+/**
+ * The spool: every instance the node accepts is on disk, fsynced, before it is acknowledged, so
+ * nothing accepted is lost by a crash. One file per SOP Instance UID under its study; a second
+ * arrival of the same instance replaces the first atomically (write, fsync, rename).
+ */
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { CtMuscleError } from '../errors.ts';
+
+/** UIDs are digits and dots; anything else in a path would be a traversal or a bug. */
+function safeUid(uid: string, what: string): string {
+  if (!/^[0-9]+(\.[0-9]+)*$/.test(uid) || uid.length > 64) {
+    throw new CtMuscleError('E_MISSING_UID', `${what} "${uid.slice(0, 80)}" is not a valid DICOM UID.`);
+  }
+  return uid;
+}
+
+export function spooledPath(spoolDir: string, studyInstanceUid: string, sopInstanceUid: string): string {
+  return join(spoolDir, safeUid(studyInstanceUid, 'StudyInstanceUID'), `${safeUid(sopInstanceUid, 'SOPInstanceUID')}.dcm`);
+}
+
+export async function spoolInstance(spoolDir: string, studyInstanceUid: string, sopInstanceUid: string, bytes: Uint8Array): Promise<string> {
+  const target = spooledPath(spoolDir, studyInstanceUid, sopInstanceUid);
+  const directory = join(spoolDir, studyInstanceUid);
+  const temporary = join(directory, `.${sopInstanceUid}.${randomUUID()}.partial`);
+  try {
+    await mkdir(directory, { recursive: true });
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, target);
+    // The rename is durable only once the directory entry is.
+    const dir = await open(directory, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+    return target;
+  } catch (error) {
+    await rm(temporary, { force: true });
+    if (error instanceof CtMuscleError) throw error;
+    throw new CtMuscleError('E_IO', `Cannot store instance ${sopInstanceUid}: ${(error as Error).message}`);
+  }
+}
