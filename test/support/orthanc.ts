@@ -13,6 +13,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { multipartRelated } from '../../src/dicomweb/multipart.ts';
 
 export const ORTHANC_BINARY = process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc';
 
@@ -185,25 +186,7 @@ function sopUidsIn(body: DicomJson | null, tag: string): string[] {
   return items.flatMap((item) => stringValues(item['00081155']));
 }
 
-/** multipart/related body with the boundary and type parameters quoted (some servers insist). */
-export function multipartRelated(parts: StowPart[], boundary = 'ctmn-boundary-7d1f2c'): { body: Uint8Array; contentType: string } {
-  const chunks: Uint8Array[] = [];
-  const enc = new TextEncoder();
-  for (const part of parts) {
-    chunks.push(enc.encode(`--${boundary}\r\nContent-Type: ${part.contentType ?? 'application/dicom'}\r\n\r\n`));
-    chunks.push(part.bytes);
-    chunks.push(enc.encode('\r\n'));
-  }
-  chunks.push(enc.encode(`--${boundary}--\r\n`));
-  const total = chunks.reduce((n, c) => n + c.length, 0);
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    body.set(c, offset);
-    offset += c.length;
-  }
-  return { body, contentType: `multipart/related; type="application/dicom"; boundary="${boundary}"` };
-}
+export { multipartRelated };
 
 export async function stow(dicomWebRoot: string, parts: StowPart[], studyInstanceUid?: string): Promise<StowResult> {
   const { body, contentType } = multipartRelated(parts);
