@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CtMuscleError } from './errors.ts';
+import { hasCredentials, isLoopbackHost } from './dicomweb/auth.ts';
 import { type SelectionRules, validateSelectionRules } from './intake/select-series.ts';
 
 const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../config/default.json', import.meta.url));
@@ -17,7 +18,47 @@ const configSchema = z
     logLevel: z.enum(['error', 'warn', 'info', 'debug']),
     selection: z.record(z.string(), z.unknown()),
     level: z.object({ target: z.enum(['T12', 'L1', 'L2', 'L3']) }).strict(),
-    output: z.object({ dir: z.string().min(1) }).strict(),
+    output: z.object({ dir: z.string().min(1), overlay: z.boolean() }).strict(),
+    server: z
+      .object({
+        host: z.string().min(1),
+        port: z.number().int().min(0).max(65535),
+        publicBaseUrl: z.string().url().nullable(),
+        credentials: z
+          .object({
+            bearerTokens: z.array(z.string().min(16, 'bearer tokens must have at least 16 characters')),
+            basic: z.array(z.object({ user: z.string().min(1), password: z.string().min(8) }).strict()),
+          })
+          .strict(),
+        maxInstanceMb: z.number().positive(),
+        maxRequestMb: z.number().positive(),
+        maxParts: z.number().int().positive(),
+      })
+      .strict(),
+    spoolDir: z.string().min(1),
+    queue: z
+      .object({
+        path: z.string().min(1),
+        concurrency: z.number().int().min(1).max(64),
+        maxAttempts: z.number().int().min(1),
+        baseDelayMs: z.number().int().min(0),
+        maxDelayMs: z.number().int().min(0),
+      })
+      .strict(),
+    assembly: z.object({ quietPeriodSeconds: z.number().min(0) }).strict(),
+    writeBack: z
+      .object({
+        destination: z
+          .object({
+            url: z.string().url(),
+            bearerToken: z.string().optional(),
+            basic: z.object({ user: z.string(), password: z.string() }).strict().optional(),
+          })
+          .strict()
+          .nullable(),
+        deadlineHours: z.number().positive(),
+      })
+      .strict(),
   })
   .strict();
 
@@ -107,6 +148,13 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
     selection = validateSelectionRules(parsed.data.selection);
   } catch (error) {
     throw new CtMuscleError('E_CONFIG_INVALID', `Invalid configuration: ${(error as Error).message} (${origin})`);
+  }
+  const { server } = parsed.data;
+  if (!isLoopbackHost(server.host) && !hasCredentials(server.credentials)) {
+    throw new CtMuscleError(
+      'E_CONFIG_INVALID',
+      `Invalid configuration: server.host ${server.host} is reachable from the network, so server.credentials must hold a bearer token or basic credentials (${origin}).`,
+    );
   }
   return { ...parsed.data, selection };
 }

@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   E_NOT_NIFTI: 'The input is not a readable NIfTI-1/2 volume.',
   E_PACS_UNAVAILABLE: 'The PACS could not be reached or answered with a server error; the node retries.',
   E_PACS_REJECTED: 'The PACS refused the objects (or did not acknowledge them all).',
+  E_STAGE_UNAVAILABLE: 'A processing stage is not available in this build; the study was not measured.',
+  E_SLICE_NOT_FOUND: 'The requested slice is not in the selected series.',
   E_IO: 'A file could not be read or written.',
   E_EMPTY_MASK: 'The segmentation mask has no foreground pixel: no DICOM-SEG is written (the SR reports the slice as not measurable).',
   E_REPORT_INVALID: 'The input of the SEG/SR/JSON report writer is invalid.',

@@ -42,6 +42,12 @@ describe('configuration', () => {
     rejectsWith(() => loadConfig({ file, env: {} }), /outptu/);
   });
 
+  it('refuses a server reachable from the network without credentials', () => {
+    rejectsWith(() => loadConfig({ env: { CT_MUSCLE_NODE__SERVER__HOST: '0.0.0.0' } }), /server\.credentials/);
+    const config = loadConfig({ env: { CT_MUSCLE_NODE__SERVER__HOST: '0.0.0.0', CT_MUSCLE_NODE__SERVER__CREDENTIALS__BEARER_TOKENS: '["0123456789abcdef-token"]' } });
+    assert.equal(config.server.host, '0.0.0.0');
+  });
+
   it('rejects unreadable and non-JSON files clearly', () => {
     rejectsWith(() => loadConfig({ file: join(tmp.path, 'missing.json'), env: {} }), /Cannot read configuration file/);
     const file = join(tmp.path, 'bad.json');

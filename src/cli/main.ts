@@ -9,9 +9,16 @@ import { describeError, isCtMuscleError } from '../errors.ts';
 import { inspectPaths } from '../intake/inspect.ts';
 import { logger, setLogLevel } from '../logging.ts';
 import { runDemo } from '../demo.ts';
+import { scanPaths } from '../dicom/scan.ts';
+import { analyzeHeaders, type LevelTarget } from '../pipeline.ts';
+import { JOB_STATES, JobQueue, type JobState } from '../queue/job-queue.ts';
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function usageError(message: string): CommanderError {
+  return new CommanderError(2, 'ct-muscle-node.usage', message);
 }
 
 function configFrom(command: Command): Config {
@@ -38,6 +45,49 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('analyze')
+    .description('Select the series, find the level, segment and measure skeletal muscle; one JSON line per study.')
+    .argument('<paths...>', 'DICOM files or folders (searched recursively)')
+    .option('--out <dir>', 'write seg.dcm, sr.dcm and result.json per study under DIR/<StudyInstanceUID>/')
+    .option('--segmenter <name>', 'default (model-free) or sam (ONNX models from models/models.json)', 'default')
+    .option('--slice <sopInstanceUid>', 'measure this slice instead of finding the level')
+    .option('--level <level>', 'target vertebral level (T12, L1, L2, L3); default from the configuration')
+    .option('--overlay', 'also write a Secondary Capture overlay image')
+    .action(async (paths: string[], options: { out?: string; segmenter: string; slice?: string; level?: string; overlay?: boolean }, command: Command) => {
+      const config = configFrom(command);
+      if (options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
+      if (options.level !== undefined && !['T12', 'L1', 'L2', 'L3'].includes(options.level)) throw usageError(`--level must be T12, L1, L2 or L3, not ${options.level}.`);
+      const { headers, errors } = await scanPaths(paths);
+      for (const error of errors) process.stdout.write(`${JSON.stringify({ path: error.path, status: error.code, message: error.message })}\n`);
+      const results = await analyzeHeaders(headers, {
+        config,
+        outDir: options.out,
+        segmenter: options.segmenter,
+        sliceSopInstanceUid: options.slice,
+        target: options.level as LevelTarget | undefined,
+        overlay: options.overlay ?? config.output.overlay,
+      });
+      for (const result of results) process.stdout.write(`${JSON.stringify(result)}\n`);
+    });
+
+  program
+    .command('jobs')
+    .description('List the jobs in the queue (JSON), optionally in one state.')
+    .option('--state <state>', `one of ${JOB_STATES.join(', ')}`)
+    .action((options: { state?: string }, command: Command) => {
+      const config = configFrom(command);
+      if (options.state !== undefined && !(JOB_STATES as readonly string[]).includes(options.state)) {
+        throw usageError(`--state must be one of ${JOB_STATES.join(', ')}.`);
+      }
+      const queue = new JobQueue(config.queue.path);
+      try {
+        printJson({ counts: queue.counts(), jobs: queue.list(options.state as JobState | undefined) });
+      } finally {
+        queue.close();
+      }
+    });
+
+  program
     .command('demo')
     .description('Run the job on a generated CT phantom with embedded defaults (no PACS, no model files).')
     .option('--out <dir>', 'where to write the phantom study (default: a new temporary folder)')
@@ -54,7 +104,10 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof CommanderError) {
+      if (error.code === 'ct-muscle-node.usage') process.stderr.write(`E_USAGE: ${error.message}\n`);
+      return error.exitCode === 0 ? 0 : 2;
+    }
     const described = describeError(error);
     if (isCtMuscleError(error) && error.code === 'E_CONFIG_INVALID') {
       process.stderr.write(`${described.code}: ${described.message}\n`);

@@ -1,0 +1,185 @@
+/**
+ * Where the stages meet: intake (scan, group, select) → volume → level → segmentation and
+ * measurement → report (SEG, SR, JSON) → outputs. Each stage lives in its own folder; this file
+ * only passes data between them. A stage that is not available fails the study with a clear
+ * error (E_STAGE_UNAVAILABLE), never a made-up result.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from './config.ts';
+import { numberValue, stringValue } from './dicom/dataset-values.ts';
+import { groupIntoSeries, summarizeSeries, type SeriesGroup } from './dicom/series.ts';
+import type { CtVolume, InstanceHeader } from './dicom/types.ts';
+import { buildVolume, planVolume } from './dicom/volume.ts';
+import { CtMuscleError, describeError } from './errors.ts';
+import { requireSelectedSeries, selectSeries } from './intake/select-series.ts';
+import { logger } from './logging.ts';
+import { writeReport, type LevelInfo, type MuscleMeasurements, type SegmenterInfo } from './report/index.ts';
+
+export type LevelTarget = 'T12' | 'L1' | 'L2' | 'L3';
+
+export interface LevelStageInput {
+  volume: CtVolume;
+  target: LevelTarget;
+}
+
+export interface SegmentStageInput {
+  volume: CtVolume;
+  sliceIndex: number;
+  patient: { heightM?: number; sex?: string };
+  segmenter: 'default' | 'sam';
+}
+
+export interface SegmentStageOutput {
+  mask: Uint8Array;
+  muscle: MuscleMeasurements;
+  segmenter: SegmenterInfo;
+  flags: string[];
+}
+
+/** The stages that are swapped in as they are built (and replaced in tests). */
+export interface Stages {
+  findLevel(input: LevelStageInput): LevelInfo | Promise<LevelInfo>;
+  segmentAndMeasure(input: SegmentStageInput): SegmentStageOutput | Promise<SegmentStageOutput>;
+}
+
+function unavailable(stage: string): never {
+  throw new CtMuscleError('E_STAGE_UNAVAILABLE', `The ${stage} stage is not available in this build; the study was not measured.`);
+}
+
+export const DEFAULT_STAGES: Stages = {
+  findLevel: () => unavailable('level-finding'),
+  segmentAndMeasure: () => unavailable('segmentation'),
+};
+
+/** The muscle HU range of the method (−29..150 HU). */
+export const MUSCLE_HU_WINDOW = { lowerHu: -29, upperHu: 150 };
+
+export interface AnalyzeOptions {
+  config: Config;
+  stages?: Stages;
+  /** Measure this slice (SOP Instance UID) instead of finding the level. */
+  sliceSopInstanceUid?: string;
+  target?: LevelTarget;
+  segmenter?: 'default' | 'sam';
+  /** Write seg.dcm, sr.dcm, result.json (and overlay.dcm) under DIR/<StudyInstanceUID>/. */
+  outDir?: string;
+  overlay?: boolean;
+  created?: Date;
+}
+
+/** One line of `analyze` output per study: a public contract (docs/cli.md). */
+export interface StudyResult {
+  studyInstanceUid: string;
+  seriesInstanceUid: string | null;
+  status: 'ok' | string;
+  message: string;
+  level: LevelInfo | null;
+  muscle: {
+    areaCm2: number;
+    meanHu: number;
+    sdHu: number;
+    imatAreaCm2: number | null;
+    lowAttenuationFraction: number | null;
+    smiCm2PerM2: number | null;
+  } | null;
+  segmenter: SegmenterInfo | null;
+  flags: string[];
+  outputs: Record<string, { path?: string; sopInstanceUid: string; seriesInstanceUid: string } | string | null>;
+}
+
+function emptyResult(studyInstanceUid: string, seriesInstanceUid: string | null): StudyResult {
+  return { studyInstanceUid, seriesInstanceUid, status: 'ok', message: '', level: null, muscle: null, segmenter: null, flags: [], outputs: {} };
+}
+
+/** The patient's height in metres when PatientSize holds a plausible one; never guessed. */
+export function patientHeightM(header: InstanceHeader): number | undefined {
+  const size = numberValue(header.dataset, 'PatientSize');
+  return size !== undefined && size > 0.5 && size < 2.6 ? size : undefined;
+}
+
+function levelFromSlice(volume: CtVolume, sopInstanceUid: string, rule: string): LevelInfo {
+  const index = volume.slices.findIndex((s) => s.sopInstanceUid === sopInstanceUid);
+  if (index < 0) throw new CtMuscleError('E_SLICE_NOT_FOUND', `Slice ${sopInstanceUid} is not in the selected series.`);
+  const slice = volume.slices[index];
+  return { name: 'as-provided', sliceIndex: index, sopInstanceUid, zMm: slice.zMm, rule, method: 'as-provided', confidence: null, warnings: [] };
+}
+
+async function analyzeGroup(group: SeriesGroup, options: AnalyzeOptions, result: StudyResult): Promise<void> {
+  const stages = options.stages ?? DEFAULT_STAGES;
+  const volume = await buildVolume(group);
+  let level: LevelInfo;
+  if (options.sliceSopInstanceUid) level = levelFromSlice(volume, options.sliceSopInstanceUid, 'user-selected');
+  else if (volume.slices.length === 1) level = levelFromSlice(volume, volume.slices[0].sopInstanceUid, 'single-image series');
+  else level = await stages.findLevel({ volume, target: options.target ?? options.config.level.target });
+  result.level = level;
+  const sliceIndex = level.sliceIndex ?? volume.slices.findIndex((s) => s.sopInstanceUid === level.sopInstanceUid);
+  const ordered = planVolume(group).ordered;
+  const source = ordered[sliceIndex];
+  const segmented = await stages.segmentAndMeasure({
+    volume,
+    sliceIndex,
+    patient: { heightM: patientHeightM(source), sex: stringValue(source.dataset, 'PatientSex') },
+    segmenter: options.segmenter ?? 'default',
+  });
+  result.segmenter = segmented.segmenter;
+  result.flags = [...level.warnings.map((w) => `level: ${w}`), ...segmented.flags];
+  const { areaCm2, meanHu, sdHu, imatAreaCm2, lowAttenuationFraction, smiCm2PerM2 } = segmented.muscle;
+  result.muscle = { areaCm2, meanHu, sdHu, imatAreaCm2, lowAttenuationFraction, smiCm2PerM2 };
+  if (!options.outDir) return;
+  const pixels = volume.geometry.rows * volume.geometry.columns;
+  const report = writeReport({
+    source,
+    seriesSlices: ordered,
+    level,
+    segmenter: segmented.segmenter,
+    flags: result.flags,
+    huWindow: MUSCLE_HU_WINDOW,
+    mask: segmented.mask,
+    hu: volume.hu.subarray(sliceIndex * pixels, (sliceIndex + 1) * pixels),
+    measurements: segmented.muscle,
+    options: { overlay: options.overlay ?? false, created: options.created },
+  });
+  const directory = join(options.outDir, group.studyInstanceUid);
+  await mkdir(directory, { recursive: true });
+  const written: StudyResult['outputs'] = {};
+  for (const [name, output] of [['seg', report.seg], ['sr', report.sr], ['overlay', report.overlay]] as const) {
+    if (!output) continue;
+    const path = join(directory, `${name}.dcm`);
+    await writeFile(path, output.bytes);
+    written[name] = { path, sopInstanceUid: output.sopInstanceUid, seriesInstanceUid: output.seriesInstanceUid };
+  }
+  const jsonPath = join(directory, 'result.json');
+  await writeFile(jsonPath, `${JSON.stringify(report.result, null, 2)}\n`);
+  written.json = jsonPath;
+  result.outputs = written;
+}
+
+/**
+ * Analyze every study among the given instance headers: one result per study, errors included as
+ * statuses. A failing study never stops the others.
+ */
+export async function analyzeHeaders(headers: InstanceHeader[], options: AnalyzeOptions): Promise<StudyResult[]> {
+  const byStudy = new Map<string, InstanceHeader[]>();
+  for (const h of headers) byStudy.set(h.studyInstanceUid, [...(byStudy.get(h.studyInstanceUid) ?? []), h]);
+  const results: StudyResult[] = [];
+  for (const [studyInstanceUid, studyHeaders] of byStudy) {
+    const groups = groupIntoSeries(studyHeaders);
+    let result = emptyResult(studyInstanceUid, null);
+    try {
+      const selection = selectSeries(groups.map(summarizeSeries), options.config.selection);
+      const selected = requireSelectedSeries(selection);
+      const group = groups.find((g) => g.seriesInstanceUid === selected.seriesInstanceUid)!;
+      result = emptyResult(studyInstanceUid, group.seriesInstanceUid);
+      await analyzeGroup(group, options, result);
+      result.message = result.muscle ? 'measured' : '';
+    } catch (error) {
+      const { code, message } = describeError(error);
+      result.status = code;
+      result.message = message;
+      logger.info('study not measured', { studyInstanceUid, code });
+    }
+    results.push(result);
+  }
+  return results;
+}
