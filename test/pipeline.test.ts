@@ -8,31 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../src/config.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
-import { analyzeHeaders, type Stages } from '../src/pipeline.ts';
-import { decodeMaskRle, generatePhantomStudy, type PhantomTruth } from '../src/phantom/index.ts';
+import { analyzeHeaders } from '../src/pipeline.ts';
+import { decodeMaskRle, generatePhantomStudy } from '../src/phantom/index.ts';
+import { truthStages } from './support/truth-stages.ts';
 import { readSegMask } from '../src/report/index.ts';
 import { hasCommand, makeTempDir } from './support/env.ts';
-
-function truthStages(truth: PhantomTruth): Stages {
-  return {
-    findLevel: ({ volume }) => {
-      const index = volume.slices.findIndex((s) => s.sopInstanceUid === truth.t12.sopInstanceUid);
-      return { name: 'T12', sliceIndex: index, sopInstanceUid: truth.t12.sopInstanceUid!, zMm: volume.slices[index].zMm, rule: 'mid-vertebral-body', method: 'phantom truth (test)', confidence: 1, warnings: [] };
-    },
-    segmentAndMeasure: ({ volume, sliceIndex }) => {
-      assert.equal(volume.slices[sliceIndex].sopInstanceUid, truth.t12.sopInstanceUid);
-      const mask = decodeMaskRle(truth.t12.muscleMask!);
-      const pixelCount = mask.reduce((n, v) => n + v, 0);
-      const areaCm2 = (pixelCount * volume.geometry.pixelSpacingMm[0] * volume.geometry.pixelSpacingMm[1]) / 100;
-      return {
-        mask,
-        muscle: { areaCm2, meanHu: 40, sdHu: 10, imatAreaCm2: 1, lowAttenuationFraction: 0.1, smiCm2PerM2: null, pixelCount },
-        segmenter: { id: 'test-truth', version: '1', prompt: null },
-        flags: [],
-      };
-    },
-  };
-}
 
 describe('pipeline', function () {
   let tmp: ReturnType<typeof makeTempDir>;

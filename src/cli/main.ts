@@ -9,6 +9,7 @@ import { describeError, isCtMuscleError } from '../errors.ts';
 import { inspectPaths } from '../intake/inspect.ts';
 import { logger, setLogLevel } from '../logging.ts';
 import { runDemo } from '../demo.ts';
+import { startNode } from '../node/server.ts';
 import { scanPaths } from '../dicom/scan.ts';
 import { analyzeHeaders, type LevelTarget } from '../pipeline.ts';
 import { JOB_STATES, JobQueue, type JobState } from '../queue/job-queue.ts';
@@ -68,6 +69,23 @@ export function buildProgram(): Command {
         overlay: options.overlay ?? config.output.overlay,
       });
       for (const result of results) process.stdout.write(`${JSON.stringify(result)}\n`);
+    });
+
+  program
+    .command('serve')
+    .description('Run the node: STOW-RS receiver, queue and workers, write-back, /healthz, /readyz, /metrics.')
+    .action(async (_options: unknown, command: Command) => {
+      const config = configFrom(command);
+      const node = await startNode(config);
+      process.stderr.write(`ct-muscle-node listening on ${node.url} (STOW-RS at ${node.url}/dicomweb/studies)\n`);
+      await new Promise<void>((resolve) => {
+        const shutdown = (signal: string) => {
+          logger.info('shutting down', { signal });
+          node.stop().then(resolve, resolve);
+        };
+        process.once('SIGTERM', () => shutdown('SIGTERM'));
+        process.once('SIGINT', () => shutdown('SIGINT'));
+      });
     });
 
   program

@@ -209,6 +209,12 @@ export class JobQueue {
     return info.changes;
   }
 
+  /** The most recently finished job of a kind and key, to tell whether new data changes anything. */
+  lastDone<P = unknown>(kind: string, key: string): Job<P> | undefined {
+    const row = this.db.prepare("SELECT * FROM jobs WHERE kind = ? AND key = ? AND state = 'done' ORDER BY updated_at DESC, id DESC LIMIT 1").get(kind, key) as Row | undefined;
+    return row ? toJob<P>(row) : undefined;
+  }
+
   list(state?: JobState): Job[] {
     const rows = (state
       ? this.db.prepare('SELECT * FROM jobs WHERE state = ? ORDER BY id').all(state)

@@ -64,6 +64,10 @@ export interface OrthancHandle {
 export interface StartOptions {
   /** How long to wait for /system (ms). */
   timeoutMs?: number;
+  /** Other DICOMweb servers Orthanc knows (name → URL), e.g. the node, for /dicom-web/servers/{name}/stow. */
+  dicomWebServers?: Record<string, string>;
+  /** A Lua script (e.g. OnStableStudy) loaded at start. */
+  lua?: string;
 }
 
 const running = new Set<ChildProcess>();
@@ -99,6 +103,13 @@ export async function startOrthanc(options: StartOptions = {}): Promise<OrthancH
     LimitFindInstances: 0,
     DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: true, WadoRoot: '/wado', Ssl: false, StudiesMetadata: 'Full', SeriesMetadata: 'Full' },
   };
+  // Orthanc reads each server as [url, user?, password?]; a bare string is "bad file format".
+  if (options.dicomWebServers) Object.assign(config.DicomWeb, { Servers: Object.fromEntries(Object.entries(options.dicomWebServers).map(([name, url]) => [name, [url]])) });
+  if (options.lua) {
+    const luaPath = join(dir, 'script.lua');
+    writeFileSync(luaPath, options.lua);
+    Object.assign(config, { LuaScripts: [luaPath] });
+  }
   const configPath = join(dir, 'orthanc.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const logPath = join(dir, 'orthanc.log');

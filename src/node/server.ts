@@ -1,0 +1,224 @@
+/**
+ * The node as one process: the STOW-RS receiver, study assembly, the durable queue and its
+ * workers, write-back, and /healthz, /readyz, /metrics. `startNode` is what `serve` and the demo
+ * run; everything it starts is stopped by `stop()` (SIGTERM in `serve`).
+ */
+import { access, constants, mkdir, readdir, readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import express from 'express';
+import type { Config } from '../config.ts';
+import { stowInstances } from '../dicomweb/stow-client.ts';
+import { stowRouter } from '../dicomweb/stow-receiver.ts';
+import type { InstanceHeader } from '../dicom/types.ts';
+import { scanPaths } from '../dicom/scan.ts';
+import { groupIntoSeries, summarizeSeries } from '../dicom/series.ts';
+import { CtMuscleError, isCtMuscleError } from '../errors.ts';
+import { selectSeries } from '../intake/select-series.ts';
+import { logger } from '../logging.ts';
+import { analyzeHeaders, DEFAULT_STAGES, type Stages, type StudyResult } from '../pipeline.ts';
+import { JobQueue, type Job } from '../queue/job-queue.ts';
+import { startWorkers, type Workers } from '../queue/workers.ts';
+import { createMetrics } from './metrics.ts';
+
+export const ANALYZE_STUDY = 'analyze-study';
+export const WRITE_BACK = 'write-back';
+
+export interface AnalyzeStudyPayload {
+  studyInstanceUid: string;
+  /** Instances of the study on disk when the job was (re)scheduled: the completeness re-check. */
+  instanceCount: number;
+}
+
+export interface WriteBackPayload {
+  studyInstanceUid: string;
+  files: Array<{ path: string; sopInstanceUid: string }>;
+}
+
+export interface AnalyzeStudyResult {
+  status: string;
+  message: string;
+  seriesInstanceUid: string | null;
+  selectedInstanceCount: number | null;
+  outcome: 'measured' | 'not-measured' | 'unchanged' | 'deferred';
+  outputs?: StudyResult['outputs'];
+}
+
+export interface RunningNode {
+  url: string;
+  queue: JobQueue;
+  /** Resolves when no job is running or due. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Statuses that say the node (not the study) failed: the job fails instead of recording a result. */
+const NODE_FAILURES = new Set(['E_STAGE_UNAVAILABLE', 'E_INTERNAL', 'E_IO']);
+
+/** Only CT images that the node did not write itself start a job: SEG/SR pushed back must not loop. */
+function startsWork(header: InstanceHeader, ownManufacturer: string): boolean {
+  const own = (header.manufacturer ?? '').toLowerCase().startsWith(ownManufacturer.toLowerCase());
+  return header.modality === 'CT' && header.hasPixelData && !own;
+}
+
+async function countInstances(directory: string): Promise<number> {
+  try {
+    return (await readdir(directory)).filter((name) => name.endsWith('.dcm')).length;
+  } catch {
+    return 0;
+  }
+}
+
+export async function startNode(config: Config, options: { stages?: Stages } = {}): Promise<RunningNode> {
+  const stages = options.stages ?? DEFAULT_STAGES;
+  await mkdir(config.spoolDir, { recursive: true });
+  await mkdir(config.output.dir, { recursive: true });
+  const queue = new JobQueue(config.queue.path, {
+    retry: { maxAttempts: config.queue.maxAttempts, baseDelayMs: config.queue.baseDelayMs, maxDelayMs: config.queue.maxDelayMs },
+  });
+  // One process owns the database: whatever it left running when it died starts again.
+  const recovered = queue.recover(Date.now(), { all: true });
+  if (recovered > 0) logger.warn('recovered interrupted jobs', { count: recovered });
+  const metrics = createMetrics(queue);
+  const quietMs = config.assembly.quietPeriodSeconds * 1000;
+
+  const onStored = (instances: Array<{ header: InstanceHeader }>) => {
+    const studies = new Set(instances.filter((i) => startsWork(i.header, config.selection.ownManufacturer)).map((i) => i.header.studyInstanceUid));
+    return Promise.all(
+      [...studies].map(async (studyInstanceUid) => {
+        const instanceCount = await countInstances(join(config.spoolDir, studyInstanceUid));
+        queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid, { studyInstanceUid, instanceCount }, { runAt: Date.now() + quietMs });
+      }),
+    ).then(() => undefined);
+  };
+
+  async function analyzeStudy(job: Job): Promise<AnalyzeStudyResult> {
+    const payload = job.payload as AnalyzeStudyPayload;
+    const directory = join(config.spoolDir, payload.studyInstanceUid);
+    const { headers } = await scanPaths([directory]);
+    if (headers.length !== payload.instanceCount) {
+      // Instances arrived (or vanished) since the quiet period started: wait for quiet again.
+      queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, `${payload.studyInstanceUid}`, { ...payload, instanceCount: headers.length }, { runAt: Date.now() + quietMs });
+      return { status: 'ok', message: `instance count changed (${payload.instanceCount} → ${headers.length}); rescheduled`, seriesInstanceUid: null, selectedInstanceCount: null, outcome: 'deferred' };
+    }
+    const summaries = groupIntoSeries(headers).map(summarizeSeries);
+    const selected = selectSeries(summaries, config.selection).selected;
+    const previous = queue.lastDone<AnalyzeStudyPayload>(ANALYZE_STUDY, payload.studyInstanceUid)?.result as AnalyzeStudyResult | undefined;
+    if (
+      selected &&
+      previous?.outcome === 'measured' &&
+      previous.seriesInstanceUid === selected.seriesInstanceUid &&
+      previous.selectedInstanceCount === selected.instanceCount
+    ) {
+      return { ...previous, outcome: 'unchanged', message: 'late instances did not change the selected series' };
+    }
+    const started = Date.now();
+    const [result] = await analyzeHeaders(headers, { config, stages, outDir: config.output.dir, overlay: config.output.overlay });
+    metrics.stageSeconds.observe({ stage: 'analyze' }, (Date.now() - started) / 1000);
+    if (NODE_FAILURES.has(result.status)) throw new CtMuscleError(result.status as 'E_STAGE_UNAVAILABLE', result.message);
+    const files = Object.values(result.outputs).filter((o): o is { path: string; sopInstanceUid: string; seriesInstanceUid: string } => typeof o === 'object' && o !== null && 'path' in o && typeof o.path === 'string' && o.path.endsWith('.dcm'));
+    if (result.status === 'ok' && files.length > 0) {
+      queue.enqueue<WriteBackPayload>(WRITE_BACK, payload.studyInstanceUid, { studyInstanceUid: payload.studyInstanceUid, files: files.map((f) => ({ path: f.path, sopInstanceUid: f.sopInstanceUid })) });
+    }
+    return {
+      status: result.status,
+      message: result.message,
+      seriesInstanceUid: result.seriesInstanceUid,
+      selectedInstanceCount: selected?.instanceCount ?? null,
+      outcome: result.status === 'ok' ? 'measured' : 'not-measured',
+      outputs: result.outputs,
+    };
+  }
+
+  async function writeBack(job: Job): Promise<unknown> {
+    const payload = job.payload as WriteBackPayload;
+    const destination = config.writeBack.destination;
+    if (!destination) {
+      metrics.writeBacks.inc({ outcome: 'local' });
+      return { destination: 'local', directory: join(config.output.dir, payload.studyInstanceUid) };
+    }
+    const instances = await Promise.all(payload.files.map(async (f) => ({ sopInstanceUid: f.sopInstanceUid, bytes: new Uint8Array(await readFile(f.path)) })));
+    try {
+      const outcome = await stowInstances({ url: destination.url, credentials: { bearerToken: destination.bearerToken, basic: destination.basic } }, instances, payload.studyInstanceUid);
+      metrics.writeBacks.inc({ outcome: 'stored' });
+      return { destination: destination.url, stored: outcome.stored };
+    } catch (error) {
+      metrics.writeBacks.inc({ outcome: isCtMuscleError(error) && error.details?.retryable ? 'retry' : 'rejected' });
+      throw error;
+    }
+  }
+
+  const workers: Workers = startWorkers(
+    queue,
+    { [ANALYZE_STUDY]: analyzeStudy, [WRITE_BACK]: writeBack },
+    {
+      concurrency: config.queue.concurrency,
+      pollIntervalMs: 500,
+      isRetryable: (error) => isCtMuscleError(error) && (error.details?.retryable === true || error.code === 'E_IO'),
+      deadlineOf: (job) => (job.kind === WRITE_BACK ? job.createdAt + config.writeBack.deadlineHours * 3_600_000 : undefined),
+      onSettled: (job, outcome, ms) => logger.info('job settled', { id: job.id, kind: job.kind, outcome, ms }),
+    },
+  );
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use('/dicomweb', (req, res, next) => {
+    res.on('finish', () => metrics.stowRequests.inc({ status: String(res.statusCode) }));
+    next();
+  });
+  app.use(
+    stowRouter({
+      spoolDir: config.spoolDir,
+      maxInstanceBytes: config.server.maxInstanceMb * 1024 * 1024,
+      maxRequestBytes: config.server.maxRequestMb * 1024 * 1024,
+      maxParts: config.server.maxParts,
+      credentials: config.server.credentials,
+      publicBaseUrl: config.server.publicBaseUrl ?? undefined,
+      onStored,
+    }),
+  );
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      queue.counts();
+      await access(config.spoolDir, constants.W_OK);
+      res.json({ status: 'ready' });
+    } catch (error) {
+      res.status(503).json({ status: 'not ready', message: (error as Error).message });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.server.port, config.server.host, () => resolve(s));
+    s.once('error', (error) => reject(new CtMuscleError('E_IO', `Cannot listen on ${config.server.host}:${config.server.port}: ${error.message}`)));
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info('node listening', { url, writeBack: config.writeBack.destination ? 'dicomweb' : 'local folder' });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    queue,
+    idle: () => workers.idle(),
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Keep-alive connections would hold close() open until they time out.
+        server.closeIdleConnections();
+        await closed;
+        await workers.stop();
+        queue.close();
+        logger.info('node stopped');
+      })();
+      return stopping;
+    },
+  };
+}

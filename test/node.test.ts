@@ -1,0 +1,187 @@
+/**
+ * The node as one process: STOW-RS in, study assembly after a quiet period, the queue and its
+ * workers, write-back (local folder, or Orthanc over STOW-RS), and Orthanc pushing a stable study
+ * to the node with its Lua OnStableStudy hook. Level and segmentation answer from the phantom's
+ * truth here (test/support/truth-stages.ts): these tests are about the node's plumbing.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../src/config.ts';
+import { stowInstances } from '../src/dicomweb/stow-client.ts';
+import { stringValue } from '../src/dicom/dataset-values.ts';
+import { parseDicom } from '../src/dicom/read.ts';
+import { ANALYZE_STUDY, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/node/server.ts';
+import { generatePhantomStudy } from '../src/phantom/index.ts';
+import type { Stages } from '../src/pipeline.ts';
+import { makeTempDir } from './support/env.ts';
+import { firstString, orthancUnavailableReason, qido, startOrthanc, type OrthancHandle } from './support/orthanc.ts';
+import { truthStages } from './support/truth-stages.ts';
+
+function nodeConfig(dir: string, overrides: Partial<Config> = {}): Config {
+  const base = loadConfig({ env: {} });
+  return {
+    ...base,
+    logLevel: 'warn',
+    spoolDir: join(dir, 'spool'),
+    output: { dir: join(dir, 'out'), overlay: false },
+    server: { ...base.server, port: 0 },
+    queue: { ...base.queue, path: join(dir, 'jobs.sqlite'), baseDelayMs: 50, maxDelayMs: 200, maxAttempts: 3 },
+    assembly: { quietPeriodSeconds: 0.2 },
+    ...overrides,
+  };
+}
+
+async function phantom(seed: number) {
+  const study = await generatePhantomStudy({ rows: 96, columns: 96, fromLevel: 'L1', toLevel: 'T11', sliceThicknessMm: 5, seed });
+  const instances = study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: study.truth.slices.find((s) => s.fileName === f.fileName)!.sopInstanceUid }));
+  return { study, instances };
+}
+
+async function settle(node: RunningNode): Promise<void> {
+  // The quiet period must pass before the study's job is due.
+  await new Promise((resolve) => setTimeout(resolve, 350));
+  await node.idle();
+}
+
+describe('the node (serve)', function () {
+  this.timeout(120_000);
+  let tmp: ReturnType<typeof makeTempDir>;
+  let node: RunningNode | undefined;
+  beforeEach(() => (tmp = makeTempDir('ctmn-node-')));
+  afterEach(async () => {
+    await node?.stop();
+    node = undefined;
+    tmp.remove();
+  });
+
+  it('answers /healthz, /readyz and /metrics', async () => {
+    node = await startNode(nodeConfig(tmp.path));
+    assert.equal((await fetch(`${node.url}/healthz`)).status, 200);
+    assert.equal((await fetch(`${node.url}/readyz`)).status, 200);
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    assert.match(metrics, /ctmn_jobs\{state="pending"\} 0/);
+  });
+
+  it('processes a pushed study once it is quiet, writes SEG/SR/JSON to the local folder, and counts it in /metrics', async () => {
+    const { study, instances } = await phantom(21);
+    node = await startNode(nodeConfig(tmp.path), { stages: truthStages(study.truth) });
+    const first = await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(0, 10));
+    const rest = await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(10));
+    assert.equal(first.stored.length + rest.stored.length, instances.length);
+    await settle(node);
+    const jobs = node.queue.list();
+    const analyses = jobs.filter((j) => j.kind === ANALYZE_STUDY && j.state === 'done');
+    assert.equal(analyses.length, 1, 'one analysis for the study, after both requests');
+    const result = analyses[0].result as AnalyzeStudyResult;
+    assert.equal(result.outcome, 'measured');
+    assert.equal(result.selectedInstanceCount, instances.length);
+    const studyDir = join(tmp.path, 'out', study.truth.studyInstanceUid);
+    for (const name of ['seg.dcm', 'sr.dcm', 'result.json']) assert.ok(existsSync(join(studyDir, name)), name);
+    assert.equal(jobs.filter((j) => j.kind === WRITE_BACK && j.state === 'done').length, 1);
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    assert.match(metrics, /ctmn_jobs\{state="done"\} 2/);
+    assert.match(metrics, /ctmn_stow_requests_total\{status="200"\} 2/);
+  });
+
+  it('does not re-run a study when late instances leave the selected series unchanged', async () => {
+    const { study, instances } = await phantom(22);
+    node = await startNode(nodeConfig(tmp.path), { stages: truthStages(study.truth) });
+    await stowInstances({ url: `${node.url}/dicomweb` }, instances);
+    await settle(node);
+    await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(0, 2)); // a retried push
+    await settle(node);
+    const outcomes = node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY).map((j) => (j.result as AnalyzeStudyResult).outcome);
+    assert.deepEqual(outcomes, ['measured', 'unchanged']);
+  });
+
+  it('fails the job with E_STAGE_UNAVAILABLE when a stage is missing (dead letter, no output)', async () => {
+    const { instances, study } = await phantom(23);
+    node = await startNode(nodeConfig(tmp.path));
+    await stowInstances({ url: `${node.url}/dicomweb` }, instances);
+    await settle(node);
+    const [dead] = node.queue.list('dead');
+    assert.equal(dead.kind, ANALYZE_STUDY);
+    assert.equal(dead.lastErrorCode, 'E_STAGE_UNAVAILABLE');
+    assert.equal(existsSync(join(tmp.path, 'out', study.truth.studyInstanceUid, 'seg.dcm')), false);
+  });
+
+  it('acknowledges but does not process non-CT objects and its own outputs', async () => {
+    const { study, instances } = await phantom(24);
+    const stages: Stages = truthStages(study.truth);
+    node = await startNode(nodeConfig(tmp.path), { stages });
+    await stowInstances({ url: `${node.url}/dicomweb` }, instances);
+    await settle(node);
+    const segPath = join(tmp.path, 'out', study.truth.studyInstanceUid, 'seg.dcm');
+    const seg = new Uint8Array(readFileSync(segPath));
+    const segUid = stringValue(parseDicom(seg, { headerOnly: true }).dataset, 'SOPInstanceUID')!;
+    const before = node.queue.list().length;
+    const outcome = await stowInstances({ url: `${node.url}/dicomweb` }, [{ bytes: seg, sopInstanceUid: segUid }]);
+    assert.equal(outcome.stored.length, 1);
+    await settle(node);
+    assert.equal(node.queue.list().length, before, 'no job for a SEG pushed back');
+  });
+
+  describe('with Orthanc', function () {
+    before(function () {
+      const reason = orthancUnavailableReason();
+      if (reason) {
+        console.log(`      skipped: ${reason}`);
+        this.skip();
+      }
+    });
+
+    it('writes SEG and SR back to Orthanc and confirms every UID; a PACS that is down is retried, then dead-lettered', async () => {
+      const orthanc: OrthancHandle = await startOrthanc();
+      try {
+        const { study, instances } = await phantom(25);
+        const config = nodeConfig(tmp.path, { writeBack: { destination: { url: orthanc.dicomWebRoot }, deadlineHours: 1 } });
+        node = await startNode(config, { stages: truthStages(study.truth) });
+        await stowInstances({ url: `${node.url}/dicomweb` }, instances);
+        await settle(node);
+        const [written] = node.queue.list('done').filter((j) => j.kind === WRITE_BACK);
+        assert.ok(written, 'write-back done');
+        const series = await qido(orthanc.dicomWebRoot, `studies/${study.truth.studyInstanceUid}/series`);
+        const modalities = series.map((s) => firstString(s, '00080060')).sort();
+        assert.deepEqual(modalities, ['SEG', 'SR']);
+      } finally {
+        await orthanc.stop();
+      }
+      // Orthanc is gone now: the next write-back fails, is retried with backoff, and ends dead.
+      const { study, instances } = await phantom(26);
+      await node!.stop();
+      node = await startNode(nodeConfig(tmp.path, { writeBack: { destination: { url: 'http://127.0.0.1:9/dicom-web' }, deadlineHours: 1 } }), { stages: truthStages(study.truth) });
+      await stowInstances({ url: `${node.url}/dicomweb` }, instances);
+      await settle(node);
+      for (let i = 0; i < 20 && node.queue.list('pending').length > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await node.idle();
+      }
+      const dead = node.queue.list('dead').find((j) => j.kind === WRITE_BACK);
+      assert.ok(dead, 'write-back dead-lettered');
+      assert.equal(dead.attempts, 3);
+      assert.equal(dead.lastErrorCode, 'E_PACS_UNAVAILABLE');
+    });
+
+    it('receives a study that Orthanc pushes on OnStableStudy (Lua → DICOMweb STOW-RS to the node)', async () => {
+      const { study, instances } = await phantom(27);
+      node = await startNode(nodeConfig(tmp.path), { stages: truthStages(study.truth) });
+      const lua = `function OnStableStudy(studyId, tags, metadata)\n  RestApiPost('/dicom-web/servers/node/stow', '{"Resources": ["' .. studyId .. '"]}')\nend\n`;
+      const orthanc = await startOrthanc({ dicomWebServers: { node: `${node.url}/dicomweb/` }, lua });
+      try {
+        await stowInstances({ url: orthanc.dicomWebRoot }, instances);
+        const deadline = Date.now() + 30_000;
+        while (Date.now() < deadline && node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY).length === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        await node.idle();
+        const [done] = node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY);
+        assert.ok(done, `the node analysed the pushed study; Orthanc log:\n${orthanc.logTail(15)}`);
+        assert.equal((done.result as AnalyzeStudyResult).outcome, 'measured');
+        assert.equal((done.result as AnalyzeStudyResult).selectedInstanceCount, instances.length);
+      } finally {
+        await orthanc.stop();
+      }
+    });
+  });
+});
