@@ -11,7 +11,7 @@ import { loadConfig, type Config } from '../src/config.ts';
 import { stowInstances } from '../src/dicomweb/stow-client.ts';
 import { stringValue } from '../src/dicom/dataset-values.ts';
 import { parseDicom } from '../src/dicom/read.ts';
-import { ANALYZE_STUDY, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/node/server.ts';
+import { ANALYZE_STUDY, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import type { Stages } from '../src/pipeline.ts';
 import { makeTempDir } from './support/env.ts';

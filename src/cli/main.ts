@@ -9,7 +9,7 @@ import { describeError, isCtMuscleError } from '../errors.ts';
 import { inspectPaths } from '../intake/inspect.ts';
 import { logger, setLogLevel } from '../logging.ts';
 import { runDemo } from '../demo.ts';
-import { startNode } from '../node/server.ts';
+import { startNode } from '../server.ts';
 import { scanPaths } from '../dicom/scan.ts';
 import { analyzeHeaders, type LevelTarget } from '../pipeline.ts';
 import { JOB_STATES, JobQueue, type JobState } from '../queue/job-queue.ts';

@@ -1,6 +1,6 @@
 /** Prometheus metrics of the node (prom-client): jobs by state, stage durations, STOW results. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { JobQueue } from '../queue/job-queue.ts';
+import type { JobQueue } from './queue/job-queue.ts';
 
 export interface NodeMetrics {
   registry: Registry;
