@@ -1,14 +1,15 @@
 /**
- * `npm run demo`: the job on embedded defaults, with no PACS and no model files. It generates a
- * seeded CT phantom study, then runs the stages that exist on it and says which are still to come.
+ * `npm run demo`: the whole job on embedded defaults, with no PACS and no model files. It starts
+ * the node on loopback (temporary spool, queue and output folder), sends it a seeded CT phantom
+ * study over STOW-RS, waits for the study to be processed, and reports what came out.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
-import { inspectPaths } from './intake/inspect.ts';
-import { logger } from './logging.ts';
-import { writePhantomStudy } from './phantom/index.ts';
+import { stowInstances } from './dicomweb/stow-client.ts';
+import { generatePhantomStudy } from './phantom/index.ts';
+import { ANALYZE_STUDY, startNode, WRITE_BACK, type AnalyzeStudyResult } from './server.ts';
 
 export interface DemoOptions {
   outDir?: string;
@@ -16,30 +17,41 @@ export interface DemoOptions {
 }
 
 export async function runDemo({ outDir, config }: DemoOptions): Promise<Record<string, unknown>> {
-  const directory = outDir ?? (await mkdtemp(join(tmpdir(), 'ct-muscle-node-demo-')));
-  const phantom = await writePhantomStudy(directory, { seed: 1, arms: true, fieldOfViewMm: 500 });
-  logger.info('demo phantom written', { directory, slices: phantom.files.length });
-  const report = await inspectPaths(phantom.files, config.selection);
-  const selected = report.series.find((s) => s.selected);
-  const t12 = phantom.truth.t12;
-  return {
-    phantom: {
-      directory,
-      truthFile: phantom.truthPath,
-      sliceCount: phantom.files.length,
-      orientation: phantom.truth.patientPosition,
-      t12: { bodyZRangeMm: [t12.bodyInferiorMm, t12.bodySuperiorMm], midBodyMm: t12.midBodyMm, nearestSlice: t12.sopInstanceUid, muscleAreaCm2: t12.muscleAreaCm2 },
-    },
-    intake: {
-      series: report.series.map(({ slices, ...rest }) => ({ ...rest, firstZMm: slices[0]?.zMm ?? null, lastZMm: slices.at(-1)?.zMm ?? null })),
-      errors: report.errors,
-      selectedSeriesInstanceUid: selected?.seriesInstanceUid ?? null,
-    },
-    stages: {
-      intake: 'done: series read, geometry checked, series selected',
-      level: 'not built yet: finding the T12 slice comes with the level-finder issue',
-      segmentation: 'not built yet: comes with the segmentation issue',
-      report: 'not built yet: DICOM-SEG and TID 1500 SR come with the outputs issue',
-    },
+  const workDir = outDir ?? (await mkdtemp(join(tmpdir(), 'ct-muscle-node-demo-')));
+  const demoConfig: Config = {
+    ...config,
+    spoolDir: join(workDir, 'spool'),
+    output: { ...config.output, dir: join(workDir, 'results') },
+    queue: { ...config.queue, path: join(workDir, 'jobs.sqlite'), maxAttempts: 1 },
+    server: { ...config.server, host: '127.0.0.1', port: 0 },
+    assembly: { quietPeriodSeconds: 1 },
+    writeBack: { ...config.writeBack, destination: null },
   };
+  const node = await startNode(demoConfig);
+  try {
+    const study = await generatePhantomStudy({ seed: 1, arms: true, fieldOfViewMm: 500 });
+    const sent = study.files.map((file) => ({
+      bytes: file.bytes,
+      sopInstanceUid: study.truth.slices.find((s) => s.fileName === file.fileName)!.sopInstanceUid,
+    }));
+    const stow = await stowInstances({ url: `${node.url}/dicomweb` }, sent);
+    await new Promise((resolve) => setTimeout(resolve, demoConfig.assembly.quietPeriodSeconds * 1000 + 200));
+    await node.idle();
+    const jobs = node.queue.list().filter((j) => j.key === study.truth.studyInstanceUid);
+    const analysis = jobs.find((j) => j.kind === ANALYZE_STUDY);
+    const result = analysis?.result as AnalyzeStudyResult | null | undefined;
+    const t12 = study.truth.t12;
+    return {
+      node: { url: node.url, workDir },
+      sent: { studyInstanceUid: study.truth.studyInstanceUid, instances: sent.length, storedAcknowledged: stow.stored.length },
+      phantomTruth: { t12MidBodyZMm: t12.midBodyMm, t12Slice: t12.sopInstanceUid, muscleAreaCm2AtT12: t12.muscleAreaCm2 },
+      job: analysis
+        ? { state: analysis.state, attempts: analysis.attempts, error: analysis.lastErrorCode ? { code: analysis.lastErrorCode, message: analysis.lastError } : null }
+        : null,
+      result: result ?? null,
+      writeBack: jobs.find((j) => j.kind === WRITE_BACK)?.result ?? null,
+    };
+  } finally {
+    await node.stop();
+  }
 }
