@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import cron from 'node-cron';
 import { z } from 'zod';
 import { CtMuscleError } from './errors.ts';
 import { hasCredentials, isLoopbackHost } from './dicomweb/auth.ts';
@@ -12,6 +13,14 @@ import { type SelectionRules, validateSelectionRules } from './intake/select-ser
 
 const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../config/default.json', import.meta.url));
 export const ENV_PREFIX = 'CT_MUSCLE_NODE__';
+
+const dicomWebTarget = z
+  .object({
+    url: z.string().url(),
+    bearerToken: z.string().optional(),
+    basic: z.object({ user: z.string(), password: z.string() }).strict().optional(),
+  })
+  .strict();
 
 const configSchema = z
   .object({
@@ -46,17 +55,15 @@ const configSchema = z
       })
       .strict(),
     assembly: z.object({ quietPeriodSeconds: z.number().min(0) }).strict(),
-    writeBack: z
+    writeBack: z.object({ destination: dicomWebTarget.nullable(), deadlineHours: z.number().positive() }).strict(),
+    poll: z
       .object({
-        destination: z
-          .object({
-            url: z.string().url(),
-            bearerToken: z.string().optional(),
-            basic: z.object({ user: z.string(), password: z.string() }).strict().optional(),
-          })
-          .strict()
-          .nullable(),
-        deadlineHours: z.number().positive(),
+        source: dicomWebTarget.nullable(),
+        cron: z.string().refine((value) => cron.validate(value), 'must be a valid cron expression (node-cron syntax)'),
+        lookbackDays: z.number().min(0),
+        overlapDays: z.number().min(0),
+        pageSize: z.number().int().min(1).max(10_000),
+        maxPages: z.number().int().min(1),
       })
       .strict(),
   })

@@ -8,13 +8,15 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
+import cron from 'node-cron';
 import type { Config } from './config.ts';
 import { stowInstances } from './dicomweb/stow-client.ts';
 import { stowRouter } from './dicomweb/stow-receiver.ts';
 import type { InstanceHeader } from './dicom/types.ts';
 import { scanPaths } from './dicom/scan.ts';
 import { groupIntoSeries, summarizeSeries } from './dicom/series.ts';
-import { CtMuscleError, isCtMuscleError } from './errors.ts';
+import { CtMuscleError, describeError, isCtMuscleError } from './errors.ts';
+import { pollOnce, type PollReport } from './intake/poll.ts';
 import { selectSeries } from './intake/select-series.ts';
 import { logger } from './logging.ts';
 import { analyzeHeaders, DEFAULT_STAGES, type Stages, type StudyResult } from './pipeline.ts';
@@ -48,6 +50,8 @@ export interface AnalyzeStudyResult {
 export interface RunningNode {
   url: string;
   queue: JobQueue;
+  /** Poll the configured source now (also what the cron schedule runs); null when none is configured. */
+  pollNow(): Promise<PollReport | null>;
   /** Resolves when no job is running or due. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -131,9 +135,11 @@ export async function startNode(config: Config, options: { stages?: Stages } = {
     };
   }
 
+  // Results go where configured, else back to the PACS the node polls, else to the local folder.
+  const destination = config.writeBack.destination ?? config.poll.source;
+
   async function writeBack(job: Job): Promise<unknown> {
     const payload = job.payload as WriteBackPayload;
-    const destination = config.writeBack.destination;
     if (!destination) {
       metrics.writeBacks.inc({ outcome: 'local' });
       return { destination: 'local', directory: join(config.output.dir, payload.studyInstanceUid) };
@@ -194,6 +200,31 @@ export async function startNode(config: Config, options: { stages?: Stages } = {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
+  let polling: Promise<PollReport | null> | undefined;
+  const pollNow = (): Promise<PollReport | null> => {
+    const source = config.poll.source;
+    if (!source) return Promise.resolve(null);
+    // One poll at a time: a slow PACS must not pile up overlapping polls.
+    polling ??= pollOnce({
+      settings: { ...config.poll, source, maxInstanceBytes: config.server.maxInstanceMb * 1024 * 1024 },
+      queue,
+      spoolDir: config.spoolDir,
+      selection: config.selection,
+      onStudyReady: (studyInstanceUid, instanceCount) => {
+        queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid, { studyInstanceUid, instanceCount });
+      },
+    })
+      .catch((error: unknown) => {
+        logger.error('poll failed', describeError(error));
+        return null;
+      })
+      .finally(() => {
+        polling = undefined;
+      });
+    return polling;
+  };
+  const schedule = config.poll.source ? cron.schedule(config.poll.cron, () => void pollNow()) : undefined;
+
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.server.port, config.server.host, () => resolve(s));
     s.once('error', (error) => reject(new CtMuscleError('E_IO', `Cannot listen on ${config.server.host}:${config.server.port}: ${error.message}`)));
@@ -201,15 +232,18 @@ export async function startNode(config: Config, options: { stages?: Stages } = {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  logger.info('node listening', { url, writeBack: config.writeBack.destination ? 'dicomweb' : 'local folder' });
+  logger.info('node listening', { url, writeBack: destination ? 'dicomweb' : 'local folder', polling: config.poll.source ? config.poll.cron : 'off' });
 
   let stopping: Promise<void> | undefined;
   return {
     url,
     queue,
+    pollNow,
     idle: () => workers.idle(),
     stop() {
       stopping ??= (async () => {
+        await schedule?.stop();
+        await polling;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         // Keep-alive connections would hold close() open until they time out.
         server.closeIdleConnections();

@@ -101,6 +101,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 -- One waiting job per kind and key; a running one may have a waiting follow-up.
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_pending_key ON jobs (kind, key) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_run_at);
+-- Small durable facts beside the jobs (the poller's watermark, studies already seen).
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
 export class JobQueue {
@@ -207,6 +209,14 @@ export class JobQueue {
       : "UPDATE jobs SET state = 'pending', lease_until = NULL, updated_at = ? WHERE state = 'running' AND lease_until < ?";
     const info = options.all ? this.db.prepare(sql).run(now) : this.db.prepare(sql).run(now, now);
     return info.changes;
+  }
+
+  getState(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM state WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setState(key: string, value: string): void {
+    this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   /** The most recently finished job of a kind and key, to tell whether new data changes anything. */
