@@ -1,13 +1,14 @@
 /** The node's STOW-RS receiver over real HTTP on loopback, driven by the same client that stores to Orthanc. */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import { stowRouter, type StowReceiverOptions } from '../src/dicomweb/stow-receiver.ts';
 import { spooledPath } from '../src/intake/spool.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
-import { makeTempDir } from './support/env.ts';
+import { dataPath, makeTempDir, requirePaths } from './support/env.ts';
 import { multipartRelated, stow } from './support/orthanc.ts';
 
 interface Running {
@@ -132,6 +133,19 @@ describe('STOW-RS receiver', function () {
     assert.equal((await send('Bearer wrong')).status, 401);
     assert.equal((await send('Bearer s3cret-token')).status, 200);
     assert.equal((await send(`Basic ${Buffer.from('pacs:pw').toString('base64')}`)).status, 200);
+  });
+
+  it('refuses files with empty UIDs (the shared original/ series) per instance, and keeps serving', async function () {
+    const dir = dataPath('totalsegmentator_example_ct_dicom_T11-T12', 'original');
+    requirePaths(this, dir);
+    const originals = readdirSync(dir).slice(0, 3).map((name) => ({ bytes: new Uint8Array(readFileSync(join(dir, name))) }));
+    const result = await stow(node.url, [...originals, { bytes: files[0].bytes }]);
+    assert.equal(result.status, 202);
+    assert.equal(result.stored.length, 1);
+    const failed = result.body!['00081198'].Value as Array<Record<string, { Value: number[] }>>;
+    assert.equal(failed.length, 3);
+    for (const item of failed) assert.equal(item['00081197'].Value[0], 0xc000);
+    assert.equal((await stow(node.url, [{ bytes: files[1].bytes }])).status, 200, 'still serving');
   });
 
   it('accepts the same instances again (a retried push) and keeps one file each', async () => {

@@ -68,6 +68,8 @@ export interface StartOptions {
   dicomWebServers?: Record<string, string>;
   /** A Lua script (e.g. OnStableStudy) loaded at start. */
   lua?: string;
+  /** Listen on this port (e.g. to restart "the same" PACS); a free one otherwise. */
+  port?: number;
 }
 
 const running = new Set<ChildProcess>();
@@ -86,7 +88,7 @@ export async function startOrthanc(options: StartOptions = {}): Promise<OrthancH
   const reason = orthancUnavailableReason();
   if (reason) throw new Error(reason);
   const dir = mkdtempSync(join(tmpdir(), 'ctmn-orthanc-'));
-  const port = await freeLoopbackPort();
+  const port = options.port ?? (await freeLoopbackPort());
   const config = {
     Name: 'ctmn-test',
     StorageDirectory: join(dir, 'storage'),

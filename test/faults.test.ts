@@ -1,0 +1,169 @@
+/**
+ * Faults the node must survive with nothing lost or duplicated: kill -9 during receive, during
+ * processing and during write-back, and Orthanc stopped during write-back. After restarts, every
+ * accepted study ends with exactly one SEG and one SR in Orthanc. The node runs as a real child
+ * process (test/support/node-main.ts); its level/segmentation stages answer from phantom truth.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stowInstances } from '../src/dicomweb/stow-client.ts';
+import { generatePhantomStudy } from '../src/phantom/index.ts';
+import { makeTempDir, repoRoot } from './support/env.ts';
+import { firstString, freeLoopbackPort, orthancUnavailableReason, qido, startOrthanc, type OrthancHandle } from './support/orthanc.ts';
+
+interface NodeProcess {
+  child: ChildProcess;
+  url: string;
+  output: string[];
+}
+
+async function spawnNode(configPath: string, truthPath: string, env: Record<string, string> = {}): Promise<NodeProcess> {
+  const child = spawn(process.execPath, ['--import=tsx', join(repoRoot, 'test/support/node-main.ts'), configPath, truthPath], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not start:\n${output.join('')}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      const text = d.toString();
+      output.push(text);
+      const match = /READY (\S+)/.exec(text);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`node exited (${code}):\n${output.join('')}`)));
+  });
+  return { child, url, output };
+}
+
+function kill9(node: NodeProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (node.child.exitCode !== null) return resolve();
+    node.child.once('exit', () => resolve());
+    node.child.kill('SIGKILL');
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 40_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function outputsInOrthanc(orthanc: OrthancHandle, studyUid: string): Promise<{ seg: number; sr: number }> {
+  const series = await qido(orthanc.dicomWebRoot, `studies/${studyUid}/series`).catch(() => []);
+  let seg = 0;
+  let sr = 0;
+  for (const s of series) {
+    const modality = firstString(s, '00080060');
+    if (modality !== 'SEG' && modality !== 'SR') continue;
+    const instances = await qido(orthanc.dicomWebRoot, `studies/${studyUid}/series/${firstString(s, '0020000E')}/instances`);
+    if (modality === 'SEG') seg += instances.length;
+    else sr += instances.length;
+  }
+  return { seg, sr };
+}
+
+describe('faults: kill -9 and a PACS outage lose and duplicate nothing', function () {
+  this.timeout(240_000);
+  let tmp: ReturnType<typeof makeTempDir>;
+  let orthanc: OrthancHandle;
+  let node: NodeProcess | undefined;
+
+  before(async function () {
+    const reason = orthancUnavailableReason();
+    if (reason) {
+      console.log(`      skipped: ${reason}`);
+      this.skip();
+    }
+  });
+  beforeEach(async () => {
+    tmp = makeTempDir('ctmn-faults-');
+    orthanc = await startOrthanc();
+  });
+  afterEach(async () => {
+    if (node) await kill9(node);
+    node = undefined;
+    await orthanc?.stop();
+    tmp.remove();
+  });
+
+  async function setUp(seed: number, orthancUrl: string) {
+    const study = await generatePhantomStudy({ rows: 96, columns: 96, fromLevel: 'L1', toLevel: 'T11', sliceThicknessMm: 5, seed });
+    const truthPath = join(tmp.path, 'truth.json');
+    writeFileSync(truthPath, JSON.stringify(study.truth));
+    const port = await freeLoopbackPort();
+    const configPath = join(tmp.path, 'node.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        logLevel: 'warn',
+        spoolDir: join(tmp.path, 'spool'),
+        output: { dir: join(tmp.path, 'out'), overlay: false },
+        server: { port },
+        queue: { path: join(tmp.path, 'jobs.sqlite'), baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 50 },
+        assembly: { quietPeriodSeconds: 0.5 },
+        writeBack: { destination: { url: orthancUrl }, deadlineHours: 1 },
+      }),
+    );
+    const instances = study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: study.truth.slices.find((s) => s.fileName === f.fileName)!.sopInstanceUid }));
+    return { study, truthPath, configPath, instances };
+  }
+
+  it('kill -9 during receive: the PACS pushes again, the study is measured once', async () => {
+    const { study, truthPath, configPath, instances } = await setUp(41, orthanc.dicomWebRoot);
+    node = await spawnNode(configPath, truthPath);
+    await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(0, 8));
+    await kill9(node); // before the quiet period ends: the study is only partly received
+    node = await spawnNode(configPath, truthPath);
+    await stowInstances({ url: `${node.url}/dicomweb` }, instances); // the sender retries its push
+    await waitFor('SEG and SR in Orthanc', async () => {
+      const o = await outputsInOrthanc(orthanc, study.truth.studyInstanceUid);
+      return o.seg >= 1 && o.sr >= 1;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(await outputsInOrthanc(orthanc, study.truth.studyInstanceUid), { seg: 1, sr: 1 });
+  });
+
+  it('kill -9 during processing: the job is recovered at restart and completes', async () => {
+    const { study, truthPath, configPath, instances } = await setUp(42, orthanc.dicomWebRoot);
+    node = await spawnNode(configPath, truthPath, { STAGE_DELAY_MS: '60000' });
+    await stowInstances({ url: `${node.url}/dicomweb` }, instances);
+    await waitFor('segmentation to start', async () => node!.output.join('').includes('SEGMENTING'));
+    await kill9(node);
+    node = await spawnNode(configPath, truthPath);
+    await waitFor('SEG and SR in Orthanc', async () => {
+      const o = await outputsInOrthanc(orthanc, study.truth.studyInstanceUid);
+      return o.seg >= 1 && o.sr >= 1;
+    });
+    assert.deepEqual(await outputsInOrthanc(orthanc, study.truth.studyInstanceUid), { seg: 1, sr: 1 });
+  });
+
+  it('Orthanc down during write-back, node killed while retrying: results arrive once Orthanc returns', async () => {
+    const orthancPort = Number(new URL(orthanc.baseUrl).port);
+    const { study, truthPath, configPath, instances } = await setUp(43, orthanc.dicomWebRoot);
+    await orthanc.stop(); // the PACS goes down before the node can write back
+    node = await spawnNode(configPath, truthPath);
+    await stowInstances({ url: `${node.url}/dicomweb` }, instances);
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // processed; write-back failing and retrying
+    await kill9(node);
+    orthanc = await startOrthanc({ port: orthancPort });
+    node = await spawnNode(configPath, truthPath);
+    await waitFor('SEG and SR in Orthanc', async () => {
+      const o = await outputsInOrthanc(orthanc, study.truth.studyInstanceUid);
+      return o.seg >= 1 && o.sr >= 1;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(await outputsInOrthanc(orthanc, study.truth.studyInstanceUid), { seg: 1, sr: 1 });
+  });
+});
