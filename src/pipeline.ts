@@ -75,14 +75,7 @@ export interface StudyResult {
   status: 'ok' | string;
   message: string;
   level: LevelInfo | null;
-  muscle: {
-    areaCm2: number;
-    meanHu: number;
-    sdHu: number;
-    imatAreaCm2: number | null;
-    lowAttenuationFraction: number | null;
-    smiCm2PerM2: number | null;
-  } | null;
+  muscle: Omit<MuscleMeasurements, 'pixelCount'> | null;
   segmenter: SegmenterInfo | null;
   flags: string[];
   outputs: Record<string, { path?: string; sopInstanceUid: string; seriesInstanceUid: string } | string | null>;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stowInstances } from '../src/dicomweb/stow-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';
-import { firstString, freeLoopbackPort, orthancUnavailableReason, qido, startOrthanc, type OrthancHandle } from './support/orthanc.ts';
+import { firstString, freeLoopbackPort, type OrthancHandle, qido, requireOrthanc, startOrthanc } from './support/orthanc.ts';
 
 interface NodeProcess {
   child: ChildProcess;
@@ -81,11 +81,7 @@ describe('faults: kill -9 and a PACS outage lose and duplicate nothing', functio
   let node: NodeProcess | undefined;
 
   before(async function () {
-    const reason = orthancUnavailableReason();
-    if (reason) {
-      console.log(`      skipped: ${reason}`);
-      this.skip();
-    }
+    requireOrthanc(this);
   });
   beforeEach(async () => {
     tmp = makeTempDir('ctmn-faults-');

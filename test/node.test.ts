@@ -15,7 +15,7 @@ import { ANALYZE_STUDY, startNode, WRITE_BACK, type AnalyzeStudyResult, type Run
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import type { Stages } from '../src/pipeline.ts';
 import { makeTempDir } from './support/env.ts';
-import { firstString, orthancUnavailableReason, qido, startOrthanc, type OrthancHandle } from './support/orthanc.ts';
+import { firstString, type OrthancHandle, qido, requireOrthanc, startOrthanc } from './support/orthanc.ts';
 import { truthStages } from './support/truth-stages.ts';
 
 function nodeConfig(dir: string, overrides: Partial<Config> = {}): Config {
@@ -124,11 +124,7 @@ describe('the node (serve)', function () {
 
   describe('with Orthanc', function () {
     before(function () {
-      const reason = orthancUnavailableReason();
-      if (reason) {
-        console.log(`      skipped: ${reason}`);
-        this.skip();
-      }
+      requireOrthanc(this);
     });
 
     it('writes SEG and SR back to Orthanc and confirms every UID; a PACS that is down is retried, then dead-lettered', async () => {

@@ -10,7 +10,7 @@ import { searchAll } from '../src/dicomweb/dicomweb-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { ANALYZE_STUDY, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { makeTempDir } from './support/env.ts';
-import { firstString, orthancUnavailableReason, qido, startOrthanc, stow, type OrthancHandle } from './support/orthanc.ts';
+import { firstString, type OrthancHandle, qido, requireOrthanc, startOrthanc, stow } from './support/orthanc.ts';
 import { truthStages } from './support/truth-stages.ts';
 
 describe('QIDO-RS paging', () => {
@@ -43,11 +43,7 @@ describe('polling Orthanc', function () {
   let node: RunningNode | undefined;
 
   before(async function () {
-    const reason = orthancUnavailableReason();
-    if (reason) {
-      console.log(`      skipped: ${reason}`);
-      this.skip();
-    }
+    requireOrthanc(this);
     orthanc = await startOrthanc();
   });
   after(async () => orthanc?.stop());

@@ -11,7 +11,7 @@ import { maskForSlice, readSegMask } from '../src/report/read-seg.ts';
 import { writeReport } from '../src/report/report.ts';
 import type { ReportOutput } from '../src/report/report.ts';
 import { requirePaths } from './support/env.ts';
-import { firstString, orthancUnavailableReason, qido, startOrthanc, stow, unconfirmed, wadoInstance, type OrthancHandle } from './support/orthanc.ts';
+import { firstString, type OrthancHandle, qido, requireOrthanc, startOrthanc, stow, unconfirmed, wadoInstance } from './support/orthanc.ts';
 import { SECONDARY_CAPTURE_SOP_CLASS_UID } from '../src/report/overlay.ts';
 import {
   PHANTOM_ORIENTATIONS,
@@ -30,11 +30,7 @@ describe('report: outputs stored in Orthanc (STOW-RS, QIDO-RS, WADO-RS)', functi
   let orthanc: OrthancHandle | null = null;
 
   before(async function () {
-    const reason = orthancUnavailableReason();
-    if (reason) {
-      console.log(`      skipped: ${reason}`);
-      this.skip();
-    }
+    requireOrthanc(this);
     orthanc = await startOrthanc();
   });
 

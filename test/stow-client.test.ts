@@ -8,7 +8,7 @@ import { stowRouter } from '../src/dicomweb/stow-receiver.ts';
 import { isCtMuscleError } from '../src/errors.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { makeTempDir } from './support/env.ts';
-import { freeLoopbackPort, orthancUnavailableReason, startOrthanc, type OrthancHandle } from './support/orthanc.ts';
+import { freeLoopbackPort, type OrthancHandle, requireOrthanc, startOrthanc } from './support/orthanc.ts';
 
 async function phantomInstances() {
   const study = await generatePhantomStudy({ rows: 64, columns: 64, fromLevel: 'L1', toLevel: 'T12', sliceThicknessMm: 5, seed: 11 });
@@ -62,11 +62,7 @@ describe('STOW-RS write-back client', function () {
   describe('against Orthanc', function () {
     let orthanc: OrthancHandle | undefined;
     before(async function () {
-      const reason = orthancUnavailableReason();
-      if (reason) {
-        console.log(`      skipped: ${reason}`);
-        this.skip();
-      }
+      requireOrthanc(this);
       orthanc = await startOrthanc();
     });
     after(async () => orthanc?.stop());

@@ -36,6 +36,15 @@ export function orthancUnavailableReason(): string | null {
   return null;
 }
 
+/** Skip the current suite (or test) with the reason when Orthanc cannot run here. */
+export function requireOrthanc(context: Mocha.Context): void {
+  const reason = orthancUnavailableReason();
+  if (reason) {
+    console.log(`      skipped: ${reason}`);
+    context.skip();
+  }
+}
+
 export async function freeLoopbackPort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
