@@ -78,7 +78,21 @@ export interface StudyResult {
   muscle: Omit<MuscleMeasurements, 'pixelCount'> | null;
   segmenter: SegmenterInfo | null;
   flags: string[];
-  outputs: Record<string, { path?: string; sopInstanceUid: string; seriesInstanceUid: string } | string | null>;
+  outputs: StudyOutputs;
+}
+
+export interface OutputFile {
+  path: string;
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+}
+
+/** Files written for a study (with --out, or by the node): the DICOM objects and the JSON result. */
+export interface StudyOutputs {
+  seg?: OutputFile;
+  sr?: OutputFile;
+  overlay?: OutputFile;
+  json?: string;
 }
 
 function emptyResult(studyInstanceUid: string, seriesInstanceUid: string | null): StudyResult {
@@ -135,7 +149,7 @@ async function analyzeGroup(group: SeriesGroup, options: AnalyzeOptions, result:
   });
   const directory = join(options.outDir, group.studyInstanceUid);
   await mkdir(directory, { recursive: true });
-  const written: StudyResult['outputs'] = {};
+  const written: StudyOutputs = {};
   for (const [name, output] of [['seg', report.seg], ['sr', report.sr], ['overlay', report.overlay]] as const) {
     if (!output) continue;
     const path = join(directory, `${name}.dcm`);

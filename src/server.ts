@@ -19,7 +19,7 @@ import { CtMuscleError, describeError, isCtMuscleError } from './errors.ts';
 import { pollOnce, type PollReport } from './intake/poll.ts';
 import { selectSeries } from './intake/select-series.ts';
 import { logger } from './logging.ts';
-import { analyzeHeaders, DEFAULT_STAGES, type Stages, type StudyResult } from './pipeline.ts';
+import { analyzeHeaders, DEFAULT_STAGES, type OutputFile, type Stages, type StudyOutputs } from './pipeline.ts';
 import { JobQueue, type Job } from './queue/job-queue.ts';
 import { startWorkers, type Workers } from './queue/workers.ts';
 import { createMetrics } from './metrics.ts';
@@ -44,7 +44,7 @@ export interface AnalyzeStudyResult {
   seriesInstanceUid: string | null;
   selectedInstanceCount: number | null;
   outcome: 'measured' | 'not-measured' | 'unchanged' | 'deferred';
-  outputs?: StudyResult['outputs'];
+  outputs?: StudyOutputs;
 }
 
 export interface RunningNode {
@@ -121,7 +121,8 @@ export async function startNode(config: Config, options: { stages?: Stages } = {
     const [result] = await analyzeHeaders(headers, { config, stages, outDir: config.output.dir, overlay: config.output.overlay });
     metrics.stageSeconds.observe({ stage: 'analyze' }, (Date.now() - started) / 1000);
     if (NODE_FAILURES.has(result.status)) throw new CtMuscleError(result.status as 'E_STAGE_UNAVAILABLE', result.message);
-    const files = Object.values(result.outputs).filter((o): o is { path: string; sopInstanceUid: string; seriesInstanceUid: string } => typeof o === 'object' && o !== null && 'path' in o && typeof o.path === 'string' && o.path.endsWith('.dcm'));
+    const { seg, sr, overlay } = result.outputs;
+    const files = [seg, sr, overlay].filter((f): f is OutputFile => f !== undefined);
     if (result.status === 'ok' && files.length > 0) {
       queue.enqueue<WriteBackPayload>(WRITE_BACK, payload.studyInstanceUid, { studyInstanceUid: payload.studyInstanceUid, files: files.map((f) => ({ path: f.path, sopInstanceUid: f.sopInstanceUid })) });
     }

@@ -30,9 +30,9 @@ describe('pipeline', function () {
       const [result] = await analyzeHeaders(headers, { config: loadConfig({ env: {} }), stages: truthStages(study.truth), outDir: tmp.path, created: new Date('2025-01-01T00:00:00Z') });
       assert.equal(result.status, 'ok', result.message);
       assert.equal(result.level?.sopInstanceUid, study.truth.t12.sopInstanceUid);
-      const seg = result.outputs.seg as { path: string };
-      const sr = result.outputs.sr as { path: string };
-      assert.ok(existsSync(seg.path) && existsSync(sr.path) && existsSync(result.outputs.json as string));
+      const seg = result.outputs.seg!;
+      const sr = result.outputs.sr!;
+      assert.ok(existsSync(seg.path) && existsSync(sr.path) && existsSync(result.outputs.json!));
       const readout = await readSegMask(new Uint8Array(readFileSync(seg.path)));
       assert.equal(readout.frames[0].referencedSopInstanceUid, study.truth.t12.sopInstanceUid);
       assert.deepEqual(readout.frames[0].mask, decodeMaskRle(study.truth.t12.muscleMask!));
