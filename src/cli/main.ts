@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { describeError, isCtMuscleError } from '../errors.ts';
 import { inspectPaths } from '../intake/inspect.ts';
 import { logger, setLogLevel } from '../logging.ts';
+import { remeasureFromSeg } from '../correction.ts';
 import { runDemo } from '../demo.ts';
 import { startNode } from '../server.ts';
 import { scanPaths } from '../dicom/scan.ts';
@@ -69,6 +70,17 @@ export function buildProgram(): Command {
         overlay: options.overlay ?? config.output.overlay,
       });
       for (const result of results) process.stdout.write(`${JSON.stringify(result)}\n`);
+    });
+
+  program
+    .command('remeasure')
+    .description('Re-measure from an edited DICOM-SEG and write an amended SR that references it (correction loop).')
+    .argument('<seg>', 'the edited DICOM-SEG file')
+    .argument('<ct...>', 'the CT files or folders of the referenced series')
+    .option('--out <dir>', 'write sr-corrected.dcm under DIR/<StudyInstanceUID>/')
+    .action(async (seg: string, ct: string[], options: { out?: string }, command: Command) => {
+      configFrom(command);
+      printJson(await remeasureFromSeg(seg, ct, { outDir: options.out }));
     });
 
   program
