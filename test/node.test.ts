@@ -15,7 +15,7 @@ import { ANALYZE_STUDY, startNode, WRITE_BACK, type AnalyzeStudyResult, type Run
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import type { Stages } from '../src/pipeline.ts';
 import { makeTempDir } from './support/env.ts';
-import { firstString, type OrthancHandle, qido, requireOrthanc, startOrthanc } from './support/orthanc.ts';
+import { firstString, freeLoopbackPort, type OrthancHandle, qido, requireOrthanc, startOrthanc } from './support/orthanc.ts';
 import { truthStages } from './support/truth-stages.ts';
 
 function nodeConfig(dir: string, overrides: Partial<Config> = {}): Config {
@@ -159,11 +159,13 @@ describe('the node (serve)', function () {
       assert.equal(dead.lastErrorCode, 'E_PACS_UNAVAILABLE');
     });
 
-    it('receives a study that Orthanc pushes on OnStableStudy (Lua → DICOMweb STOW-RS to the node)', async () => {
+    it('receives a study that Orthanc pushes on OnStableStudy (Lua → DICOMweb STOW-RS to the node) and writes SEG and SR back into it', async () => {
       const { study, instances } = await phantom(27);
-      node = await startNode(nodeConfig(tmp.path), { stages: truthStages(study.truth) });
+      const orthancPort = await freeLoopbackPort();
+      const destination = { url: `http://127.0.0.1:${orthancPort}/dicom-web` };
+      node = await startNode(nodeConfig(tmp.path, { writeBack: { destination, deadlineHours: 1 } }), { stages: truthStages(study.truth) });
       const lua = `function OnStableStudy(studyId, tags, metadata)\n  RestApiPost('/dicom-web/servers/node/stow', '{"Resources": ["' .. studyId .. '"]}')\nend\n`;
-      const orthanc = await startOrthanc({ dicomWebServers: { node: `${node.url}/dicomweb/` }, lua });
+      const orthanc = await startOrthanc({ dicomWebServers: { node: `${node.url}/dicomweb/` }, lua, port: orthancPort });
       try {
         await stowInstances({ url: orthanc.dicomWebRoot }, instances);
         const deadline = Date.now() + 30_000;
@@ -175,6 +177,8 @@ describe('the node (serve)', function () {
         assert.ok(done, `the node analysed the pushed study; Orthanc log:\n${orthanc.logTail(15)}`);
         assert.equal((done.result as AnalyzeStudyResult).outcome, 'measured');
         assert.equal((done.result as AnalyzeStudyResult).selectedInstanceCount, instances.length);
+        const series = await qido(orthanc.dicomWebRoot, `studies/${study.truth.studyInstanceUid}/series`);
+        assert.deepEqual(series.map((s) => firstString(s, '00080060')).sort(), ['CT', 'SEG', 'SR'], 'SEG and SR in the source study');
       } finally {
         await orthanc.stop();
       }
