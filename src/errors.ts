@@ -22,7 +22,15 @@ export const ERROR_CODES = {
   E_SLICE_NOT_FOUND: 'The requested slice is not in the selected series.',
   E_IO: 'A file could not be read or written.',
   E_EMPTY_MASK: 'The segmentation mask has no foreground pixel: no DICOM-SEG is written (the SR reports the slice as not measurable).',
+  E_LEVEL_NOT_IN_VIEW: 'The field of view does not reach the target vertebral level.',
+  E_INSUFFICIENT_COVERAGE: 'The series shows too little of the spine to count vertebrae.',
+  E_LEVEL_AMBIGUOUS: 'The vertebral level cannot be told with certainty (e.g. a transitional spine).',
   E_REPORT_INVALID: 'The input of the SEG/SR/JSON report writer is invalid.',
+  E_MODEL_MANIFEST: 'The model manifest (models/models.json) is missing, invalid, or does not list the requested model.',
+  E_MODEL_FILE: 'A model file is missing or its sha256 does not match the manifest.',
+  E_MODEL_LOAD: 'An ONNX model could not be loaded.',
+  E_MODEL_FORMAT: 'An ONNX model does not have the inputs/outputs of a supported format (SAM, SAM2, YOLOv8/11, YOLOv10).',
+  E_SEGMENT_INPUT: 'The slice given to the segmenter is invalid (size, spacing or orientation).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

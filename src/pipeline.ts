@@ -14,6 +14,7 @@ import { buildVolume, planVolume } from './dicom/volume.ts';
 import { CtMuscleError, describeError } from './errors.ts';
 import { requireSelectedSeries, selectSeries } from './intake/select-series.ts';
 import { logger } from './logging.ts';
+import { segmentAndMeasure } from './measure/index.ts';
 import { writeReport, type LevelInfo, type MuscleMeasurements, type SegmenterInfo } from './report/index.ts';
 
 export type LevelTarget = 'T12' | 'L1' | 'L2' | 'L3';
@@ -49,7 +50,8 @@ function unavailable(stage: string): never {
 
 export const DEFAULT_STAGES: Stages = {
   findLevel: () => unavailable('level-finding'),
-  segmentAndMeasure: () => unavailable('segmentation'),
+  // The model-free anatomic segmenter; the SAM path needs models configured (models/models.json).
+  segmentAndMeasure: (input) => segmentAndMeasure({ volume: input.volume, sliceIndex: input.sliceIndex, patient: input.patient, segmenter: input.segmenter }),
 };
 
 /** The muscle HU range of the method (−29..150 HU). */

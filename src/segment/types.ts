@@ -1,0 +1,78 @@
+/**
+ * The one segmenter contract: an axial HU slice with its geometry in, a native-grid binary mask
+ * and the facts needed to reproduce it out. Every segmenter (model-free or ONNX) honours it, so
+ * the pipeline, the reports and the benchmarks never care which one ran.
+ */
+
+export type Vec3 = [number, number, number];
+
+/** One axial slice in Hounsfield units, row-major, with what is needed to know anatomy directions. */
+export interface SliceImage {
+  /** HU, row-major: pixel (row r, column c) at r*columns + c. */
+  hu: Int16Array;
+  rows: number;
+  columns: number;
+  /** [row spacing, column spacing] in mm (PixelSpacing order). */
+  pixelSpacingMm: [number, number];
+  /** Patient (LPS) direction of increasing column. */
+  rowCosine: Vec3;
+  /** Patient (LPS) direction of increasing row. */
+  columnCosine: Vec3;
+}
+
+export interface SegmentInput extends SliceImage {
+  /** Adjacent slices on the same grid (e.g. k−1 and k+1); optional context, never required. */
+  neighbours?: Int16Array[];
+}
+
+/** Pixel box on the native grid: x = column, y = row, inclusive-exclusive edges in pixel units. */
+export interface Box {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
+export interface PromptInfo {
+  /** Where the box came from. */
+  source: 'detector' | 'fallback-muscle-hu' | 'none';
+  box: Box | null;
+  /** Detector confidence of the chosen box (null for the fallback). */
+  score: number | null;
+}
+
+export interface SegmentDiagnostics {
+  prompt: PromptInfo;
+  /** Model scores (e.g. SAM predicted IoU), by name. */
+  scores: Record<string, number>;
+  /** Stage timings in milliseconds, by name. */
+  timingsMs: Record<string, number>;
+  /** Pixels of the body that belong to the arms (excluded from the trunk), when known. */
+  armPixels?: number;
+  /** Free-form counts and notes useful in review (never patient data). */
+  notes: string[];
+  /** Execution provider the ONNX sessions ended up on, when a model ran. */
+  executionProvider?: string;
+}
+
+export interface SegmentResult {
+  /** 0/1 on the native grid: skeletal muscle after the −29..150 HU rule. */
+  mask: Uint8Array;
+  /**
+   * Muscle envelope before the HU rule (muscle plus the fat between muscles), 0/1, native grid.
+   * Intermuscular fat (IMAT) is measured inside it.
+   */
+  envelope: Uint8Array;
+  /** Trunk body mask (arms and table removed), when the segmenter computed one. */
+  body?: Uint8Array;
+  /** Arm pixels beside the trunk, when the segmenter computed them. */
+  arms?: Uint8Array;
+  segmenter: { id: string; version: string };
+  diagnostics: SegmentDiagnostics;
+}
+
+export interface Segmenter {
+  readonly id: string;
+  readonly version: string;
+  segment(input: SegmentInput): Promise<SegmentResult>;
+}

@@ -1,0 +1,279 @@
+/**
+ * The muscle band found by casting rays from the trunk centre to the skin and reading each
+ * profile from the outside in: skin, subcutaneous fat, then the muscle of the wall down to the
+ * first bone it covers (ribs laterally, laminae and transverse processes behind the paraspinal
+ * muscles). Organs lie deeper than that bone, so they are never reached. Where no bone lies under
+ * the wall (the anterior abdomen between the costal margins), the band stops at the
+ * extraperitoneal fat, at gas, or at a thickness cap; between ribs it follows the neighbouring
+ * rib depth, which is exactly where the intercostal muscles lie.
+ */
+
+const AIR_HU = -400;
+const FAT_HU = -30;
+/** Cortical and cancellous bone on the 3×3-smoothed image (contrast-filled vessels stay below it only rarely, and they are not in the wall). */
+const BONE_HU = 180;
+
+export interface WallRayOptions {
+  rays: number;
+  /** Dermis: the first millimetres under the skin surface are never muscle. */
+  skinMm: number;
+  /** Subcutaneous fat must start this close to the skin to count as such. */
+  fatSearchMm: number;
+  /** A run of non-fat this long ends the subcutaneous fat (thin septa do not). */
+  fasciaRunMm: number;
+  /** The deepest bone accepted under the paraspinal muscles (posterior sector) and under the lateral and anterior wall. */
+  boneCapPosteriorMm: number;
+  boneCapMm: number;
+  /** Half-angle of the posterior sector (degrees) where the paraspinal muscles lie. */
+  posteriorSectorDeg: number;
+  /** Wall thickness cap where no bone lies under it. */
+  softCapMm: number;
+  /** Fat run that ends the wall where there is no bone (extraperitoneal/visceral fat). */
+  barrierFatMm: number;
+  /** Gas or lung run that ends the wall. */
+  barrierAirMm: number;
+  /** Widest angular gap between bone-covered rays bridged by interpolation (intercostal spaces). */
+  maxGapDeg: number;
+  /** Median filter half-width over neighbouring rays. */
+  smoothRays: number;
+}
+
+export const DEFAULT_WALL_RAY_OPTIONS: WallRayOptions = {
+  rays: 720,
+  skinMm: 2.5,
+  fatSearchMm: 8,
+  fasciaRunMm: 3,
+  boneCapPosteriorMm: 95,
+  boneCapMm: 45,
+  posteriorSectorDeg: 50,
+  softCapMm: 12,
+  barrierFatMm: 5,
+  barrierAirMm: 2,
+  maxGapDeg: 35,
+  smoothRays: 3,
+};
+
+export interface WallBand {
+  /** 0/1: pixels between the fascia and the inner limit of the wall. */
+  band: Uint8Array;
+  /** Rays whose inner limit came from bone (diagnostic). */
+  boneRays: number;
+  rays: number;
+}
+
+const enum Cls {
+  Air = 0,
+  Fat = 1,
+  Soft = 2,
+  Bone = 3,
+}
+
+function classify(v: number): Cls {
+  if (v < AIR_HU) return Cls.Air;
+  if (v < FAT_HU) return Cls.Fat;
+  if (v < BONE_HU) return Cls.Soft;
+  return Cls.Bone;
+}
+
+function circularMedian(values: Float64Array, half: number): Float64Array {
+  const n = values.length;
+  const out = new Float64Array(n);
+  const window: number[] = [];
+  for (let i = 0; i < n; i++) {
+    window.length = 0;
+    for (let k = -half; k <= half; k++) window.push(values[(i + k + n) % n]);
+    window.sort((a, b) => a - b);
+    out[i] = window[half];
+  }
+  return out;
+}
+
+export function wallBand(
+  smoothHu: Float32Array,
+  trunk: Uint8Array,
+  rows: number,
+  columns: number,
+  spacing: [number, number],
+  posterior: [number, number],
+  centre: [number, number] | null,
+  options: WallRayOptions = DEFAULT_WALL_RAY_OPTIONS,
+): WallBand {
+  const [sy, sx] = spacing;
+  const n = rows * columns;
+  const band = new Uint8Array(n);
+  if (!centre) return { band, boneRays: 0, rays: options.rays };
+  const [cx, cy] = centre;
+  const h = Math.min(sx, sy) / 2;
+  const tMax = Math.hypot(rows * sy, columns * sx);
+  const samples = Math.ceil(tMax / h) + 1;
+  const nr = options.rays;
+  const surface = new Float64Array(nr); // R: distance from centre to skin
+  const fascia = new Float64Array(nr); // depth below skin
+  const thickness = new Float64Array(nr); // depth of the inner limit below the fascia
+  const hasBone = new Uint8Array(nr);
+  const airLimit = new Float64Array(nr); // depth below fascia of the first gas run (Infinity if none)
+  const profile = new Int8Array(samples);
+  const cosSector = Math.cos((options.posteriorSectorDeg * Math.PI) / 180);
+  const mm = (v: number) => Math.max(1, Math.round(v / h));
+
+  for (let k = 0; k < nr; k++) {
+    const angle = (2 * Math.PI * k) / nr;
+    const ux = Math.cos(angle);
+    const uy = Math.sin(angle);
+    const at = (t: number): number => {
+      const c = Math.round((cx + ux * t) / sx);
+      const r = Math.round((cy + uy * t) / sy);
+      if (r < 0 || r >= rows || c < 0 || c >= columns) return -1;
+      return r * columns + c;
+    };
+    let outer = -1;
+    for (let s = samples - 1; s >= 0; s--) {
+      const p = at(s * h);
+      if (p >= 0 && trunk[p]) {
+        outer = s;
+        break;
+      }
+    }
+    if (outer < 0) {
+      fascia[k] = Infinity;
+      continue;
+    }
+    const R = outer * h;
+    surface[k] = R;
+    const len = outer + 1;
+    for (let j = 0; j < len; j++) {
+      const p = at(R - j * h);
+      profile[j] = p >= 0 && trunk[p] ? classify(smoothHu[p]) : Cls.Air;
+    }
+    // Fascia: the end of the subcutaneous fat.
+    const skin = mm(options.skinMm);
+    let firstFat = -1;
+    for (let j = skin; j < len && j <= mm(options.fatSearchMm); j++) {
+      if (profile[j] === Cls.Fat) {
+        firstFat = j;
+        break;
+      }
+    }
+    let f = skin;
+    if (firstFat >= 0) {
+      f = len;
+      const run = mm(options.fasciaRunMm);
+      let streak = 0;
+      for (let j = firstFat; j < len; j++) {
+        streak = profile[j] === Cls.Soft || profile[j] === Cls.Bone ? streak + 1 : 0;
+        if (streak >= run) {
+          f = j - run + 1;
+          break;
+        }
+      }
+    }
+    fascia[k] = f * h;
+    // Inner limit below the fascia.
+    const dot = ux * posterior[0] + uy * posterior[1];
+    const boneCap = mm(dot >= cosSector ? options.boneCapPosteriorMm : options.boneCapMm);
+    let boneEnd = -1;
+    for (let j = f; j < len - 1 && j - f <= boneCap; j++) {
+      if (profile[j] === Cls.Bone && profile[j + 1] === Cls.Bone) {
+        let e = j;
+        let gap = 0;
+        for (let q = j; q < len; q++) {
+          if (profile[q] === Cls.Bone) {
+            e = q;
+            gap = 0;
+          } else if (++gap > mm(1)) break;
+        }
+        boneEnd = e;
+        break;
+      }
+    }
+    let soft = 0;
+    let softStarted = false;
+    let fatRun = 0;
+    let airRun = 0;
+    let barrier = -1;
+    let air = -1;
+    for (let j = f; j < len; j++) {
+      const cls = profile[j];
+      if (cls === Cls.Soft) {
+        soft++;
+        if (soft >= mm(2)) softStarted = true;
+      } else soft = 0;
+      fatRun = cls === Cls.Fat ? fatRun + 1 : 0;
+      airRun = cls === Cls.Air ? airRun + 1 : 0;
+      if (air < 0 && airRun >= mm(options.barrierAirMm)) air = j - airRun + 1;
+      if (barrier < 0 && softStarted && fatRun >= mm(options.barrierFatMm)) barrier = j - fatRun + 1;
+      if (air >= 0) break;
+    }
+    airLimit[k] = air >= 0 ? (air - f) * h : Infinity;
+    if (boneEnd >= 0) {
+      hasBone[k] = 1;
+      thickness[k] = (boneEnd - f) * h;
+    } else {
+      let limit = f + mm(options.softCapMm);
+      if (barrier >= 0) limit = Math.min(limit, barrier);
+      if (air >= 0) limit = Math.min(limit, air);
+      thickness[k] = Math.max(0, (limit - f) * h);
+    }
+  }
+
+  // Intercostal spaces: rays between bone-covered rays take the interpolated bone depth (not deeper than gas).
+  let boneRays = 0;
+  for (let k = 0; k < nr; k++) boneRays += hasBone[k];
+  if (boneRays > 0 && boneRays < nr) {
+    const maxGap = Math.round((options.maxGapDeg / 360) * nr);
+    for (let k = 0; k < nr; k++) {
+      if (hasBone[k]) continue;
+      let a = 1;
+      while (a <= nr && !hasBone[(k - a + nr) % nr]) a++;
+      let b = 1;
+      while (b <= nr && !hasBone[(k + b) % nr]) b++;
+      if (a + b > maxGap) continue;
+      const ta = thickness[(k - a + nr) % nr];
+      const tb = thickness[(k + b) % nr];
+      const interpolated = ta + ((tb - ta) * a) / (a + b);
+      thickness[k] = Math.min(interpolated, airLimit[k]);
+    }
+  }
+  const fSmooth = circularMedian(fascia, options.smoothRays);
+  const tSmooth = circularMedian(thickness, options.smoothRays);
+
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const p = r * columns + c;
+      if (!trunk[p]) continue;
+      const dx = c * sx - cx;
+      const dy = r * sy - cy;
+      const rho = Math.hypot(dx, dy);
+      let a = Math.atan2(dy, dx);
+      if (a < 0) a += 2 * Math.PI;
+      const pos = (a / (2 * Math.PI)) * nr;
+      const k0 = Math.floor(pos) % nr;
+      const k1 = (k0 + 1) % nr;
+      const w = pos - Math.floor(pos);
+      const R = surface[k0] * (1 - w) + surface[k1] * w;
+      const f = Math.max(fSmooth[k0], fSmooth[k1]);
+      if (!Number.isFinite(f)) continue;
+      const g = fSmooth[k0] * (1 - w) + fSmooth[k1] * w + (tSmooth[k0] * (1 - w) + tSmooth[k1] * w);
+      const depth = R - rho;
+      if (depth >= f - 0.5 * h && depth <= g + 0.5 * h) band[p] = 1;
+    }
+  }
+  return { band, boneRays, rays: nr };
+}
+
+/** Centroid of the trunk in image millimetres (x along columns, y along rows); null when empty. */
+export function trunkCentre(trunk: Uint8Array, rows: number, columns: number, spacing: [number, number]): [number, number] | null {
+  let sumX = 0;
+  let sumY = 0;
+  let count = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      if (trunk[r * columns + c]) {
+        sumX += c;
+        sumY += r;
+        count++;
+      }
+    }
+  }
+  return count === 0 ? null : [(sumX / count) * spacing[1], (sumY / count) * spacing[0]];
+}
