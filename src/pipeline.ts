@@ -15,6 +15,7 @@ import { CtMuscleError, describeError } from './errors.ts';
 import { requireSelectedSeries, selectSeries } from './intake/select-series.ts';
 import { logger } from './logging.ts';
 import { segmentAndMeasure } from './measure/index.ts';
+import { findLevel } from './level/index.ts';
 import { writeReport, type LevelInfo, type MuscleMeasurements, type SegmenterInfo } from './report/index.ts';
 
 export type LevelTarget = 'T12' | 'L1' | 'L2' | 'L3';
@@ -48,8 +49,17 @@ function unavailable(stage: string): never {
   throw new CtMuscleError('E_STAGE_UNAVAILABLE', `The ${stage} stage is not available in this build; the study was not measured.`);
 }
 
-export const DEFAULT_STAGES: Stages = {
+/** Stages that are all missing: what a build without them does (used by tests of that path). */
+export const UNAVAILABLE_STAGES: Stages = {
   findLevel: () => unavailable('level-finding'),
+  segmentAndMeasure: () => unavailable('segmentation'),
+};
+
+export const DEFAULT_STAGES: Stages = {
+  findLevel: ({ volume, target }) => {
+    const found = findLevel(volume, { target });
+    return { name: found.name as LevelTarget, sliceIndex: found.sliceIndex, sopInstanceUid: found.sopInstanceUid, zMm: found.zMm, rule: found.rule, method: found.method, confidence: found.confidence, warnings: found.warnings };
+  },
   // The model-free anatomic segmenter; the SAM path needs models configured (models/models.json).
   segmentAndMeasure: (input) => segmentAndMeasure({ volume: input.volume, sliceIndex: input.sliceIndex, patient: input.patient, segmenter: input.segmenter }),
 };

@@ -13,7 +13,7 @@ import { stringValue } from '../src/dicom/dataset-values.ts';
 import { parseDicom } from '../src/dicom/read.ts';
 import { ANALYZE_STUDY, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
-import type { Stages } from '../src/pipeline.ts';
+import { UNAVAILABLE_STAGES, type Stages } from '../src/pipeline.ts';
 import { makeTempDir } from './support/env.ts';
 import { firstString, freeLoopbackPort, type OrthancHandle, qido, requireOrthanc, startOrthanc } from './support/orthanc.ts';
 import { truthStages } from './support/truth-stages.ts';
@@ -97,7 +97,7 @@ describe('the node (serve)', function () {
 
   it('fails the job with E_STAGE_UNAVAILABLE when a stage is missing (dead letter, no output)', async () => {
     const { instances, study } = await phantom(23);
-    node = await startNode(nodeConfig(tmp.path));
+    node = await startNode(nodeConfig(tmp.path), { stages: UNAVAILABLE_STAGES });
     await stowInstances({ url: `${node.url}/dicomweb` }, instances);
     await settle(node);
     const [dead] = node.queue.list('dead');

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../src/config.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
-import { analyzeHeaders } from '../src/pipeline.ts';
+import { analyzeHeaders, UNAVAILABLE_STAGES } from '../src/pipeline.ts';
 import { decodeMaskRle, generatePhantomStudy } from '../src/phantom/index.ts';
 import { truthStages } from './support/truth-stages.ts';
 import { readSegMask } from '../src/report/index.ts';
@@ -57,7 +57,7 @@ describe('pipeline', function () {
   it('fails a study with E_STAGE_UNAVAILABLE when a stage is missing, and E_SLICE_NOT_FOUND for an unknown slice', async () => {
     const { headers } = await phantomHeaders('HFS');
     const config = loadConfig({ env: {} });
-    const [missing] = await analyzeHeaders(headers, { config });
+    const [missing] = await analyzeHeaders(headers, { config, stages: UNAVAILABLE_STAGES });
     assert.equal(missing.status, 'E_STAGE_UNAVAILABLE');
     assert.equal(missing.muscle, null);
     const [unknown] = await analyzeHeaders(headers, { config, sliceSopInstanceUid: '1.2.3' });
