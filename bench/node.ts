@@ -1,33 +1,41 @@
 /**
- * npm run bench:node — the node beside Orthanc. Prints figures; asserts nothing.
+ * npm run bench:node — the node beside Orthanc, with the real stages (level finder, anatomic
+ * segmenter, measurements, SEG/SR writers). Prints figures; asserts nothing.
  * - End-to-end latency from "study stable in Orthanc" (Lua OnStableStudy pushes it to the node)
  *   to "SEG and SR queryable in Orthanc", beside the floor measured in the same run: curl doing
- *   the same DICOMweb transfers (WADO-RS retrieval of the series + STOW-RS of the two objects).
- *   The level and segmentation stages answer from the phantom's truth here (the real ones are
- *   timed by bench:level and bench:speed), so this measures the node's own overhead.
+ *   the same DICOMweb transfers (WADO-RS retrieval of the series + STOW-RS of two objects).
+ *   Cases: a 300-slice 512² phantom; real CT (the shared example_ct.nii.gz, pelvis → T12, turned
+ *   into a DICOM series in memory at run time); the shared real DICOM series (T11/T12, 20 slices
+ *   512²), on which the level finder honestly answers E_INSUFFICIENT_COVERAGE: there the figure
+ *   is "stable → job finished" and nothing is written back.
  * - Intake throughput of the node's STOW endpoint beside Orthanc's STOW of the same files.
- * - Peak RSS of this process (node in-process).
+ * - Peak RSS of this process (generator, node and clients in one process).
+ * usage: npm run bench:node   (BENCH_SLICES=80 for a quicker phantom run)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../src/config.ts';
+import { readNiftiVolume } from '../src/dicom/nifti.ts';
+import { scanPaths } from '../src/dicom/scan.ts';
 import { stowInstances } from '../src/dicomweb/stow-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
-import { startNode } from '../src/server.ts';
-import { firstString, orthancUnavailableReason, qido, startOrthanc } from '../test/support/orthanc.ts';
-import { truthStages } from '../test/support/truth-stages.ts';
+import { startNode, type RunningNode } from '../src/server.ts';
+import { firstString, freeLoopbackPort, orthancUnavailableReason, qido, startOrthanc, type OrthancHandle } from '../test/support/orthanc.ts';
+import { volumeAsDicomSeries, type SeriesInMemory } from './support/nifti-series.ts';
 
 const reason = orthancUnavailableReason();
 if (reason) {
   console.log(`bench:node skipped: ${reason}`);
   process.exit(0);
 }
+const data = process.env.CT_MUSCLE_DATA ?? join(import.meta.dirname, '..', '..', 'shared', 'data');
 const work = mkdtempSync(join(tmpdir(), 'ctmn-bench-node-'));
 let peakRss = process.memoryUsage().rss;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
+const megabytesOf = (series: SeriesInMemory) => series.instances.reduce((n, i) => n + i.bytes.length, 0) / 1e6;
 
 async function until(check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -38,79 +46,140 @@ async function until(check: () => Promise<boolean>, timeoutMs = 300_000): Promis
   throw new Error('timed out');
 }
 
-try {
-  const sliceCount = Number(process.env.BENCH_SLICES ?? 300);
-  const study = await generatePhantomStudy({ rows: 512, columns: 512, sliceCount, sliceThicknessMm: 1, fromLevel: 'L1', seed: 9 });
-  const instances = study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: study.truth.slices.find((s) => s.fileName === f.fileName)!.sopInstanceUid }));
-  const megabytes = instances.reduce((n, i) => n + i.bytes.length, 0) / 1e6;
-
-  // Intake throughput: Orthanc's STOW vs the node's STOW of the same files.
-  const plain = await startOrthanc();
-  let t = Date.now();
-  await stowInstances({ url: plain.dicomWebRoot }, instances);
-  const orthancStowMs = Date.now() - t;
+function nodeConfig(name: string, port: number, destination: string): Config {
   const defaults = loadConfig({ env: {} });
-  const config: Config = {
+  return {
     ...defaults,
     logLevel: 'warn',
-    spoolDir: join(work, 'spool'),
-    output: { dir: join(work, 'out'), overlay: false },
-    server: { ...defaults.server, port: 0 },
-    queue: { ...defaults.queue, path: join(work, 'jobs.sqlite') },
+    spoolDir: join(work, name, 'spool'),
+    output: { dir: join(work, name, 'out'), overlay: false },
+    server: { ...defaults.server, port },
+    queue: { ...defaults.queue, path: join(work, name, 'jobs.sqlite') },
     assembly: { quietPeriodSeconds: 0.5 },
-    writeBack: { destination: { url: plain.dicomWebRoot }, deadlineHours: 1 },
+    writeBack: { destination: { url: destination }, deadlineHours: 1 },
   };
-  const node = await startNode(config, { stages: truthStages(study.truth) });
+}
+
+async function phantomSeries(sliceCount: number): Promise<SeriesInMemory> {
+  const study = await generatePhantomStudy({ rows: 512, columns: 512, sliceCount, sliceThicknessMm: 1, fromLevel: 'L1', seed: 9 });
+  const uidOf = new Map(study.truth.slices.map((s) => [s.fileName, s.sopInstanceUid]));
+  return {
+    studyInstanceUid: study.truth.studyInstanceUid,
+    seriesInstanceUid: study.truth.seriesInstanceUid,
+    instances: study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: uidOf.get(f.fileName)! })),
+  };
+}
+
+async function dicomFolderSeries(folder: string): Promise<SeriesInMemory> {
+  const { headers } = await scanPaths([folder]);
+  return {
+    studyInstanceUid: headers[0].studyInstanceUid,
+    seriesInstanceUid: headers[0].seriesInstanceUid,
+    instances: headers.map((h) => ({ sopInstanceUid: h.sopInstanceUid, bytes: new Uint8Array(readFileSync((h.source as { path: string }).path)) })),
+  };
+}
+
+/** The same transfers the node makes, done by curl: WADO-RS of the series, STOW-RS of two objects. */
+function curlFloorMs(orthanc: OrthancHandle, series: SeriesInMemory, outputs: Buffer[]): number {
+  const body = join(work, 'body.bin');
+  const boundary = 'benchboundary';
+  const parts = outputs.map((bytes) => Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), bytes, Buffer.from('\r\n')]));
+  writeFileSync(body, Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]));
+  const t = Date.now();
+  execFileSync('curl', ['-sf', '-o', join(work, 'series.bin'), '-H', 'Accept: multipart/related; type="application/dicom"', `${orthanc.dicomWebRoot}/studies/${series.studyInstanceUid}/series/${series.seriesInstanceUid}`]);
+  execFileSync('curl', ['-sf', '-o', '/dev/null', '-X', 'POST', '-H', `Content-Type: multipart/related; type="application/dicom"; boundary="${boundary}"`, '--data-binary', `@${body}`, `${orthanc.dicomWebRoot}/studies`]);
+  return Date.now() - t;
+}
+
+/** Orthanc's STOW vs the node's STOW of the same files. */
+async function intake(label: string, series: SeriesInMemory): Promise<void> {
+  const orthanc = await startOrthanc();
+  let t = Date.now();
+  await stowInstances({ url: orthanc.dicomWebRoot }, series.instances);
+  const orthancMs = Date.now() - t;
+  // A quiet period longer than the run keeps the workers out of the measurement.
+  const config = { ...nodeConfig(`intake-${label}`, 0, orthanc.dicomWebRoot), assembly: { quietPeriodSeconds: 3600 } };
+  const node = await startNode(config);
   t = Date.now();
-  await stowInstances({ url: `${node.url}/dicomweb` }, instances);
-  const nodeStowMs = Date.now() - t;
+  await stowInstances({ url: `${node.url}/dicomweb` }, series.instances);
+  const nodeMs = Date.now() - t;
+  const mb = megabytesOf(series);
   console.log(
-    `intake, ${instances.length} slices 512² (${megabytes.toFixed(0)} MB): node STOW ${seconds(nodeStowMs)} s (${(megabytes / (nodeStowMs / 1000)).toFixed(0)} MB/s, fsync per instance) ` +
-      `vs Orthanc STOW ${seconds(orthancStowMs)} s (${(megabytes / (orthancStowMs / 1000)).toFixed(0)} MB/s)`,
+    `intake, ${label}, ${series.instances.length} instances (${mb.toFixed(0)} MB): node STOW ${seconds(nodeMs)} s (${(mb / (nodeMs / 1000)).toFixed(0)} MB/s, fsync per instance) ` +
+      `vs Orthanc STOW ${seconds(orthancMs)} s (${(mb / (orthancMs / 1000)).toFixed(0)} MB/s)`,
   );
   await node.stop();
-  await plain.stop();
-
-  // End to end: Orthanc pushes the stable study to the node; the node writes SEG and SR back.
-  const node2 = await startNode({ ...config, spoolDir: join(work, 'spool2'), queue: { ...config.queue, path: join(work, 'jobs2.sqlite') } }, { stages: truthStages(study.truth) });
-  const lua = `function OnStableStudy(studyId, tags, metadata)\n  print('stable ' .. os.clock())\n  RestApiPost('/dicom-web/servers/node/stow', '{"Resources": ["' .. studyId .. '"]}')\nend\n`;
-  const orthanc = await startOrthanc({ dicomWebServers: { node: `${node2.url}/dicomweb/` }, lua });
-  const node2Config = { ...config, writeBack: { destination: { url: orthanc.dicomWebRoot }, deadlineHours: 1 } };
-  await node2.stop();
-  const node3 = await startNode({ ...node2Config, server: { ...config.server, port: Number(new URL(node2.url).port) }, spoolDir: join(work, 'spool3'), queue: { ...config.queue, path: join(work, 'jobs3.sqlite') } }, { stages: truthStages(study.truth) });
-  await stowInstances({ url: orthanc.dicomWebRoot }, instances);
-  const uploaded = Date.now();
-  // "Stable" is Orthanc's StableAge (1 s in tests) after the last instance; measure from then.
-  const stableAt = uploaded + 1000;
-  const uid = study.truth.studyInstanceUid;
-  await until(async () => {
-    const modalities = (await qido(orthanc.dicomWebRoot, `studies/${uid}/series`)).map((s) => firstString(s, '00080060'));
-    return modalities.includes('SEG') && modalities.includes('SR');
-  });
-  const endToEndMs = Date.now() - stableAt;
-
-  // The floor: the same transfers with curl (WADO-RS of the series, STOW-RS of the two objects).
-  const segSr = readdirOutputs(join(work, 'out', uid));
-  const body = join(work, 'body.bin');
-  t = Date.now();
-  execFileSync('curl', ['-s', '-o', join(work, 'series.bin'), '-H', 'Accept: multipart/related; type="application/dicom"', `${orthanc.dicomWebRoot}/studies/${uid}/series/${study.truth.seriesInstanceUid}`]);
-  const boundary = 'benchboundary';
-  const parts = segSr.map((bytes) => Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), bytes, Buffer.from('\r\n')]));
-  writeFileSync(body, Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]));
-  execFileSync('curl', ['-s', '-o', '/dev/null', '-X', 'POST', '-H', `Content-Type: multipart/related; type="application/dicom"; boundary="${boundary}"`, '--data-binary', `@${body}`, `${orthanc.dicomWebRoot}/studies`]);
-  const floorMs = Date.now() - t;
-  console.log(
-    `end to end, ${instances.length} slices: stable in Orthanc → SEG and SR queryable ${seconds(endToEndMs)} s (node quiet period ${config.assembly.quietPeriodSeconds} s included); ` +
-      `floor (curl WADO-RS of the series + STOW-RS of SEG and SR) ${seconds(floorMs)} s; ratio ${(endToEndMs / floorMs).toFixed(1)}`,
-  );
-  await node3.stop();
   await orthanc.stop();
+}
+
+/** The analysis job that ended for good (not one that only rescheduled itself). */
+function finishedAnalysis(node: RunningNode, studyInstanceUid: string) {
+  return [...node.queue.list('done'), ...node.queue.list('dead')].find(
+    (j) => j.key === studyInstanceUid && j.kind === 'analyze-study' && (j.result as { outcome?: string } | null)?.outcome !== 'deferred',
+  );
+}
+
+/** Orthanc pushes the stable study to the node; the node writes the SEG and SR back (or records why not). */
+async function endToEnd(label: string, series: SeriesInMemory, expectOutputs: boolean): Promise<void> {
+  const port = await freeLoopbackPort();
+  const lua = `function OnStableStudy(studyId, tags, metadata)\n  RestApiPost('/dicom-web/servers/node/stow', '{"Resources": ["' .. studyId .. '"]}')\nend\n`;
+  const orthanc = await startOrthanc({ dicomWebServers: { node: `http://127.0.0.1:${port}/dicomweb/` }, lua });
+  const config = nodeConfig(`e2e-${label}`, port, orthanc.dicomWebRoot);
+  let node: RunningNode | null = null;
+  try {
+    node = await startNode(config);
+    await stowInstances({ url: orthanc.dicomWebRoot }, series.instances);
+    // "Stable" is Orthanc's StableAge (1 s in tests) after the last instance; measure from then.
+    const stableAt = Date.now() + 1000;
+    const uid = series.studyInstanceUid;
+    const running = node;
+    if (expectOutputs) {
+      await until(async () => {
+        const modalities = (await qido(orthanc.dicomWebRoot, `studies/${uid}/series`)).map((s) => firstString(s, '00080060'));
+        return modalities.includes('SEG') && modalities.includes('SR');
+      });
+    } else {
+      await until(async () => finishedAnalysis(running, uid) !== undefined);
+    }
+    const endToEndMs = Date.now() - stableAt;
+    const job = finishedAnalysis(node, uid);
+    const result = (job?.result ?? {}) as { status?: string; outputs?: { seg?: { path: string }; sr?: { path: string } } };
+    const outputs = result.outputs?.seg && result.outputs.sr ? [readFileSync(result.outputs.seg.path), readFileSync(result.outputs.sr.path)] : [];
+    // Without outputs of its own, the floor still moves two objects of typical size (the SEG and SR of the phantom case).
+    const floorMs = curlFloorMs(orthanc, series, outputs.length ? outputs : lastOutputs);
+    if (outputs.length) lastOutputs = outputs;
+    const finish = expectOutputs ? 'SEG and SR queryable' : `job finished (${result.status ?? 'unknown'}; nothing written back)`;
+    console.log(
+      `end to end, ${label}, ${series.instances.length} instances (${megabytesOf(series).toFixed(0)} MB): stable in Orthanc → ${finish} ${seconds(endToEndMs)} s ` +
+        `(node quiet period ${config.assembly.quietPeriodSeconds} s included); floor (curl WADO-RS of the series + STOW-RS of two objects) ${seconds(floorMs)} s; ratio ${(endToEndMs / floorMs).toFixed(1)}`,
+    );
+  } finally {
+    await node?.stop();
+    await orthanc.stop();
+  }
+}
+
+let lastOutputs: Buffer[] = [];
+
+try {
+  const sliceCount = Number(process.env.BENCH_SLICES ?? 300);
+  const phantom = await phantomSeries(sliceCount);
+  await intake('phantom 512²', phantom);
+  await endToEnd(`phantom ${sliceCount} slices 512²`, phantom, true);
+
+  const niftiPath = join(data, 'totalsegmentator_example_ct_full', 'example_ct.nii.gz');
+  const dicomFolder = join(data, 'totalsegmentator_example_ct_dicom_T11-T12', 'uid_repaired_uncompressed');
+  if (existsSync(niftiPath)) {
+    const real = volumeAsDicomSeries(await readNiftiVolume(niftiPath), niftiPath);
+    await endToEnd('real CT example_ct (pelvis → T12, 122×101, 3 mm; NIfTI sent as DICOM)', real, true);
+  } else console.log(`real CT skipped: ${niftiPath} not found`);
+  if (existsSync(dicomFolder)) {
+    const real = await dicomFolderSeries(dicomFolder);
+    await intake('real DICOM T11/T12', real);
+    await endToEnd('real DICOM T11/T12 (512², 2 mm)', real, false);
+  } else console.log(`real DICOM series skipped: ${dicomFolder} not found`);
 } finally {
   clearInterval(sampler);
   console.log(`peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MiB (generator, node and clients in one process)`);
   rmSync(work, { recursive: true, force: true });
-}
-
-function readdirOutputs(directory: string): Buffer[] {
-  return ['seg.dcm', 'sr.dcm'].map((name) => readFileSync(join(directory, name)));
 }

@@ -15,7 +15,7 @@ import { CtMuscleError, describeError } from './errors.ts';
 import { requireSelectedSeries, selectSeries } from './intake/select-series.ts';
 import { logger } from './logging.ts';
 import { segmentAndMeasure } from './measure/index.ts';
-import { findLevel } from './level/index.ts';
+import { explicitChoice, findLevel } from './level/index.ts';
 import { writeReport, type LevelInfo, type MuscleMeasurements, type SegmenterInfo } from './report/index.ts';
 
 export type LevelTarget = 'T12' | 'L1' | 'L2' | 'L3';
@@ -58,7 +58,7 @@ export const UNAVAILABLE_STAGES: Stages = {
 export const DEFAULT_STAGES: Stages = {
   findLevel: ({ volume, target }) => {
     const found = findLevel(volume, { target });
-    return { name: found.name as LevelTarget, sliceIndex: found.sliceIndex, sopInstanceUid: found.sopInstanceUid, zMm: found.zMm, rule: found.rule, method: found.method, confidence: found.confidence, warnings: found.warnings };
+    return { ...found, name: found.name as LevelTarget };
   },
   // The model-free anatomic segmenter; the SAM path needs models configured (models/models.json).
   segmentAndMeasure: (input) => segmentAndMeasure({ volume: input.volume, sliceIndex: input.sliceIndex, patient: input.patient, segmenter: input.segmenter }),
@@ -117,20 +117,18 @@ export function patientHeightM(header: InstanceHeader): number | undefined {
   return size !== undefined && size > 0.5 && size < 2.6 ? size : undefined;
 }
 
-function levelFromSlice(volume: CtVolume, sopInstanceUid: string, rule: string): LevelInfo {
-  const index = volume.slices.findIndex((s) => s.sopInstanceUid === sopInstanceUid);
-  if (index < 0) throw new CtMuscleError('E_SLICE_NOT_FOUND', `Slice ${sopInstanceUid} is not in the selected series.`);
-  const slice = volume.slices[index];
-  return { name: 'as-provided', sliceIndex: index, sopInstanceUid, zMm: slice.zMm, rule, method: 'as-provided', confidence: null, warnings: [] };
+/** A slice chosen by a person (or the only one) names no vertebra: the report says "given slice". */
+function explicitLevel(volume: CtVolume, sopInstanceUid: string | undefined): LevelInfo | null {
+  const chosen = explicitChoice(volume, { sopInstanceUid });
+  if (!chosen) return null;
+  const { sliceIndex, zMm, rule, method, warnings } = chosen;
+  return { name: 'as-provided', sliceIndex, sopInstanceUid: chosen.sopInstanceUid, zMm, rule, method, confidence: null, warnings };
 }
 
 async function analyzeGroup(group: SeriesGroup, options: AnalyzeOptions, result: StudyResult): Promise<void> {
   const stages = options.stages ?? DEFAULT_STAGES;
   const volume = await buildVolume(group);
-  let level: LevelInfo;
-  if (options.sliceSopInstanceUid) level = levelFromSlice(volume, options.sliceSopInstanceUid, 'user-selected');
-  else if (volume.slices.length === 1) level = levelFromSlice(volume, volume.slices[0].sopInstanceUid, 'single-image series');
-  else level = await stages.findLevel({ volume, target: options.target ?? options.config.level.target });
+  const level: LevelInfo = explicitLevel(volume, options.sliceSopInstanceUid) ?? (await stages.findLevel({ volume, target: options.target ?? options.config.level.target }));
   result.level = level;
   const sliceIndex = level.sliceIndex ?? volume.slices.findIndex((s) => s.sopInstanceUid === level.sopInstanceUid);
   const ordered = planVolume(group).ordered;

@@ -1,6 +1,7 @@
 /** `analyze --out` on the shared JPEG 2000 series (slice given): a SEG and an SR that dciodvfy accepts. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataPath, hasCommand, makeTempDir, repoRoot, requirePaths } from './support/env.ts';
 
@@ -28,6 +29,26 @@ describe('ct-muscle-node analyze --out', function () {
       }
     } finally {
       tmp.remove();
+    }
+  });
+
+  it('without --slice, reports what the level finder answers: never a T11 slice, an error code being an honest answer', function () {
+    const dir = dataPath('totalsegmentator_example_ct_dicom_T11-T12', 'uid_repaired_j2k');
+    const tablePath = dataPath('derived', 'dicom_T11-T12_slice_table.json');
+    requirePaths(this, dir, tablePath);
+    const run = spawnSync(process.execPath, [join(repoRoot, 'bin/ct-muscle-node.js'), 'analyze', dir], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const line = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    if (line.status === 'ok') {
+      const table = JSON.parse(readFileSync(tablePath, 'utf8')) as { rows: Array<{ SOPInstanceUID: string; T12_area_cm2: number; T11_area_cm2: number }> };
+      const row = table.rows.find((r) => r.SOPInstanceUID === line.level.sopInstanceUid)!;
+      assert.ok(row.T12_area_cm2 > row.T11_area_cm2, `measured a T11 slice ${line.level.sopInstanceUid}`);
+      assert.equal(line.level.rule, 'mid-vertebral-body');
+      assert.ok(Array.isArray(line.level.evidence.vertebrae));
+    } else {
+      assert.match(line.status, /^E_(LEVEL_NOT_IN_VIEW|INSUFFICIENT_COVERAGE|LEVEL_AMBIGUOUS)$/);
+      assert.equal(line.muscle, null);
+      assert.ok(line.message.length > 10);
     }
   });
 });

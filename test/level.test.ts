@@ -122,6 +122,18 @@ describe('level finder: coverage and anomalies (phantom)', function () {
     expectCode(() => findLevel(volume), 'E_LEVEL_AMBIGUOUS');
   });
 
+  // Without the sacrum only the ribs can anchor the count: the answer must say it could not rule
+  // out 11 or 13 rib pairs rather than pass for certain.
+  for (const ribPairs of [11, 13] as const) {
+    it(`warns, never silently, with ${ribPairs} rib pairs and no sacrum in view (L3 to T10)`, async () => {
+      const { volume } = await phantom({ fromLevel: 'L3', toLevel: 'T10', sliceThicknessMm: 3, ribPairs });
+      const result = findLevel(volume);
+      assert.ok(result.warnings.some((w) => /11 or 13 rib pairs/.test(w)), result.warnings.join(' | '));
+      assert.ok(result.confidence <= 0.75, `confidence ${result.confidence}`);
+      assert.equal(result.evidence!.lumbarCount, null);
+    });
+  }
+
   it('E_INSUFFICIENT_COVERAGE for a few centimetres of spine', async () => {
     const { volume } = await phantom({ fromLevel: 'T12', sliceCount: 12, sliceThicknessMm: 2.5 });
     expectCode(() => findLevel(volume), 'E_INSUFFICIENT_COVERAGE');
@@ -133,7 +145,7 @@ describe('level finder: coverage and anomalies (phantom)', function () {
     const user = findLevel(volume, { sopInstanceUid: chosen.sopInstanceUid });
     assert.equal(user.name, 'user-selected');
     assert.equal(user.sliceIndex, 3);
-    expectCode(() => findLevel(volume, { sopInstanceUid: '1.2.3.4' }), 'E_LEVEL_NOT_IN_VIEW');
+    expectCode(() => findLevel(volume, { sopInstanceUid: '1.2.3.4' }), 'E_SLICE_NOT_FOUND');
     const plane = volume.geometry.rows * volume.geometry.columns;
     const single: CtVolume = { ...volume, slices: [chosen], hu: volume.hu.slice(3 * plane, 4 * plane) };
     const provided = findLevel(single);

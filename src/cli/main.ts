@@ -12,7 +12,8 @@ import { remeasureFromSeg } from '../correction.ts';
 import { runDemo } from '../demo.ts';
 import { startNode } from '../server.ts';
 import { scanPaths } from '../dicom/scan.ts';
-import { analyzeHeaders, type LevelTarget } from '../pipeline.ts';
+import { analyzeHeaders } from '../pipeline.ts';
+import { levelForPaths, TARGET_LEVELS, type TargetLevel } from '../level/index.ts';
 import { JOB_STATES, JobQueue, type JobState } from '../queue/job-queue.ts';
 
 function printJson(value: unknown): void {
@@ -21,6 +22,12 @@ function printJson(value: unknown): void {
 
 function usageError(message: string): CommanderError {
   return new CommanderError(2, 'ct-muscle-node.usage', message);
+}
+
+function parseLevel(level: string | undefined): TargetLevel | undefined {
+  if (level === undefined) return undefined;
+  if (!(TARGET_LEVELS as readonly string[]).includes(level)) throw usageError(`--level must be one of ${TARGET_LEVELS.join(', ')}, not ${level}.`);
+  return level as TargetLevel;
 }
 
 function configFrom(command: Command): Config {
@@ -47,6 +54,21 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('level')
+    .description('Find the slice through the middle of the target vertebra (T12 by default); one JSON line per series.')
+    .argument('<paths...>', 'DICOM files or folders (one series chosen per study by the selection rules), or .nii/.nii.gz volumes')
+    .option('--level <level>', 'target vertebral level (T12, L1, L2, L3); default from the configuration')
+    .action(async (paths: string[], options: { level?: string }, command: Command) => {
+      const config = configFrom(command);
+      const target = parseLevel(options.level) ?? config.level.target;
+      for (const outcome of await levelForPaths(paths, { target, selection: config.selection })) {
+        const { source, seriesInstanceUid } = outcome;
+        const body = outcome.ok ? outcome.result : outcome.error;
+        process.stdout.write(`${JSON.stringify({ source, seriesInstanceUid, ...body })}\n`);
+      }
+    });
+
+  program
     .command('analyze')
     .description('Select the series, find the level, segment and measure skeletal muscle; one JSON line per study.')
     .argument('<paths...>', 'DICOM files or folders (searched recursively)')
@@ -58,7 +80,6 @@ export function buildProgram(): Command {
     .action(async (paths: string[], options: { out?: string; segmenter: string; slice?: string; level?: string; overlay?: boolean }, command: Command) => {
       const config = configFrom(command);
       if (options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
-      if (options.level !== undefined && !['T12', 'L1', 'L2', 'L3'].includes(options.level)) throw usageError(`--level must be T12, L1, L2 or L3, not ${options.level}.`);
       const { headers, errors } = await scanPaths(paths);
       for (const error of errors) process.stdout.write(`${JSON.stringify({ path: error.path, status: error.code, message: error.message })}\n`);
       const results = await analyzeHeaders(headers, {
@@ -66,7 +87,7 @@ export function buildProgram(): Command {
         outDir: options.out,
         segmenter: options.segmenter,
         sliceSopInstanceUid: options.slice,
-        target: options.level as LevelTarget | undefined,
+        target: parseLevel(options.level),
         overlay: options.overlay ?? config.output.overlay,
       });
       for (const result of results) process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -32,11 +32,12 @@ function nearestSlice(volume: CtVolume, z: number): number {
   return best;
 }
 
-function explicitChoice(volume: CtVolume, options: LevelOptions): LevelResult | null {
+/** The slice a person chose, or the only slice of a one-image series; null when the image must decide. */
+export function explicitChoice(volume: CtVolume, options: LevelOptions): LevelResult | null {
   if (options.sopInstanceUid !== undefined) {
     const index = volume.slices.findIndex((s) => s.sopInstanceUid === options.sopInstanceUid);
     if (index < 0) {
-      throw new CtMuscleError('E_LEVEL_NOT_IN_VIEW', `The selected SOP Instance UID ${options.sopInstanceUid} is not a slice of this series.`, {
+      throw new CtMuscleError('E_SLICE_NOT_FOUND', `The selected SOP Instance UID ${options.sopInstanceUid} is not a slice of this series.`, {
         sopInstanceUid: options.sopInstanceUid,
       });
     }

@@ -7,6 +7,7 @@ import { stringValue } from '../dicom/dataset-values.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
 import type { HuWindow, LevelInfo, MuscleMeasurements, SegmenterInfo, WrittenInstance } from './types.ts';
+import type { LevelEvidence } from '../level/types.ts';
 
 export const RESULT_SCHEMA = 'ct-muscle-node/result@1';
 
@@ -48,6 +49,8 @@ export interface ResultJson {
     rule: string | null;
     confidence: number | null;
     warnings: string[];
+    /** The level finder's evidence (vertebrae, discs, anchors); null for a given slice. */
+    evidence: LevelEvidence | null;
   };
   segmenter: { id: string; version: string; prompt: string | null };
   huWindow: HuWindow;
@@ -105,6 +108,7 @@ export function buildResultJson(input: ResultJsonInput): ResultJson {
       rule: level.rule ?? null,
       confidence: orNull(level.confidence),
       warnings: [...(level.warnings ?? [])],
+      evidence: level.name === 'as-provided' ? null : (level.evidence ?? null),
     },
     segmenter: { id: input.segmenter.id, version: input.segmenter.version, prompt: input.segmenter.prompt ?? null },
     huWindow: { lowerHu: input.huWindow.lowerHu, upperHu: input.huWindow.upperHu },

@@ -4,6 +4,7 @@
  * Everything here is plain data so the writers stay pure functions of their input.
  */
 import type { InstanceHeader } from '../dicom/types.ts';
+import type { LevelEvidence } from '../level/types.ts';
 
 /** Vertebral levels the report can name; each has an SCT code from DICOM CID 7603 (codes.ts). */
 export type VertebralLevelName = 'T10' | 'T11' | 'T12' | 'L1' | 'L2' | 'L3' | 'L4' | 'L5';
@@ -22,6 +23,8 @@ export interface FoundLevel {
   method: string;
   /** 0..1, or null when the method gives none. */
   confidence: number | null;
+  /** What the level finder saw (vertebrae, discs, anchors); kept in the JSON result, not in DICOM. */
+  evidence?: LevelEvidence | null;
   warnings: string[];
 }
 
