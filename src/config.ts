@@ -10,8 +10,11 @@ import { z } from 'zod';
 import { CtMuscleError } from './errors.ts';
 import { hasCredentials, isLoopbackHost } from './dicomweb/auth.ts';
 import { type SelectionRules, validateSelectionRules } from './intake/select-series.ts';
+import { cutoffSchema } from './measure/cutoffs.ts';
 
 const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../config/default.json', import.meta.url));
+/** The model manifest shipped with the package, used when segmentation.models.manifest is null. */
+export const PACKAGED_MODEL_MANIFEST = fileURLToPath(new URL('../models/models.json', import.meta.url));
 export const ENV_PREFIX = 'CT_MUSCLE_NODE__';
 
 const dicomWebTarget = z
@@ -27,6 +30,32 @@ const configSchema = z
     logLevel: z.enum(['error', 'warn', 'info', 'debug']),
     selection: z.record(z.string(), z.unknown()),
     level: z.object({ target: z.enum(['T12', 'L1', 'L2', 'L3']) }).strict(),
+    segmentation: z
+      .object({
+        segmenter: z.enum(['default', 'sam']),
+        models: z
+          .object({
+            /** null: the manifest shipped with the package (models/models.json). */
+            manifest: z.string().min(1).nullable(),
+            pipeline: z.string().min(1),
+            executionProviders: z.array(z.string().min(1)).min(1),
+            threads: z.number().int().min(0).max(256),
+            scoreThreshold: z.number().min(0).max(1),
+            iouThreshold: z.number().min(0).max(1),
+            verifyHashes: z.boolean(),
+          })
+          .strict(),
+        crossCheck: z.boolean(),
+      })
+      .strict(),
+    measurement: z
+      .object({
+        areaRangeCm2: z.tuple([z.number().min(0), z.number().positive()]).refine(([lo, hi]) => lo < hi, 'the lower bound must be below the upper one'),
+        minAgreementDice: z.number().min(0).max(1),
+        maxAreaDifference: z.number().min(0),
+        cutoffs: z.array(cutoffSchema),
+      })
+      .strict(),
     output: z.object({ dir: z.string().min(1), overlay: z.boolean() }).strict(),
     server: z
       .object({

@@ -6,7 +6,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Config } from './config.ts';
+import { PACKAGED_MODEL_MANIFEST, type Config } from './config.ts';
 import { numberValue, stringValue } from './dicom/dataset-values.ts';
 import { groupIntoSeries, summarizeSeries, type SeriesGroup } from './dicom/series.ts';
 import type { CtVolume, InstanceHeader } from './dicom/types.ts';
@@ -14,7 +14,7 @@ import { buildVolume, planVolume } from './dicom/volume.ts';
 import { CtMuscleError, describeError } from './errors.ts';
 import { requireSelectedSeries, selectSeries } from './intake/select-series.ts';
 import { logger } from './logging.ts';
-import { segmentAndMeasure } from './measure/index.ts';
+import { segmentAndMeasure, type Verdict } from './measure/index.ts';
 import { explicitChoice, findLevel } from './level/index.ts';
 import { writeReport, type LevelInfo, type MuscleMeasurements, type SegmenterInfo } from './report/index.ts';
 
@@ -30,6 +30,10 @@ export interface SegmentStageInput {
   sliceIndex: number;
   patient: { heightM?: number; sex?: string };
   segmenter: 'default' | 'sam';
+  /** The level measured ('T12', … or 'as-provided'): which site cut-offs apply. */
+  levelName: string;
+  segmentation: Config['segmentation'];
+  measurement: Config['measurement'];
 }
 
 export interface SegmentStageOutput {
@@ -37,6 +41,8 @@ export interface SegmentStageOutput {
   muscle: MuscleMeasurements;
   segmenter: SegmenterInfo;
   flags: string[];
+  /** "Low muscle" from a site-configured cut-off (with its citation); null when none applies. */
+  verdict?: Verdict | null;
 }
 
 /** The stages that are swapped in as they are built (and replaced in tests). */
@@ -60,8 +66,22 @@ export const DEFAULT_STAGES: Stages = {
     const found = findLevel(volume, { target });
     return { ...found, name: found.name as LevelTarget };
   },
-  // The model-free anatomic segmenter; the SAM path needs models configured (models/models.json).
-  segmentAndMeasure: (input) => segmentAndMeasure({ volume: input.volume, sliceIndex: input.sliceIndex, patient: input.patient, segmenter: input.segmenter }),
+  segmentAndMeasure: async (input) => {
+    const { models, crossCheck } = input.segmentation;
+    const { cutoffs, ...plausibility } = input.measurement;
+    const result = await segmentAndMeasure({
+      volume: input.volume,
+      sliceIndex: input.sliceIndex,
+      patient: input.patient,
+      segmenter: input.segmenter,
+      models: { ...models, manifest: models.manifest ?? PACKAGED_MODEL_MANIFEST },
+      crossCheck,
+      plausibility,
+      cutoffs,
+      level: input.levelName,
+    });
+    return { mask: result.mask, muscle: result.muscle, segmenter: result.segmenter, flags: result.flags, verdict: result.verdict };
+  },
 };
 
 /** The muscle HU range of the method (−29..150 HU). */
@@ -90,6 +110,8 @@ export interface StudyResult {
   muscle: Omit<MuscleMeasurements, 'pixelCount'> | null;
   segmenter: SegmenterInfo | null;
   flags: string[];
+  /** "Low muscle" only from a site-configured cut-off, with its citation; null when none applies. */
+  verdict: Verdict | null;
   outputs: StudyOutputs;
 }
 
@@ -108,7 +130,7 @@ export interface StudyOutputs {
 }
 
 function emptyResult(studyInstanceUid: string, seriesInstanceUid: string | null): StudyResult {
-  return { studyInstanceUid, seriesInstanceUid, status: 'ok', message: '', level: null, muscle: null, segmenter: null, flags: [], outputs: {} };
+  return { studyInstanceUid, seriesInstanceUid, status: 'ok', message: '', level: null, muscle: null, segmenter: null, flags: [], verdict: null, outputs: {} };
 }
 
 /** The patient's height in metres when PatientSize holds a plausible one; never guessed. */
@@ -137,9 +159,13 @@ async function analyzeGroup(group: SeriesGroup, options: AnalyzeOptions, result:
     volume,
     sliceIndex,
     patient: { heightM: patientHeightM(source), sex: stringValue(source.dataset, 'PatientSex') },
-    segmenter: options.segmenter ?? 'default',
+    segmenter: options.segmenter ?? options.config.segmentation.segmenter,
+    levelName: level.name,
+    segmentation: options.config.segmentation,
+    measurement: options.config.measurement,
   });
   result.segmenter = segmented.segmenter;
+  result.verdict = segmented.verdict ?? null;
   result.flags = [...level.warnings.map((w) => `level: ${w}`), ...segmented.flags];
   const { areaCm2, meanHu, sdHu, imatAreaCm2, lowAttenuationFraction, smiCm2PerM2 } = segmented.muscle;
   result.muscle = { areaCm2, meanHu, sdHu, imatAreaCm2, lowAttenuationFraction, smiCm2PerM2 };

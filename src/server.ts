@@ -57,8 +57,12 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** Statuses that say the node (not the study) failed: the job fails instead of recording a result. */
-const NODE_FAILURES = new Set(['E_STAGE_UNAVAILABLE', 'E_INTERNAL', 'E_IO']);
+/**
+ * Statuses that say the node (not the study) failed: the job fails (retried, then dead-lettered
+ * with the reason) instead of recording a result, so fixing the node's models or disk lets the
+ * study be measured rather than leaving it marked "not measurable".
+ */
+const NODE_FAILURES = new Set(['E_STAGE_UNAVAILABLE', 'E_INTERNAL', 'E_IO', 'E_MODEL_MANIFEST', 'E_MODEL_FILE', 'E_MODEL_LOAD', 'E_MODEL_FORMAT']);
 
 /** Only CT images that the node did not write itself start a job: SEG/SR pushed back must not loop. */
 function startsWork(header: InstanceHeader, ownManufacturer: string): boolean {

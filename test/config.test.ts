@@ -42,6 +42,20 @@ describe('configuration', () => {
     rejectsWith(() => loadConfig({ file, env: {} }), /outptu/);
   });
 
+  it('validates the segmentation and measurement sections (segmenter, cut-offs with a citation, area range)', () => {
+    const config = loadConfig({ env: {} });
+    assert.equal(config.segmentation.segmenter, 'default');
+    assert.equal(config.segmentation.models.manifest, null);
+    assert.deepEqual(config.measurement.cutoffs, []);
+    rejectsWith(() => loadConfig({ env: { CT_MUSCLE_NODE__SEGMENTATION__SEGMENTER: 'unet' } }), /segmentation\.segmenter/);
+    rejectsWith(() => loadConfig({ env: { CT_MUSCLE_NODE__MEASUREMENT__AREA_RANGE_CM2: '[300, 40]' } }), /measurement\.areaRangeCm2/);
+    const file = join(tmp.path, 'cutoffs.json');
+    writeFileSync(file, JSON.stringify({ measurement: { cutoffs: [{ sex: 'F', level: 'T12', areaBelow: 70 }] } }));
+    rejectsWith(() => loadConfig({ file, env: {} }), /measurement\.cutoffs\.0\.citation/);
+    writeFileSync(file, JSON.stringify({ measurement: { cutoffs: [{ sex: 'F', level: 'T12', areaBelow: 70, smiBelow: 30, citation: 'Someone et al. 2020' }] } }));
+    rejectsWith(() => loadConfig({ file, env: {} }), /exactly one of smiBelow or areaBelow/);
+  });
+
   it('refuses a server reachable from the network without credentials', () => {
     rejectsWith(() => loadConfig({ env: { CT_MUSCLE_NODE__SERVER__HOST: '0.0.0.0' } }), /server\.credentials/);
     const config = loadConfig({ env: { CT_MUSCLE_NODE__SERVER__HOST: '0.0.0.0', CT_MUSCLE_NODE__SERVER__CREDENTIALS__BEARER_TOKENS: '["0123456789abcdef-token"]' } });

@@ -73,19 +73,19 @@ export function buildProgram(): Command {
     .description('Select the series, find the level, segment and measure skeletal muscle; one JSON line per study.')
     .argument('<paths...>', 'DICOM files or folders (searched recursively)')
     .option('--out <dir>', 'write seg.dcm, sr.dcm and result.json per study under DIR/<StudyInstanceUID>/')
-    .option('--segmenter <name>', 'default (model-free) or sam (ONNX models from models/models.json)', 'default')
+    .option('--segmenter <name>', 'default (model-free) or sam (the ONNX pipeline in segmentation.models); default from the configuration')
     .option('--slice <sopInstanceUid>', 'measure this slice instead of finding the level')
     .option('--level <level>', 'target vertebral level (T12, L1, L2, L3); default from the configuration')
     .option('--overlay', 'also write a Secondary Capture overlay image')
-    .action(async (paths: string[], options: { out?: string; segmenter: string; slice?: string; level?: string; overlay?: boolean }, command: Command) => {
+    .action(async (paths: string[], options: { out?: string; segmenter?: string; slice?: string; level?: string; overlay?: boolean }, command: Command) => {
       const config = configFrom(command);
-      if (options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
+      if (options.segmenter !== undefined && options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
       const { headers, errors } = await scanPaths(paths);
       for (const error of errors) process.stdout.write(`${JSON.stringify({ path: error.path, status: error.code, message: error.message })}\n`);
       const results = await analyzeHeaders(headers, {
         config,
         outDir: options.out,
-        segmenter: options.segmenter,
+        segmenter: options.segmenter as 'default' | 'sam' | undefined,
         sliceSopInstanceUid: options.slice,
         target: parseLevel(options.level),
         overlay: options.overlay ?? config.output.overlay,
