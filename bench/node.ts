@@ -61,7 +61,7 @@ function nodeConfig(name: string, port: number, destination: string): Config {
 }
 
 async function phantomSeries(sliceCount: number): Promise<SeriesInMemory> {
-  const study = await generatePhantomStudy({ rows: 512, columns: 512, sliceCount, sliceThicknessMm: 1, fromLevel: 'L1', seed: 9 });
+  const study = await generatePhantomStudy({ rows: 512, columns: 512, sliceCount, sliceThicknessMm: 1, fromLevel: 'L3', seed: 9 });
   const uidOf = new Map(study.truth.slices.map((s) => [s.fileName, s.sopInstanceUid]));
   return {
     studyInstanceUid: study.truth.studyInstanceUid,
@@ -135,6 +135,9 @@ async function endToEnd(label: string, series: SeriesInMemory, expectOutputs: bo
     const running = node;
     if (expectOutputs) {
       await until(async () => {
+        const finished = finishedAnalysis(running, uid);
+        const status = (finished?.result as { status?: string } | undefined)?.status;
+        if (finished && status !== 'ok') throw new Error(`${label}: the job ended ${finished.state} with ${status ?? finished.lastErrorCode}: no SEG/SR to wait for`);
         const modalities = (await qido(orthanc.dicomWebRoot, `studies/${uid}/series`)).map((s) => firstString(s, '00080060'));
         return modalities.includes('SEG') && modalities.includes('SR');
       });
