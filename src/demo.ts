@@ -44,11 +44,18 @@ export async function runDemo({ outDir, config }: DemoOptions): Promise<Record<s
     return {
       node: { url: node.url, workDir },
       sent: { studyInstanceUid: study.truth.studyInstanceUid, instances: sent.length, storedAcknowledged: stow.stored.length },
+      status: result?.status ?? analysis?.lastErrorCode ?? 'no job',
+      message: result?.message ?? analysis?.lastError ?? '',
+      level: result?.level ?? null,
+      muscle: result?.muscle ?? null,
+      segmenter: result?.segmenter ?? null,
+      flags: result?.flags ?? [],
+      // What the generator drew, to compare with: the phantom's own T12 mid-body and muscle area.
       phantomTruth: { t12MidBodyZMm: t12.midBodyMm, t12Slice: t12.sopInstanceUid, muscleAreaCm2AtT12: t12.muscleAreaCm2 },
+      outputs: result?.outputs ?? null,
       job: analysis
         ? { state: analysis.state, attempts: analysis.attempts, error: analysis.lastErrorCode ? { code: analysis.lastErrorCode, message: analysis.lastError } : null }
         : null,
-      result: result ?? null,
       writeBack: jobs.find((j) => j.kind === WRITE_BACK)?.result ?? null,
     };
   } finally {

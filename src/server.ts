@@ -19,7 +19,8 @@ import { CtMuscleError, describeError, isCtMuscleError } from './errors.ts';
 import { pollOnce, type PollReport } from './intake/poll.ts';
 import { selectSeries } from './intake/select-series.ts';
 import { logger } from './logging.ts';
-import { analyzeHeaders, DEFAULT_STAGES, type OutputFile, type Stages, type StudyOutputs } from './pipeline.ts';
+import { analyzeHeaders, DEFAULT_STAGES, type OutputFile, type Stages, type StudyOutputs, type StudyResult } from './pipeline.ts';
+import type { LevelInfo } from './report/index.ts';
 import { JobQueue, type Job } from './queue/job-queue.ts';
 import { startWorkers, type Workers } from './queue/workers.ts';
 import { createMetrics } from './metrics.ts';
@@ -44,6 +45,12 @@ export interface AnalyzeStudyResult {
   seriesInstanceUid: string | null;
   selectedInstanceCount: number | null;
   outcome: 'measured' | 'not-measured' | 'unchanged' | 'deferred';
+  /** What was measured where (the level without its evidence, which result.json keeps). */
+  level?: LevelInfo | null;
+  muscle?: StudyResult['muscle'];
+  segmenter?: StudyResult['segmenter'];
+  flags?: string[];
+  verdict?: StudyResult['verdict'];
   outputs?: StudyOutputs;
 }
 
@@ -55,6 +62,12 @@ export interface RunningNode {
   /** Resolves when no job is running or due. */
   idle(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The job row keeps the level without its evidence (result.json has it). */
+function withoutEvidence(level: LevelInfo | null): LevelInfo | null {
+  if (!level || level.name === 'as-provided') return level;
+  return { ...level, evidence: undefined };
 }
 
 /**
@@ -136,6 +149,11 @@ export async function startNode(config: Config, options: { stages?: Stages } = {
       seriesInstanceUid: result.seriesInstanceUid,
       selectedInstanceCount: selected?.instanceCount ?? null,
       outcome: result.status === 'ok' ? 'measured' : 'not-measured',
+      level: withoutEvidence(result.level),
+      muscle: result.muscle,
+      segmenter: result.segmenter,
+      flags: result.flags,
+      verdict: result.verdict,
       outputs: result.outputs,
     };
   }
