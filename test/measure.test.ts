@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { fillHoles, measureMuscle, plausibilityFlags } from '../src/measure/muscle.ts';
+import { fillHoles } from '../src/image/morphology.ts';
+import { measureMuscle, plausibilityFlags } from '../src/measure/muscle.ts';
 
 function grid(rows: number, columns: number, fill: (r: number, c: number) => number): Uint8Array {
   const out = new Uint8Array(rows * columns);

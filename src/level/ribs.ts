@@ -6,7 +6,7 @@
  * pedicle belongs to this vertebra (its own rib or its transverse process). A rib carries that bone
  * far out sideways; a lumbar transverse process stops within about 45 mm of the canal.
  */
-import { label3d } from './components.ts';
+import { label3d } from '../image/morphology.ts';
 import type { ColumnTrack } from './column.ts';
 import type { BodySegment } from './discs.ts';
 import type { WorkStack } from './stack.ts';

@@ -5,7 +5,7 @@
  */
 import type { CtVolume } from '../dicom/types.ts';
 import { canonicalGrid, canonicalSlice, type CanonicalGrid } from './canonical.ts';
-import { largestComponent } from './components.ts';
+import { largestComponent } from '../image/morphology.ts';
 
 export const BODY_HU = -500;
 
@@ -39,7 +39,7 @@ export function buildStack(volume: CtVolume): WorkStack {
     const slice = hu.subarray(k * plane, (k + 1) * plane);
     canonicalSlice(volume, grid, k, slice);
     for (let p = 0; p < plane; p++) dense[p] = slice[p] > BODY_HU ? 1 : 0;
-    const mask = largestComponent(dense, width, height);
+    const mask = largestComponent(dense, height, width);
     body.set(mask, k * plane);
     let n = 0;
     let sx = 0;

@@ -6,6 +6,7 @@
  * multiplied by slice thickness.
  */
 import type { MuscleMeasurements } from '../report/types.ts';
+import { fillHoles } from '../image/morphology.ts';
 
 export const IMAT_HU: [number, number] = [-190, -30];
 export const LOW_ATTENUATION_HU: [number, number] = [-29, 29];
@@ -20,38 +21,6 @@ export interface MeasureInput {
   /** The muscle region before the HU rule (where intermuscular fat is counted); default: the mask with its holes filled. */
   envelope?: Uint8Array;
   heightM?: number;
-}
-
-/** Background pixels not reachable from the image border are holes: the envelope fills them. */
-export function fillHoles(mask: Uint8Array, rows: number, columns: number): Uint8Array {
-  const outside = new Uint8Array(mask.length);
-  const stack: number[] = [];
-  const push = (i: number) => {
-    if (!mask[i] && !outside[i]) {
-      outside[i] = 1;
-      stack.push(i);
-    }
-  };
-  for (let c = 0; c < columns; c++) {
-    push(c);
-    push((rows - 1) * columns + c);
-  }
-  for (let r = 0; r < rows; r++) {
-    push(r * columns);
-    push(r * columns + columns - 1);
-  }
-  while (stack.length > 0) {
-    const i = stack.pop()!;
-    const r = Math.floor(i / columns);
-    const c = i - r * columns;
-    if (r > 0) push(i - columns);
-    if (r < rows - 1) push(i + columns);
-    if (c > 0) push(i - 1);
-    if (c < columns - 1) push(i + 1);
-  }
-  const filled = new Uint8Array(mask.length);
-  for (let i = 0; i < mask.length; i++) filled[i] = outside[i] ? 0 : 1;
-  return filled;
 }
 
 /** The measurements, or null for an empty mask (nothing to measure: the slice is reported not measurable). */

@@ -8,7 +8,7 @@
 import { bodyParts } from './body.ts';
 import { posteriorInImage } from './directions.ts';
 import { finishMuscleMask } from './hu-rule.ts';
-import { boxMean3, close, countOnes } from './morphology.ts';
+import { boxMean3, close, countOnes } from '../image/morphology.ts';
 import type { SegmentInput, SegmentResult, Segmenter } from './types.ts';
 import { clearParavertebral, findSpine } from './spine.ts';
 import { trunkCentre, wallBand } from './wall-rays.ts';

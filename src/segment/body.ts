@@ -4,7 +4,7 @@
  * a thin skin bridge, which an opening cuts. Pixels are then given to whichever opened component
  * (trunk or arm) is nearer, so the cut follows the narrowest part of the bridge.
  */
-import { connectedComponents, distanceToZero, fillHoles, invert } from './morphology.ts';
+import { connectedComponents, distanceToZero, fillHoles, invert } from '../image/morphology.ts';
 
 /** Denser than lung and air: skin, fat, everything inside the body, the table. */
 const BODY_HU = -400;

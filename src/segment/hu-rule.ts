@@ -2,7 +2,7 @@
  * The HU conventions of the method (one place): display window −200..200 HU for the models, and
  * −29..150 HU kept as skeletal muscle after any segmenter. Fat for IMAT is −190..−30 HU.
  */
-import { removeSmallComponents } from './morphology.ts';
+import { removeSmallComponents } from '../image/morphology.ts';
 
 export const MUSCLE_HU: readonly [number, number] = [-29, 150];
 export const FAT_HU: readonly [number, number] = [-190, -30];

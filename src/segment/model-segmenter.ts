@@ -8,7 +8,7 @@ import { CtMuscleError } from '../errors.ts';
 import { bodyParts } from './body.ts';
 import { finishMuscleMask } from './hu-rule.ts';
 import { findModel, findPipeline, modelPath, verifyModelFile, type ModelEntry, type ModelManifest } from './models.ts';
-import { boxMean3 } from './morphology.ts';
+import { boxMean3 } from '../image/morphology.ts';
 import { loadSession, ort, type LoadedSession, type SessionOptions } from './onnx-session.ts';
 import { letterbox, samFrame, windowHu } from './preprocess.ts';
 import { fallbackBox } from './prompt.ts';

@@ -3,7 +3,7 @@
  * the coronal level of its spinal canal. Behind that level lie the paraspinal muscles; in front of
  * it, beside the vertebral body, lie the crura, kidneys, liver and great vessels — never wall muscle.
  */
-import { close, connectedComponents, fillHoles } from './morphology.ts';
+import { close, connectedComponents, fillHoles } from '../image/morphology.ts';
 
 /** Lower than the ray bone threshold: the vertebral body's cancellous bone must join its cortex. */
 const BONE_HU = 150;

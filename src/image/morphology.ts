@@ -1,7 +1,10 @@
 /**
- * Binary morphology on row-major Uint8Array masks (0/1). Erosion and dilation go through an exact
- * Euclidean distance transform in millimetres, so radii mean the same thing at every pixel
- * spacing and cost O(pixels) whatever the radius.
+ * Image math shared by the level finder, the segmenter and the measurements, on row-major typed
+ * arrays (masks are 0/1 Uint8Array): connected components in 2D and 3D, hole filling, binary
+ * morphology and a 3×3 mean. Erosion and dilation go through an exact Euclidean distance transform
+ * in millimetres, so radii mean the same thing at every pixel spacing and cost O(pixels) whatever
+ * the radius. Components are found with an explicit stack, so large masks cannot overflow the
+ * call stack.
  */
 
 const INF = 1e20;
@@ -129,6 +132,55 @@ export function connectedComponents(mask: Uint8Array, rows: number, columns: num
           if (mask[q] && !labels[q]) {
             labels[q] = count;
             stack[top++] = q;
+          }
+        }
+      }
+    }
+    sizeList.push(size);
+  }
+  return { labels, count, sizes: Int32Array.from(sizeList) };
+}
+
+/**
+ * 3D components of mask (width × height × depth, slice-major): 4-connected within a slice and
+ * 3×3-connected to the slices above and below, so a rib running obliquely through thick slices,
+ * whose cross-sections shift sideways from one slice to the next, stays one piece.
+ */
+export function label3d(mask: Uint8Array, width: number, height: number, depth: number): Components {
+  const labels = new Int32Array(mask.length);
+  const sizeList: number[] = [0];
+  const stack = new Int32Array(mask.length);
+  const plane = width * height;
+  let count = 0;
+  for (let start = 0; start < mask.length; start++) {
+    if (!mask[start] || labels[start]) continue;
+    count++;
+    let top = 0;
+    let size = 0;
+    stack[top++] = start;
+    labels[start] = count;
+    while (top > 0) {
+      const p = stack[--top];
+      size++;
+      const z = Math.floor(p / plane);
+      const inPlane = p - z * plane;
+      const x = inPlane % width;
+      const y = (inPlane - x) / width;
+      for (let dz = -1; dz <= 1; dz++) {
+        const zz = z + dz;
+        if (zz < 0 || zz >= depth) continue;
+        for (let dy = -1; dy <= 1; dy++) {
+          const yy = y + dy;
+          if (yy < 0 || yy >= height) continue;
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            if (xx < 0 || xx >= width) continue;
+            if (dz === 0 && dx !== 0 && dy !== 0) continue;
+            const q = zz * plane + yy * width + xx;
+            if (mask[q] && !labels[q]) {
+              labels[q] = count;
+              stack[top++] = q;
+            }
           }
         }
       }
