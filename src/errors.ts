@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   E_PACS_REJECTED: 'The PACS refused the objects (or did not acknowledge them all).',
   E_STAGE_UNAVAILABLE: 'A processing stage is not available in this build; the study was not measured.',
   E_SLICE_NOT_FOUND: 'The requested slice is not in the selected series.',
+  E_STUDY_NOT_FOUND: 'The study is not in the node\'s spool.',
   E_IO: 'A file could not be read or written.',
   E_EMPTY_MASK: 'The segmentation mask has no foreground pixel: no DICOM-SEG is written (the SR reports the slice as not measurable).',
   E_LEVEL_NOT_IN_VIEW: 'The field of view does not reach the target vertebral level.',

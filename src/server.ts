@@ -32,6 +32,8 @@ export interface AnalyzeStudyPayload {
   studyInstanceUid: string;
   /** Instances of the study on disk when the job was (re)scheduled: the completeness re-check. */
   instanceCount: number;
+  /** A slice chosen by a person (`ct-muscle-node requeue --slice`): measured as is, no level finding. */
+  sliceSopInstanceUid?: string;
 }
 
 export interface WriteBackPayload {
@@ -91,6 +93,22 @@ async function countInstances(directory: string): Promise<number> {
   }
 }
 
+/**
+ * Queue a study in the spool for (re)analysis, optionally on a slice a person chose; the running
+ * node's workers pick it up from the shared queue database. E_STUDY_NOT_FOUND when the spool
+ * holds no instance of it.
+ */
+export async function requeueStudy(config: Config, studyInstanceUid: string, sliceSopInstanceUid?: string): Promise<Job<AnalyzeStudyPayload>> {
+  const instanceCount = await countInstances(join(config.spoolDir, studyInstanceUid));
+  if (instanceCount === 0) throw new CtMuscleError('E_STUDY_NOT_FOUND', `No instance of study ${studyInstanceUid} is in the spool (${config.spoolDir}).`);
+  const queue = new JobQueue(config.queue.path);
+  try {
+    return queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid, { studyInstanceUid, instanceCount, ...(sliceSopInstanceUid ? { sliceSopInstanceUid } : {}) });
+  } finally {
+    queue.close();
+  }
+}
+
 export async function startNode(config: Config, options: { stages?: Stages } = {}): Promise<RunningNode> {
   const stages = options.stages ?? DEFAULT_STAGES;
   await mkdir(config.spoolDir, { recursive: true });
@@ -128,6 +146,7 @@ export async function startNode(config: Config, options: { stages?: Stages } = {
     const previous = queue.lastDone<AnalyzeStudyPayload>(ANALYZE_STUDY, payload.studyInstanceUid)?.result as AnalyzeStudyResult | undefined;
     if (
       selected &&
+      !payload.sliceSopInstanceUid &&
       previous?.outcome === 'measured' &&
       previous.seriesInstanceUid === selected.seriesInstanceUid &&
       previous.selectedInstanceCount === selected.instanceCount
@@ -135,7 +154,7 @@ export async function startNode(config: Config, options: { stages?: Stages } = {
       return { ...previous, outcome: 'unchanged', message: 'late instances did not change the selected series' };
     }
     const started = Date.now();
-    const [result] = await analyzeHeaders(headers, { config, stages, outDir: config.output.dir, overlay: config.output.overlay });
+    const [result] = await analyzeHeaders(headers, { config, stages, outDir: config.output.dir, overlay: config.output.overlay, sliceSopInstanceUid: payload.sliceSopInstanceUid });
     metrics.stageSeconds.observe({ stage: 'analyze' }, (Date.now() - started) / 1000);
     if (NODE_FAILURES.has(result.status)) throw new CtMuscleError(result.status as 'E_STAGE_UNAVAILABLE', result.message);
     const { seg, sr, overlay } = result.outputs;

@@ -4,6 +4,7 @@
  * to the node with its Lua OnStableStudy hook. Level and segmentation answer from the phantom's
  * truth here (test/support/truth-stages.ts): these tests are about the node's plumbing.
  */
+import { isCtMuscleError } from '../src/errors.ts';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { loadConfig, type Config } from '../src/config.ts';
 import { stowInstances } from '../src/dicomweb/stow-client.ts';
 import { stringValue } from '../src/dicom/dataset-values.ts';
 import { parseDicom } from '../src/dicom/read.ts';
-import { ANALYZE_STUDY, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
+import { ANALYZE_STUDY, requeueStudy, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { UNAVAILABLE_STAGES, type Stages } from '../src/pipeline.ts';
 import { makeTempDir } from './support/env.ts';
@@ -93,6 +94,31 @@ describe('the node (serve)', function () {
     await settle(node);
     const outcomes = node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY).map((j) => (j.result as AnalyzeStudyResult).outcome);
     assert.deepEqual(outcomes, ['measured', 'unchanged']);
+  });
+
+  it('requeue --slice: re-measures a received study on the slice a person chose, without the level finder', async () => {
+    const { study, instances } = await phantom(24);
+    const stages = truthStages(study.truth);
+    let finderRuns = 0;
+    const finder = stages.findLevel;
+    stages.findLevel = (input) => {
+      finderRuns++;
+      return finder(input);
+    };
+    const config = nodeConfig(tmp.path);
+    node = await startNode(config, { stages });
+    await stowInstances({ url: `${node.url}/dicomweb` }, instances);
+    await settle(node);
+    assert.equal(finderRuns, 1);
+    const chosen = study.truth.t12.sopInstanceUid!;
+    const job = await requeueStudy(config, study.truth.studyInstanceUid, chosen);
+    assert.equal(job.payload.sliceSopInstanceUid, chosen);
+    await node.idle();
+    assert.equal(finderRuns, 1, 'the level finder must not run for a chosen slice');
+    const last = node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY).at(-1)!.result as AnalyzeStudyResult;
+    assert.equal(last.outcome, 'measured');
+    assert.deepEqual([last.level?.name, last.level?.rule, last.level?.sopInstanceUid], ['as-provided', 'user-selected', chosen]);
+    await assert.rejects(requeueStudy(config, '1.2.3.4.5'), (error: unknown) => isCtMuscleError(error) && error.code === 'E_STUDY_NOT_FOUND');
   });
 
   it('fails the job with E_STAGE_UNAVAILABLE when a stage is missing (dead letter, no output)', async () => {

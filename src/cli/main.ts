@@ -10,7 +10,7 @@ import { inspectPaths } from '../intake/inspect.ts';
 import { logger, setLogLevel } from '../logging.ts';
 import { remeasureFromSeg } from '../correction.ts';
 import { runDemo } from '../demo.ts';
-import { startNode } from '../server.ts';
+import { requeueStudy, startNode } from '../server.ts';
 import { scanPaths } from '../dicom/scan.ts';
 import { analyzeHeaders } from '../pipeline.ts';
 import { levelForPaths, TARGET_LEVELS, type TargetLevel } from '../level/index.ts';
@@ -136,6 +136,17 @@ export function buildProgram(): Command {
       } finally {
         queue.close();
       }
+    });
+
+  program
+    .command('requeue')
+    .description("Queue a received study for analysis again (e.g. after a dead letter), optionally on a slice you chose; the running node picks it up.")
+    .argument('<studyInstanceUid>', 'a study in the spool')
+    .option('--slice <sopInstanceUid>', 'measure this slice as is instead of finding the level')
+    .action(async (studyInstanceUid: string, options: { slice?: string }, command: Command) => {
+      const config = configFrom(command);
+      const job = await requeueStudy(config, studyInstanceUid, options.slice);
+      printJson({ id: job.id, kind: job.kind, key: job.key, state: job.state, payload: job.payload });
     });
 
   program
