@@ -50,6 +50,8 @@ export interface WallRayOptions {
   denseHu: number;
   /** Run of dense tissue that counts (shorter runs are noise or partial volume). */
   denseRunMm: number;
+  /** Half-width (degrees) of the median that the inner limit of rays without bone may not exceed; 0 = off. */
+  innerMedianDeg: number;
 }
 
 export const DEFAULT_WALL_RAY_OPTIONS: WallRayOptions = {
@@ -68,6 +70,7 @@ export const DEFAULT_WALL_RAY_OPTIONS: WallRayOptions = {
   smoothRays: 3,
   denseHu: 90,
   denseRunMm: 3,
+  innerMedianDeg: 10,
 };
 
 export interface WallBand {
@@ -256,6 +259,18 @@ export function wallBand(
       const tb = thickness[(k + b) % nr];
       const interpolated = ta + ((tb - ta) * a) / (a + b);
       thickness[k] = Math.min(interpolated, airLimit[k]);
+    }
+  }
+  // The inner surface of the wall is smooth. A ray whose limit lies deeper than the local median
+  // ran on into an organ with no fat plane or cartilage to stop it (the liver under the linea alba
+  // or the xiphoid), so it is pulled back to that median. Bone-limited rays are left alone: the
+  // ribs define their depth.
+  if (options.innerMedianDeg > 0) {
+    const inner = new Float64Array(nr);
+    for (let k = 0; k < nr; k++) inner[k] = fascia[k] + thickness[k];
+    const local = circularMedian(inner, Math.round((options.innerMedianDeg / 360) * nr));
+    for (let k = 0; k < nr; k++) {
+      if (!hasBone[k] && Number.isFinite(local[k])) thickness[k] = Math.max(0, Math.min(thickness[k], local[k] - fascia[k]));
     }
   }
   const fSmooth = circularMedian(fascia, options.smoothRays);
