@@ -132,6 +132,9 @@ export function wallBand(
   const fascia = new Float64Array(nr); // depth below skin
   const thickness = new Float64Array(nr); // depth of the inner limit below the fascia
   const hasBone = new Uint8Array(nr);
+  /** Rays whose depth is measured in soft tissue alone (no bone, not bridged between ribs, outside the paraspinal sector). */
+  const bridged = new Uint8Array(nr);
+  const posteriorRay = new Uint8Array(nr);
   const airLimit = new Float64Array(nr); // depth below fascia of the first gas run (Infinity if none)
   const profile = new Int8Array(samples);
   const cosSector = Math.cos((options.posteriorSectorDeg * Math.PI) / 180);
@@ -192,6 +195,7 @@ export function wallBand(
     // Inner limit below the fascia.
     const dot = ux * posterior[0] + uy * posterior[1];
     const inPosterior = dot >= cosSector;
+    posteriorRay[k] = inPosterior ? 1 : 0;
     const boneCap = mm(inPosterior ? options.boneCapPosteriorMm : options.boneCapMm);
     let boneEnd = -1;
     for (let j = f; j < len - 1 && j - f <= boneCap; j++) {
@@ -259,19 +263,33 @@ export function wallBand(
       const tb = thickness[(k + b) % nr];
       const interpolated = ta + ((tb - ta) * a) / (a + b);
       thickness[k] = Math.min(interpolated, airLimit[k]);
+      bridged[k] = 1;
     }
   }
-  // The inner surface of the wall is smooth. A ray whose limit lies deeper than the local median
-  // ran on into an organ with no fat plane or cartilage to stop it (the liver under the linea alba
-  // or the xiphoid), so it is pulled back to that median. Bone-limited rays are left alone: the
-  // ribs define their depth.
+  // The inner surface of the wall is smooth. A ray without bone whose limit lies deeper than the
+  // median of its neighbours without bone ran on into an organ with no fat plane or cartilage to
+  // stop it (the liver under the linea alba or the xiphoid), so it is pulled back to that median.
+  // Rays limited by bone, bridged between ribs, or in the paraspinal sector neither move nor vote:
+  // bone sets their depth.
   if (options.innerMedianDeg > 0) {
+    const half = Math.round((options.innerMedianDeg / 360) * nr);
     const inner = new Float64Array(nr);
     for (let k = 0; k < nr; k++) inner[k] = fascia[k] + thickness[k];
-    const local = circularMedian(inner, Math.round((options.innerMedianDeg / 360) * nr));
+    const limited = Float64Array.from(thickness);
+    const window: number[] = [];
+    const soft = (q: number) => !hasBone[q] && !bridged[q] && !posteriorRay[q] && Number.isFinite(inner[q]);
     for (let k = 0; k < nr; k++) {
-      if (!hasBone[k] && Number.isFinite(local[k])) thickness[k] = Math.max(0, Math.min(thickness[k], local[k] - fascia[k]));
+      if (!soft(k)) continue;
+      window.length = 0;
+      for (let d = -half; d <= half; d++) {
+        const q = (k + d + nr) % nr;
+        if (soft(q)) window.push(inner[q]);
+      }
+      window.sort((a, b) => a - b);
+      const median = window[window.length >> 1];
+      limited[k] = Math.max(0, Math.min(thickness[k], median - fascia[k]));
     }
+    thickness.set(limited);
   }
   const fSmooth = circularMedian(fascia, options.smoothRays);
   const tSmooth = circularMedian(thickness, options.smoothRays);
