@@ -41,7 +41,7 @@ describe('segmentAndMeasure', () => {
     const result = await segmentAndMeasure({ volume, sliceIndex: 0, patient: { heightM: 1.75, sex: 'M' } });
     assert.ok(Math.abs(result.muscle.areaCm2 - truthCm2) / truthCm2 < 0.1, `${result.muscle.areaCm2} vs ${truthCm2}`);
     assert.equal(result.segmenter.id, 'ct-muscle-node/anatomic');
-    assert.equal(result.segmenter.version, '1.0.0');
+    assert.equal(result.segmenter.version, '1.1.0');
     assert.equal(result.segmenter.prompt, null);
     assert.ok(result.flags.some((f) => f.startsWith('arms-in-view')));
     assert.ok(Math.abs(result.muscle.smiCm2PerM2! - result.muscle.areaCm2 / 1.75 ** 2) < 1e-9);

@@ -8,6 +8,7 @@ import { planPhantom, renderPhantomSlice, TISSUE } from '../src/phantom/index.ts
 import { segmentAnatomic, ANATOMIC_SEGMENTER_ID } from '../src/segment/index.ts';
 import { fallbackBox } from '../src/segment/prompt.ts';
 import type { SegmentInput } from '../src/segment/types.ts';
+import { DEFAULT_WALL_RAY_OPTIONS, wallBand } from '../src/segment/wall-rays.ts';
 
 function dice(a: Uint8Array, b: Uint8Array): number {
   let i = 0;
@@ -99,5 +100,94 @@ describe('anatomic segmenter on phantoms', () => {
         if (result.mask[r * input.columns + c]) assert.ok(c >= box.x1 && c <= box.x2 && r >= box.y1 && r <= box.y2);
       }
     }
+  });
+});
+
+describe('wall rays: inner limit of a wall with no bone under it', () => {
+  // A round trunk at 1 mm: skin, 18 mm of fat, 8 mm of muscle (50 HU), then an enhancing organ.
+  function disc(organHu: number) {
+    const rows = 200;
+    const columns = 200;
+    const hu = new Float32Array(rows * columns).fill(-1000);
+    const trunk = new Uint8Array(rows * columns);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < columns; c++) {
+        const d = Math.hypot(r - 100, c - 100);
+        const i = r * columns + c;
+        if (d > 90) continue;
+        trunk[i] = 1;
+        hu[i] = d > 88 ? 45 : d > 70 ? -100 : d > 62 ? 50 : organHu;
+      }
+    }
+    return { hu, trunk, rows, columns };
+  }
+  const deepest = (band: Uint8Array, columns: number) => {
+    let min = Infinity;
+    for (let i = 0; i < band.length; i++) if (band[i]) min = Math.min(min, Math.hypot(Math.floor(i / columns) - 100, (i % columns) - 100));
+    return min;
+  };
+
+  it('stops at dense tissue (costal cartilage, enhancing organ) instead of running on to the thickness cap', () => {
+    const { hu, trunk, rows, columns } = disc(110);
+    const { band } = wallBand(hu, trunk, rows, columns, [1, 1], [0, 1], [100, 100]);
+    assert.ok(deepest(band, columns) >= 60.5, `band reaches ${deepest(band, columns).toFixed(1)} mm from the centre`);
+    // Without the dense-tissue stop the same wall runs into the organ: the check above can fail.
+    const off = wallBand(hu, trunk, rows, columns, [1, 1], [0, 1], [100, 100], { ...DEFAULT_WALL_RAY_OPTIONS, denseHu: 1000 });
+    assert.ok(deepest(off.band, columns) < 58);
+  });
+
+  it('keeps the whole muscle layer when the tissue under it is not dense', () => {
+    const { hu, trunk, rows, columns } = disc(55);
+    const { band } = wallBand(hu, trunk, rows, columns, [1, 1], [0, 1], [100, 100]);
+    let inLayer = 0;
+    let layer = 0;
+    for (let i = 0; i < band.length; i++) {
+      const d = Math.hypot(Math.floor(i / columns) - 100, (i % columns) - 100);
+      if (d > 63 && d < 69) {
+        layer++;
+        inLayer += band[i];
+      }
+    }
+    assert.ok(inLayer / layer > 0.98, `${inLayer} of ${layer} layer pixels in the band`);
+  });
+});
+
+describe('wall rays: a gap in the fat plane under the wall', () => {
+  // 8 mm of muscle over a 6 mm fat plane, except in a 8° anterior sector where the liver (55 HU) touches the muscle.
+  function wallWithGap() {
+    const rows = 200;
+    const columns = 200;
+    const hu = new Float32Array(rows * columns).fill(-1000);
+    const trunk = new Uint8Array(rows * columns);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < columns; c++) {
+        const d = Math.hypot(r - 100, c - 100);
+        const i = r * columns + c;
+        if (d > 90) continue;
+        trunk[i] = 1;
+        const angle = (Math.atan2(r - 100, c - 100) * 180) / Math.PI;
+        const gap = Math.abs(angle + 90) < 4;
+        hu[i] = d > 88 ? 45 : d > 70 ? -100 : d > 62 ? 50 : d > 56 && !gap ? -100 : 55;
+      }
+    }
+    return { hu, trunk, rows, columns };
+  }
+  const deepestInGap = (band: Uint8Array, columns: number) => {
+    let min = Infinity;
+    for (let i = 0; i < band.length; i++) {
+      if (!band[i]) continue;
+      const r = Math.floor(i / columns) - 100;
+      const c = (i % columns) - 100;
+      if (Math.abs((Math.atan2(r, c) * 180) / Math.PI + 90) < 2) min = Math.min(min, Math.hypot(r, c));
+    }
+    return min;
+  };
+
+  it('the inner limit follows the neighbouring rays instead of running into the organ', () => {
+    const { hu, trunk, rows, columns } = wallWithGap();
+    const on = wallBand(hu, trunk, rows, columns, [1, 1], [0, 1], [100, 100]);
+    assert.ok(deepestInGap(on.band, columns) >= 60.5, `band reaches ${deepestInGap(on.band, columns).toFixed(1)} mm from the centre`);
+    const off = wallBand(hu, trunk, rows, columns, [1, 1], [0, 1], [100, 100], { ...DEFAULT_WALL_RAY_OPTIONS, innerMedianDeg: 0 });
+    assert.ok(deepestInGap(off.band, columns) < 59.5, 'without the median the gap rays should reach the cap');
   });
 });

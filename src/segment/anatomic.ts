@@ -14,7 +14,7 @@ import { clearParavertebral, findSpine } from './spine.ts';
 import { trunkCentre, wallBand } from './wall-rays.ts';
 
 export const ANATOMIC_SEGMENTER_ID = 'ct-muscle-node/anatomic';
-export const ANATOMIC_SEGMENTER_VERSION = '1.0.0';
+export const ANATOMIC_SEGMENTER_VERSION = '1.1.0';
 /** Gaps between muscle bellies up to this radius count as intermuscular (for the IMAT envelope). */
 const ENVELOPE_CLOSE_MM = 4;
 

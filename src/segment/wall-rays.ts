@@ -4,7 +4,7 @@
  * first bone it covers (ribs laterally, laminae and transverse processes behind the paraspinal
  * muscles). Organs lie deeper than that bone, so they are never reached. Where no bone lies under
  * the wall (the anterior abdomen between the costal margins), the band stops at the
- * extraperitoneal fat, at gas, or at a thickness cap; between ribs it follows the neighbouring
+ * extraperitoneal fat, at gas, at costal cartilage or an enhancing organ, or at a thickness cap; between ribs it follows the neighbouring
  * rib depth, which is exactly where the intercostal muscles lie.
  */
 
@@ -28,6 +28,12 @@ export interface WallRayOptions {
   posteriorSectorDeg: number;
   /** Wall thickness cap where no bone lies under it. */
   softCapMm: number;
+  /**
+   * The same cap in the posterior sector. The erector spinae is 4–6 cm deep; where a ray misses the
+   * laminae and transverse processes (between two vertebrae, or beside them) a wall-sized cap would
+   * cut the muscle in half. Fat (perirenal, retroperitoneal) or the vertebra still end it earlier.
+   */
+  softCapPosteriorMm: number;
   /** Fat run that ends the wall where there is no bone (extraperitoneal/visceral fat). */
   barrierFatMm: number;
   /** Gas or lung run that ends the wall. */
@@ -36,6 +42,16 @@ export interface WallRayOptions {
   maxGapDeg: number;
   /** Median filter half-width over neighbouring rays. */
   smoothRays: number;
+  /**
+   * Tissue at least this dense but below bone ends a wall without bone under it: costal cartilage
+   * (100–150 HU) and enhancing organs (liver, spleen, kidney in a contrast phase) lie inside the
+   * wall; skeletal muscle stays below ~70 HU with or without contrast.
+   */
+  denseHu: number;
+  /** Run of dense tissue that counts (shorter runs are noise or partial volume). */
+  denseRunMm: number;
+  /** Half-width (degrees) of the median that the inner limit of rays without bone may not exceed; 0 = off. */
+  innerMedianDeg: number;
 }
 
 export const DEFAULT_WALL_RAY_OPTIONS: WallRayOptions = {
@@ -47,10 +63,14 @@ export const DEFAULT_WALL_RAY_OPTIONS: WallRayOptions = {
   boneCapMm: 45,
   posteriorSectorDeg: 50,
   softCapMm: 12,
+  softCapPosteriorMm: 40,
   barrierFatMm: 5,
   barrierAirMm: 2,
   maxGapDeg: 35,
   smoothRays: 3,
+  denseHu: 90,
+  denseRunMm: 3,
+  innerMedianDeg: 10,
 };
 
 export interface WallBand {
@@ -66,13 +86,14 @@ const enum Cls {
   Fat = 1,
   Soft = 2,
   Bone = 3,
+  Dense = 4,
 }
 
-function classify(v: number): Cls {
+function classify(v: number, denseHu: number): Cls {
   if (v < AIR_HU) return Cls.Air;
   if (v < FAT_HU) return Cls.Fat;
-  if (v < BONE_HU) return Cls.Soft;
-  return Cls.Bone;
+  if (v >= BONE_HU) return Cls.Bone;
+  return v < denseHu ? Cls.Soft : Cls.Dense;
 }
 
 function circularMedian(values: Float64Array, half: number): Float64Array {
@@ -111,6 +132,9 @@ export function wallBand(
   const fascia = new Float64Array(nr); // depth below skin
   const thickness = new Float64Array(nr); // depth of the inner limit below the fascia
   const hasBone = new Uint8Array(nr);
+  /** Rays whose depth is measured in soft tissue alone (no bone, not bridged between ribs, outside the paraspinal sector). */
+  const bridged = new Uint8Array(nr);
+  const posteriorRay = new Uint8Array(nr);
   const airLimit = new Float64Array(nr); // depth below fascia of the first gas run (Infinity if none)
   const profile = new Int8Array(samples);
   const cosSector = Math.cos((options.posteriorSectorDeg * Math.PI) / 180);
@@ -143,7 +167,7 @@ export function wallBand(
     const len = outer + 1;
     for (let j = 0; j < len; j++) {
       const p = at(R - j * h);
-      profile[j] = p >= 0 && trunk[p] ? classify(smoothHu[p]) : Cls.Air;
+      profile[j] = p >= 0 && trunk[p] ? classify(smoothHu[p], options.denseHu) : Cls.Air;
     }
     // Fascia: the end of the subcutaneous fat.
     const skin = mm(options.skinMm);
@@ -160,7 +184,7 @@ export function wallBand(
       const run = mm(options.fasciaRunMm);
       let streak = 0;
       for (let j = firstFat; j < len; j++) {
-        streak = profile[j] === Cls.Soft || profile[j] === Cls.Bone ? streak + 1 : 0;
+        streak = profile[j] !== Cls.Fat && profile[j] !== Cls.Air ? streak + 1 : 0;
         if (streak >= run) {
           f = j - run + 1;
           break;
@@ -170,7 +194,9 @@ export function wallBand(
     fascia[k] = f * h;
     // Inner limit below the fascia.
     const dot = ux * posterior[0] + uy * posterior[1];
-    const boneCap = mm(dot >= cosSector ? options.boneCapPosteriorMm : options.boneCapMm);
+    const inPosterior = dot >= cosSector;
+    posteriorRay[k] = inPosterior ? 1 : 0;
+    const boneCap = mm(inPosterior ? options.boneCapPosteriorMm : options.boneCapMm);
     let boneEnd = -1;
     for (let j = f; j < len - 1 && j - f <= boneCap; j++) {
       if (profile[j] === Cls.Bone && profile[j + 1] === Cls.Bone) {
@@ -192,6 +218,8 @@ export function wallBand(
     let airRun = 0;
     let barrier = -1;
     let air = -1;
+    let denseRun = 0;
+    let dense = -1;
     for (let j = f; j < len; j++) {
       const cls = profile[j];
       if (cls === Cls.Soft) {
@@ -202,6 +230,8 @@ export function wallBand(
       airRun = cls === Cls.Air ? airRun + 1 : 0;
       if (air < 0 && airRun >= mm(options.barrierAirMm)) air = j - airRun + 1;
       if (barrier < 0 && softStarted && fatRun >= mm(options.barrierFatMm)) barrier = j - fatRun + 1;
+      denseRun = cls === Cls.Dense || cls === Cls.Bone ? denseRun + 1 : 0;
+      if (dense < 0 && denseRun >= mm(options.denseRunMm)) dense = j - denseRun + 1;
       if (air >= 0) break;
     }
     airLimit[k] = air >= 0 ? (air - f) * h : Infinity;
@@ -209,9 +239,10 @@ export function wallBand(
       hasBone[k] = 1;
       thickness[k] = (boneEnd - f) * h;
     } else {
-      let limit = f + mm(options.softCapMm);
+      let limit = f + mm(inPosterior ? options.softCapPosteriorMm : options.softCapMm);
       if (barrier >= 0) limit = Math.min(limit, barrier);
       if (air >= 0) limit = Math.min(limit, air);
+      if (dense >= 0) limit = Math.min(limit, dense);
       thickness[k] = Math.max(0, (limit - f) * h);
     }
   }
@@ -232,7 +263,33 @@ export function wallBand(
       const tb = thickness[(k + b) % nr];
       const interpolated = ta + ((tb - ta) * a) / (a + b);
       thickness[k] = Math.min(interpolated, airLimit[k]);
+      bridged[k] = 1;
     }
+  }
+  // The inner surface of the wall is smooth. A ray without bone whose limit lies deeper than the
+  // median of its neighbours without bone ran on into an organ with no fat plane or cartilage to
+  // stop it (the liver under the linea alba or the xiphoid), so it is pulled back to that median.
+  // Rays limited by bone, bridged between ribs, or in the paraspinal sector neither move nor vote:
+  // bone sets their depth.
+  if (options.innerMedianDeg > 0) {
+    const half = Math.round((options.innerMedianDeg / 360) * nr);
+    const inner = new Float64Array(nr);
+    for (let k = 0; k < nr; k++) inner[k] = fascia[k] + thickness[k];
+    const limited = Float64Array.from(thickness);
+    const window: number[] = [];
+    const soft = (q: number) => !hasBone[q] && !bridged[q] && !posteriorRay[q] && Number.isFinite(inner[q]);
+    for (let k = 0; k < nr; k++) {
+      if (!soft(k)) continue;
+      window.length = 0;
+      for (let d = -half; d <= half; d++) {
+        const q = (k + d + nr) % nr;
+        if (soft(q)) window.push(inner[q]);
+      }
+      window.sort((a, b) => a - b);
+      const median = window[window.length >> 1];
+      limited[k] = Math.max(0, Math.min(thickness[k], median - fascia[k]));
+    }
+    thickness.set(limited);
   }
   const fSmooth = circularMedian(fascia, options.smoothRays);
   const tSmooth = circularMedian(thickness, options.smoothRays);
