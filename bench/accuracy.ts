@@ -21,6 +21,7 @@ import type { CtVolume } from '../src/dicom/types.ts';
 import { buildVolume } from '../src/dicom/volume.ts';
 import { planPhantom, renderPhantomSlice } from '../src/phantom/index.ts';
 import { anatomicSegmenter, createModelSegmenter, findPipeline, loadManifest, pipelineFilesPresent, releaseSessions, type Segmenter, type SegmentInput } from '../src/segment/index.ts';
+import { dice as diceOrNull } from '../src/measure/index.ts';
 
 const data = process.env.CT_MUSCLE_DATA ?? join(import.meta.dirname, '..', '..', 'shared', 'data');
 
@@ -30,17 +31,8 @@ function sliceOf(volume: CtVolume, k: number): SegmentInput {
   return { hu: volume.hu.subarray(k * n, (k + 1) * n), rows, columns, pixelSpacingMm, rowCosine, columnCosine };
 }
 
-function dice(a: Uint8Array, b: Uint8Array): number {
-  let i = 0;
-  let na = 0;
-  let nb = 0;
-  for (let p = 0; p < a.length; p++) {
-    na += a[p];
-    nb += b[p];
-    i += a[p] & b[p];
-  }
-  return na + nb === 0 ? NaN : (2 * i) / (na + nb);
-}
+/** Dice of two masks; NaN (printed as such) when both are empty. */
+const dice = (a: Uint8Array, b: Uint8Array): number => diceOrNull(a, b) ?? NaN;
 
 const count = (m: Uint8Array) => m.reduce((s, v) => s + v, 0);
 const f3 = (v: number) => v.toFixed(3);

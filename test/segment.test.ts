@@ -9,18 +9,10 @@ import { segmentAnatomic, ANATOMIC_SEGMENTER_ID } from '../src/segment/index.ts'
 import { fallbackBox } from '../src/segment/prompt.ts';
 import type { SegmentInput } from '../src/segment/types.ts';
 import { DEFAULT_WALL_RAY_OPTIONS, wallBand } from '../src/segment/wall-rays.ts';
+import { dice as diceOrNull } from '../src/measure/index.ts';
 
-function dice(a: Uint8Array, b: Uint8Array): number {
-  let i = 0;
-  let na = 0;
-  let nb = 0;
-  for (let p = 0; p < a.length; p++) {
-    na += a[p];
-    nb += b[p];
-    i += a[p] & b[p];
-  }
-  return (2 * i) / (na + nb);
-}
+/** Dice of two masks; NaN when both are empty, which fails every threshold below. */
+const dice = (a: Uint8Array, b: Uint8Array): number => diceOrNull(a, b) ?? NaN;
 
 function phantomT12(orientation: 'HFS' | 'FFS' | 'HFP' | 'FFP', extra: Record<string, unknown> = {}) {
   const plan = planPhantom({ orientation, arms: true, table: true, seed: 3, ...extra });
