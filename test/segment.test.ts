@@ -95,24 +95,27 @@ describe('anatomic segmenter on phantoms', () => {
   });
 });
 
+/** A 200×200 slice at 1 mm with a round trunk (radius 90 px round the centre), HU from the distance and angle (degrees) to the centre. */
+function roundTrunk(huAt: (d: number, angleDeg: number) => number) {
+  const rows = 200;
+  const columns = 200;
+  const hu = new Float32Array(rows * columns).fill(-1000);
+  const trunk = new Uint8Array(rows * columns);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const d = Math.hypot(r - 100, c - 100);
+      if (d > 90) continue;
+      const i = r * columns + c;
+      trunk[i] = 1;
+      hu[i] = huAt(d, (Math.atan2(r - 100, c - 100) * 180) / Math.PI);
+    }
+  }
+  return { hu, trunk, rows, columns };
+}
+
 describe('wall rays: inner limit of a wall with no bone under it', () => {
   // A round trunk at 1 mm: skin, 18 mm of fat, 8 mm of muscle (50 HU), then an enhancing organ.
-  function disc(organHu: number) {
-    const rows = 200;
-    const columns = 200;
-    const hu = new Float32Array(rows * columns).fill(-1000);
-    const trunk = new Uint8Array(rows * columns);
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < columns; c++) {
-        const d = Math.hypot(r - 100, c - 100);
-        const i = r * columns + c;
-        if (d > 90) continue;
-        trunk[i] = 1;
-        hu[i] = d > 88 ? 45 : d > 70 ? -100 : d > 62 ? 50 : organHu;
-      }
-    }
-    return { hu, trunk, rows, columns };
-  }
+  const disc = (organHu: number) => roundTrunk((d) => (d > 88 ? 45 : d > 70 ? -100 : d > 62 ? 50 : organHu));
   const deepest = (band: Uint8Array, columns: number) => {
     let min = Infinity;
     for (let i = 0; i < band.length; i++) if (band[i]) min = Math.min(min, Math.hypot(Math.floor(i / columns) - 100, (i % columns) - 100));
@@ -146,24 +149,11 @@ describe('wall rays: inner limit of a wall with no bone under it', () => {
 
 describe('wall rays: a gap in the fat plane under the wall', () => {
   // 8 mm of muscle over a 6 mm fat plane, except in a 8° anterior sector where the liver (55 HU) touches the muscle.
-  function wallWithGap() {
-    const rows = 200;
-    const columns = 200;
-    const hu = new Float32Array(rows * columns).fill(-1000);
-    const trunk = new Uint8Array(rows * columns);
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < columns; c++) {
-        const d = Math.hypot(r - 100, c - 100);
-        const i = r * columns + c;
-        if (d > 90) continue;
-        trunk[i] = 1;
-        const angle = (Math.atan2(r - 100, c - 100) * 180) / Math.PI;
-        const gap = Math.abs(angle + 90) < 4;
-        hu[i] = d > 88 ? 45 : d > 70 ? -100 : d > 62 ? 50 : d > 56 && !gap ? -100 : 55;
-      }
-    }
-    return { hu, trunk, rows, columns };
-  }
+  const wallWithGap = () =>
+    roundTrunk((d, angleDeg) => {
+      const gap = Math.abs(angleDeg + 90) < 4;
+      return d > 88 ? 45 : d > 70 ? -100 : d > 62 ? 50 : d > 56 && !gap ? -100 : 55;
+    });
   const deepestInGap = (band: Uint8Array, columns: number) => {
     let min = Infinity;
     for (let i = 0; i < band.length; i++) {

@@ -12,6 +12,7 @@ import { boxMean3, close, countOnes } from '../image/morphology.ts';
 import type { SegmentInput, SegmentResult, Segmenter } from './types.ts';
 import { clearParavertebral, findSpine } from './spine.ts';
 import { trunkCentre, wallBand } from './wall-rays.ts';
+import { stopwatch } from './stopwatch.ts';
 
 export const ANATOMIC_SEGMENTER_ID = 'ct-muscle-node/anatomic';
 export const ANATOMIC_SEGMENTER_VERSION = '1.1.0';
@@ -20,13 +21,7 @@ const ENVELOPE_CLOSE_MM = 4;
 
 export function segmentAnatomic(input: SegmentInput): SegmentResult {
   const { hu, rows, columns, pixelSpacingMm: spacing } = input;
-  const timingsMs: Record<string, number> = {};
-  let t0 = performance.now();
-  const lap = (name: string) => {
-    const t = performance.now();
-    timingsMs[name] = Math.round((t - t0) * 10) / 10;
-    t0 = t;
-  };
+  const { timingsMs, lap } = stopwatch();
   const smooth = boxMean3(hu, rows, columns, spacing);
   const { trunk, arms, armPixels } = bodyParts(smooth, rows, columns, spacing);
   lap('body');

@@ -15,6 +15,7 @@ import { fallbackBox } from './prompt.ts';
 import { decodeBox, encode, maskToNative, samFamily } from './sam.ts';
 import type { PromptInfo, SegmentInput, SegmentResult, Segmenter } from './types.ts';
 import { decodeYolo, type Detection } from './yolo.ts';
+import { stopwatch } from './stopwatch.ts';
 
 export interface ModelSegmenterOptions extends SessionOptions {
   manifest: ModelManifest;
@@ -68,13 +69,7 @@ export function createModelSegmenter(options: ModelSegmenterOptions): Segmenter 
     const { hu, rows, columns, pixelSpacingMm: spacing } = input;
     const models = await load();
     const family = samFamily(models.encoder.session, models.decoder.session);
-    const timingsMs: Record<string, number> = {};
-    let t0 = performance.now();
-    const lap = (name: string) => {
-      const t = performance.now();
-      timingsMs[name] = Math.round((t - t0) * 10) / 10;
-      t0 = t;
-    };
+    const { timingsMs, lap } = stopwatch();
     const notes: string[] = [`${family} decoder`];
     const grey = windowHu(hu);
     const { trunk, arms, armPixels } = bodyParts(boxMean3(hu, rows, columns, spacing), rows, columns, spacing);

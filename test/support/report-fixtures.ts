@@ -18,6 +18,7 @@ import { decodeMaskRle, generatePhantomStudy, type PatientPosition } from '../..
 import { writeReport, type ReportOutput } from '../../src/report/report.ts';
 import type { FoundLevel, HuWindow, MuscleMeasurements, ReportCommon, SegmenterInfo } from '../../src/report/types.ts';
 import { dataPath, makeTempDir, run } from './env.ts';
+import { countOnes } from '../../src/image/morphology.ts';
 
 export const SHARED_SERIES_DIR = dataPath('totalsegmentator_example_ct_dicom_T11-T12', 'uid_repaired_uncompressed');
 export const CREATED = new Date(Date.UTC(2025, 5, 30, 12, 34, 56, 789));
@@ -72,8 +73,10 @@ export async function sliceHu(ordered: InstanceHeader[], sliceIndex: number): Pr
 }
 
 /**
- * Numbers measured from HU inside `mask` (a stand-in for src/measure in tests and docs): area,
- * mean/SD HU, IMAT (−190..−30 HU) area and the −29..29 HU fraction; no height, so no SMI.
+ * Numbers measured from HU inside `mask` for the report tests: area, mean/SD HU, IMAT
+ * (−190..−30 HU) area and the −29..29 HU fraction; no height, so no SMI. Not src/measure on
+ * purpose: it counts IMAT inside the mask itself, so the hole-free synthetic masks of these tests
+ * still carry a non-zero IMAT for the SR and viewer checks to find.
  */
 export function measureHu(hu: ArrayLike<number>, mask: Uint8Array, pixelSpacing: [number, number]): MuscleMeasurements {
   const pixelArea = (pixelSpacing[0] * pixelSpacing[1]) / 100;
@@ -198,14 +201,8 @@ export function syntheticMask(rows: number, columns: number): Uint8Array {
   return mask;
 }
 
-export function countPixels(mask: Uint8Array): number {
-  let n = 0;
-  for (const v of mask) n += v;
-  return n;
-}
-
 export function measurementsFor(mask: Uint8Array, pixelSpacing: [number, number]): MuscleMeasurements {
-  const pixelCount = countPixels(mask);
+  const pixelCount = countOnes(mask);
   return {
     areaCm2: (pixelCount * pixelSpacing[0] * pixelSpacing[1]) / 100,
     meanHu: 38.25,
