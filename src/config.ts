@@ -11,6 +11,7 @@ import { CtMuscleError } from './errors.ts';
 import { hasCredentials, isLoopbackHost } from './dicomweb/auth.ts';
 import { type SelectionRules, validateSelectionRules } from './intake/select-series.ts';
 import { cutoffSchema } from './measure/cutoffs.ts';
+import { EXECUTION_PROVIDERS } from './segment/types.ts';
 
 const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../config/default.json', import.meta.url));
 /** The model manifest shipped with the package, used when segmentation.models.manifest is null. */
@@ -38,7 +39,7 @@ const configSchema = z
             /** null: the manifest shipped with the package (models/models.json). */
             manifest: z.string().min(1).nullable(),
             pipeline: z.string().min(1),
-            executionProviders: z.array(z.string().min(1)).min(1),
+            executionProviders: z.array(z.enum(EXECUTION_PROVIDERS)).min(1),
             threads: z.number().int().min(0).max(256),
             scoreThreshold: z.number().min(0).max(1),
             iouThreshold: z.number().min(0).max(1),

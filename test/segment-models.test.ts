@@ -143,7 +143,7 @@ describe('model formats (generated ONNX fixtures)', function () {
       logger.warn = original;
     }
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /falling back to CPU/);
+    assert.match(warnings[0], /cuda \(library-missing\) unavailable for yolov10-test.onnx; using cpu/);
     // Sessions are created once per (file, providers, threads) and reused.
     const again = await loadSession(join(fixtures, 'yolov10-test.onnx'), { executionProviders: ['cuda', 'cpu'] });
     const third = await loadSession(join(fixtures, 'yolov10-test.onnx'), { executionProviders: ['cuda', 'cpu'] });

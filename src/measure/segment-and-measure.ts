@@ -10,7 +10,7 @@ import { createModelSegmenter, checkSegmentInput } from '../segment/model-segmen
 import { loadManifest, type ModelManifest } from '../segment/models.ts';
 import type { SegmentDiagnostics, SegmentInput, SegmentResult, Segmenter } from '../segment/types.ts';
 import { lowMuscleVerdict, type Cutoff, type Verdict } from './cutoffs.ts';
-import type { MuscleMeasurements } from '../report/types.ts';
+import type { MuscleMeasurements, SegmenterRuntime } from '../report/types.ts';
 import { DEFAULT_PLAUSIBILITY, dice, extraFlags, plausibleHeight, type PlausibilityConfig } from './flags.ts';
 import { measureMuscle, plausibilityFlags } from './muscle.ts';
 
@@ -49,7 +49,7 @@ export interface SegmentAndMeasureResult {
   columns: number;
   muscle: MuscleMeasurements;
   /** Prompt as text for the reports (null for the model-free segmenter); the structured prompt is in diagnostics. */
-  segmenter: { id: string; version: string; prompt: string | null };
+  segmenter: { id: string; version: string; prompt: string | null; runtime?: SegmenterRuntime };
   flags: string[];
   verdict: Verdict | null;
   crossCheck: { segmenter: string; dice: number | null; areaDifference: number | null } | null;
@@ -134,12 +134,19 @@ export async function segmentAndMeasure(input: SegmentAndMeasureInput): Promise<
     rows: slice.rows,
     columns: slice.columns,
     muscle,
-    segmenter: { ...result.segmenter, prompt: describePrompt(result.diagnostics.prompt) },
+    segmenter: { ...result.segmenter, prompt: describePrompt(result.diagnostics.prompt), ...runtimeOf(result.diagnostics) },
     flags,
     verdict,
     crossCheck,
     diagnostics: result.diagnostics,
   };
+}
+
+/** The provider the models ran on, for the result JSON and the job result (absent for the model-free segmenter). */
+function runtimeOf(diagnostics: SegmentDiagnostics): { runtime?: SegmenterRuntime } {
+  if (!diagnostics.executionProvider || !diagnostics.sessions) return {};
+  const skipped = diagnostics.sessions.flatMap((s) => s.skipped.map(({ provider, reason }) => ({ model: s.model, provider, reason })));
+  return { runtime: { executionProvider: diagnostics.executionProvider, skipped } };
 }
 
 function describePrompt(prompt: SegmentDiagnostics['prompt']): string | null {

@@ -6,7 +6,7 @@
 import { stringValue } from '../dicom/dataset-values.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
-import type { HuWindow, LevelInfo, MuscleMeasurements, SegmenterInfo, WrittenInstance } from './types.ts';
+import type { HuWindow, LevelInfo, MuscleMeasurements, SegmenterInfo, SegmenterRuntime, WrittenInstance } from './types.ts';
 import type { LevelEvidence } from '../level/types.ts';
 
 export const RESULT_SCHEMA = 'ct-muscle-node/result@1';
@@ -52,7 +52,7 @@ export interface ResultJson {
     /** The level finder's evidence (vertebrae, discs, anchors); null for a given slice. */
     evidence: LevelEvidence | null;
   };
-  segmenter: { id: string; version: string; prompt: string | null };
+  segmenter: { id: string; version: string; prompt: string | null; runtime?: SegmenterRuntime };
   huWindow: HuWindow;
   measurements: {
     areaCm2: number | null;
@@ -110,7 +110,7 @@ export function buildResultJson(input: ResultJsonInput): ResultJson {
       warnings: [...(level.warnings ?? [])],
       evidence: level.name === 'as-provided' ? null : (level.evidence ?? null),
     },
-    segmenter: { id: input.segmenter.id, version: input.segmenter.version, prompt: input.segmenter.prompt ?? null },
+    segmenter: { id: input.segmenter.id, version: input.segmenter.version, prompt: input.segmenter.prompt ?? null, ...(input.segmenter.runtime ? { runtime: input.segmenter.runtime } : {}) },
     huWindow: { lowerHu: input.huWindow.lowerHu, upperHu: input.huWindow.upperHu },
     measurements: measurements
       ? {

@@ -49,6 +49,13 @@ export interface SegmenterInfo {
   version: string;
   /** How the model was prompted (e.g. 'box from YOLO detector'); null when it takes none. */
   prompt?: string | null;
+  /** ONNX models only: the execution provider they ran on, and preferred providers that were skipped (docs/models.md). */
+  runtime?: SegmenterRuntime;
+}
+
+export interface SegmenterRuntime {
+  executionProvider: string;
+  skipped: Array<{ model: string; provider: string; reason: string }>;
 }
 
 /**

@@ -13,7 +13,7 @@ import { loadSession, ort, type LoadedSession, type SessionOptions } from './onn
 import { letterbox, samFrame, windowHu } from './preprocess.ts';
 import { fallbackBox } from './prompt.ts';
 import { decodeBox, encode, maskToNative, samFamily } from './sam.ts';
-import type { PromptInfo, SegmentInput, SegmentResult, Segmenter } from './types.ts';
+import type { PromptInfo, SegmentDiagnostics, SegmentInput, SegmentResult, Segmenter, SessionDiagnostics } from './types.ts';
 import { decodeYolo, type Detection } from './yolo.ts';
 import { stopwatch } from './stopwatch.ts';
 
@@ -49,7 +49,7 @@ export function createModelSegmenter(options: ModelSegmenterOptions): Segmenter 
 
   const open = async (model: ModelEntry): Promise<LoadedSession> => {
     const path = options.verifyHashes === false ? modelPath(options.manifest, model) : await verifyModelFile(options.manifest, model);
-    return loadSession(path, sessionOptions);
+    return loadSession(path, sessionOptions, model.id);
   };
   const load = (): Promise<Loaded> => {
     loading ??= (async () => {
@@ -109,7 +109,7 @@ export function createModelSegmenter(options: ModelSegmenterOptions): Segmenter 
         body: trunk,
         arms,
         segmenter: { id, version: pipeline.version },
-        diagnostics: { prompt, scores, timingsMs, armPixels, notes, executionProvider: models.encoder.executionProviders.join(',') },
+        diagnostics: { prompt, scores, timingsMs, armPixels, notes, ...providerDiagnostics(models) },
       };
     }
     const encoderModel = models.encoderModel;
@@ -136,12 +136,25 @@ export function createModelSegmenter(options: ModelSegmenterOptions): Segmenter 
         timingsMs,
         armPixels,
         notes,
-        executionProvider: models.encoder.fellBack ? 'cpu (fallback)' : models.encoder.executionProviders.join(','),
+        ...providerDiagnostics(models),
       },
     };
   };
 
   return { id, version: pipeline.version, segment };
+}
+
+/** Which provider each session runs on (and what was skipped), for the result's diagnostics. */
+function providerDiagnostics(models: Loaded): Pick<SegmentDiagnostics, 'executionProvider' | 'sessions'> {
+  const roles = [
+    ['encoder', models.encoder, models.encoderModel],
+    ['decoder', models.decoder, models.decoderModel],
+    ['detector', models.detector, models.detectorModel],
+  ] as const;
+  const sessions: SessionDiagnostics[] = roles.flatMap(([role, loaded, model]) =>
+    loaded && model ? [{ role, model: model.id, requested: loaded.requested, used: loaded.used, skipped: loaded.skipped }] : [],
+  );
+  return { executionProvider: [...new Set(sessions.map((s) => s.used))].join('+'), sessions };
 }
 
 /** Guard used by the pipeline: the slice must be a non-empty grid with positive spacing. */

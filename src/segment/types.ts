@@ -41,6 +41,35 @@ export interface PromptInfo {
   score: number | null;
 }
 
+/** The execution providers a site may configure (segmentation.models.executionProviders). */
+export const EXECUTION_PROVIDERS = ['webgpu', 'cuda', 'cpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+/** Why a preferred provider did not start: a short, bounded code (a metrics label) and the runtime's message. */
+export type ProviderSkipReason = 'no-adapter' | 'library-missing' | 'not-in-build' | 'error';
+
+export interface SkippedProvider {
+  provider: string;
+  reason: ProviderSkipReason;
+  message: string;
+}
+
+export interface ProviderChoice {
+  /** The providers the configuration asked for, in order. */
+  requested: string[];
+  /** The provider the session was created on (nodes it cannot run are placed on the CPU by the runtime). */
+  used: string;
+  /** Preferred providers that could not start, in the order they were tried. */
+  skipped: SkippedProvider[];
+}
+
+/** The ONNX session behind one role of a model pipeline, and the provider it runs on. */
+export interface SessionDiagnostics extends ProviderChoice {
+  role: 'encoder' | 'decoder' | 'detector';
+  /** Manifest id of the model. */
+  model: string;
+}
+
 export interface SegmentDiagnostics {
   prompt: PromptInfo;
   /** Model scores (e.g. SAM predicted IoU), by name. */
@@ -51,8 +80,13 @@ export interface SegmentDiagnostics {
   armPixels?: number;
   /** Free-form counts and notes useful in review (never patient data). */
   notes: string[];
-  /** Execution provider the ONNX sessions ended up on, when a model ran. */
+  /**
+   * Execution provider the ONNX sessions run on, when a model ran: 'webgpu', 'cuda' or 'cpu';
+   * several joined by '+' when the models ended up on different ones (e.g. 'webgpu+cpu').
+   */
   executionProvider?: string;
+  /** Per model: the providers asked for, the one used, and why a preferred one was skipped. */
+  sessions?: SessionDiagnostics[];
 }
 
 export interface SegmentResult {
