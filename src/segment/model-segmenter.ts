@@ -10,7 +10,7 @@ import { finishMuscleMask } from './hu-rule.ts';
 import { findModel, findPipeline, modelPath, verifyModelFile, type ModelEntry, type ModelManifest } from './models.ts';
 import { boxMean3 } from '../image/morphology.ts';
 import { loadSession, ort, type LoadedSession, type SessionOptions } from './onnx-session.ts';
-import { letterbox, samFrame, windowHu } from './preprocess.ts';
+import { letterbox, samFrame, windowHu, type SamFrame } from './preprocess.ts';
 import { fallbackBox } from './prompt.ts';
 import { decodeBox, encode, maskToNative, samFamily } from './sam.ts';
 import type { PromptInfo, SegmentDiagnostics, SegmentInput, SegmentResult, Segmenter, SessionDiagnostics } from './types.ts';
@@ -31,6 +31,11 @@ export interface ModelSegmenterOptions extends SessionOptions {
 
 const SAM_MEAN: [number, number, number] = [123.675, 116.28, 103.53];
 const SAM_STD: [number, number, number] = [58.395, 57.12, 57.375];
+
+/** The encoder's input frame as the manifest describes it (size, normalisation, resize). */
+export function encoderFrame(model: ModelEntry, grey: Float32Array, rows: number, columns: number): SamFrame {
+  return samFrame(grey, rows, columns, model.inputSize, model.mean ?? SAM_MEAN, model.std ?? SAM_STD, model.resize ?? 'longest-side');
+}
 
 interface Loaded {
   encoder: LoadedSession;
@@ -112,8 +117,7 @@ export function createModelSegmenter(options: ModelSegmenterOptions): Segmenter 
         diagnostics: { prompt, scores, timingsMs, armPixels, notes, ...providerDiagnostics(models) },
       };
     }
-    const encoderModel = models.encoderModel;
-    const frame = samFrame(grey, rows, columns, encoderModel.inputSize, encoderModel.mean ?? SAM_MEAN, encoderModel.std ?? SAM_STD, encoderModel.resize ?? 'longest-side');
+    const frame = encoderFrame(models.encoderModel, grey, rows, columns);
     lap('frame');
     const embedding = await encode(models.encoder, frame);
     lap('encoder');
