@@ -90,12 +90,14 @@ describe('pipeline', function () {
     assert.equal(result.segmenter?.id, 'ct-muscle-node/sam:site');
     assert.equal(result.segmenter?.version, '3.1.4');
     assert.match(result.segmenter?.prompt ?? '', /detector/);
+    assert.deepEqual(result.segmenter?.runtime, { executionProvider: 'cpu', skipped: [] });
     assert.deepEqual(result.verdict && { lowMuscle: result.verdict.lowMuscle, measure: result.verdict.measure, citation: result.verdict.citation }, { lowMuscle: true, measure: 'area', citation });
     // Without cut-offs there is no verdict (never "normal" by default).
     const [plain] = await analyzeHeaders(headers, { config: loadConfig({ env: {} }) });
     assert.equal(plain.status, 'ok', plain.message);
     assert.equal(plain.verdict, null);
     assert.equal(plain.segmenter?.id, 'ct-muscle-node/anatomic');
+    assert.equal(plain.segmenter?.runtime, undefined);
   });
 
   it('a configured model file that is missing fails the study with E_MODEL_FILE, naming the file', async () => {

@@ -49,6 +49,17 @@ describe('report: JSON result and writeReport', function () {
     assert.ok(JSON.stringify(ds.ContentSequence).includes(EMPTY_MASK_REASON));
   });
 
+  it('the ONNX runtime (provider used, providers skipped) is written beside the segmenter when known, and left out otherwise', () => {
+    const runtime = { executionProvider: 'cpu', skipped: [{ model: 'muscle-sam2-encoder', provider: 'webgpu', reason: 'no-adapter' }] };
+    const common = commonFor(series.source);
+    const withRuntime = writeReport({ ...common, segmenter: { ...common.segmenter, runtime }, mask, measurements: measurementsFor(mask, series.source.pixelSpacing!) });
+    assert.deepEqual(withRuntime.result.segmenter.runtime, runtime);
+    const without = writeReport({ ...common, mask, measurements: measurementsFor(mask, series.source.pixelSpacing!) });
+    assert.equal('runtime' in without.result.segmenter, false);
+    // The runtime is not part of the DICOM identity: same UIDs with and without it.
+    assert.equal(withRuntime.sr.sopInstanceUid, without.sr.sopInstanceUid);
+  });
+
   it('other writer errors are not swallowed', () => {
     assert.throws(() => writeReport({ ...commonFor(series.source), mask: new Uint8Array(3), measurements: measurementsFor(mask, series.source.pixelSpacing!) }), /values; the slice is/);
   });
