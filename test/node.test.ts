@@ -62,6 +62,8 @@ describe('the node (serve)', function () {
     assert.equal((await fetch(`${node.url}/readyz`)).status, 200);
     const metrics = await (await fetch(`${node.url}/metrics`)).text();
     assert.match(metrics, /ctmn_jobs\{state="pending"\} 0/);
+    assert.match(metrics, /# TYPE ctmn_model_sessions gauge/);
+    assert.match(metrics, /# TYPE ctmn_model_provider_fallbacks_total counter/);
   });
 
   it('processes a pushed study once it is quiet, writes SEG/SR/JSON to the local folder, and counts it in /metrics', async () => {
