@@ -12,7 +12,9 @@ import { scanBuffers } from '../src/dicom/scan.ts';
 import { groupIntoSeries } from '../src/dicom/series.ts';
 import { buildVolume } from '../src/dicom/volume.ts';
 import type { CtVolume } from '../src/dicom/types.ts';
-import { findLevel, levelForPaths, type LevelResult, type TargetLevel } from '../src/level/index.ts';
+import { findLevel } from '../src/level/index.ts';
+import type { LevelName as TargetLevel, LevelResult } from '../src/model/index.ts';
+import { levelForPaths } from '../src/pipeline/index.ts';
 import { generatePhantomStudy, type PhantomOptions } from '../src/phantom/index.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { CtMuscleError } from './errors.ts';
+import { TARGET_LEVELS } from './model/index.ts';
 import { hasCredentials, isLoopbackHost } from './dicomweb/auth.ts';
 import { type SelectionRules, validateSelectionRules } from './intake/select-series.ts';
 import { cutoffSchema } from './measure/cutoffs.ts';
@@ -30,7 +31,7 @@ const configSchema = z
   .object({
     logLevel: z.enum(['error', 'warn', 'info', 'debug']),
     selection: z.record(z.string(), z.unknown()),
-    level: z.object({ target: z.enum(['T12', 'L1', 'L2', 'L3']) }).strict(),
+    level: z.object({ target: z.enum(TARGET_LEVELS) }).strict(),
     segmentation: z
       .object({
         segmenter: z.enum(['default', 'sam']),

@@ -6,13 +6,11 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { scanPaths } from './dicom/scan.ts';
-import { groupIntoSeries } from './dicom/series.ts';
-import { buildVolume, planVolume } from './dicom/volume.ts';
 import { CtMuscleError } from './errors.ts';
 import { measureMuscle } from './measure/muscle.ts';
-import { MUSCLE_HU_WINDOW, patientHeightM, type OutputFile } from './pipeline.ts';
-import { anchorPixel, maskForSlice, readSegMask, SEG_SOP_CLASS_UID, writeSr, type MuscleMeasurements } from './report/index.ts';
+import { MUSCLE_HU_WINDOW, type MuscleMeasurements, type OutputFile } from './model/index.ts';
+import { patientHeightM, scanInputs, sliceVolume } from './pipeline/index.ts';
+import { anchorPixel, maskForSlice, readSegMask, SEG_SOP_CLASS_UID, writeSr } from './report/index.ts';
 
 export const CORRECTION_SEGMENTER = { id: 'ct-muscle-node/correction', version: '1' };
 
@@ -30,13 +28,8 @@ export async function remeasureFromSeg(segPath: string, ctPaths: string[], optio
   const frame = [...readout.frames].filter((f) => f.pixelCount > 0 && f.referencedSopInstanceUid).sort((a, b) => b.pixelCount - a.pixelCount)[0];
   if (!frame) throw new CtMuscleError('E_EMPTY_MASK', `${segPath}: the edited segmentation is empty; there is nothing to re-measure.`);
   const sopInstanceUid = frame.referencedSopInstanceUid!;
-  const { headers } = await scanPaths(ctPaths);
-  const source = headers.find((h) => h.sopInstanceUid === sopInstanceUid);
-  if (!source) throw new CtMuscleError('E_SLICE_NOT_FOUND', `The CT slice ${sopInstanceUid} that the SEG references is not among the given files.`);
-  const group = groupIntoSeries(headers).find((g) => g.seriesInstanceUid === source.seriesInstanceUid)!;
-  const plan = planVolume(group);
-  const sliceIndex = plan.ordered.findIndex((h) => h.sopInstanceUid === sopInstanceUid);
-  const volume = await buildVolume(group, { sliceIndices: [sliceIndex] });
+  const { headers } = await scanInputs(ctPaths);
+  const { source, ordered, sliceIndex, volume } = await sliceVolume(headers, sopInstanceUid);
   const { rows, columns, pixelSpacingMm } = volume.geometry;
   if (rows !== readout.rows || columns !== readout.columns) {
     throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', `The SEG is ${readout.rows}×${readout.columns}; the CT slice is ${rows}×${columns}.`);
@@ -54,7 +47,7 @@ export async function remeasureFromSeg(segPath: string, ctPaths: string[], optio
   if (!options.outDir) return result;
   const sr = writeSr({
     source,
-    seriesSlices: plan.ordered,
+    seriesSlices: ordered,
     level: { name: 'as-provided', sliceIndex, sopInstanceUid, zMm: volume.slices[0].zMm, rule: 'slice of the edited segmentation', method: 'manual correction', confidence: null, warnings: [] },
     segmenter: { ...CORRECTION_SEGMENTER, prompt: `edited DICOM-SEG ${readout.sopInstanceUid}` },
     flags: [`corrected: re-measured from the edited segmentation ${readout.sopInstanceUid}; supersedes the automatic measurement of this slice`],

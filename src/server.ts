@@ -3,7 +3,7 @@
  * workers, write-back, and /healthz, /readyz, /metrics. `startNode` is what `serve` and the demo
  * run; everything it starts is stopped by `stop()` (SIGTERM in `serve`).
  */
-import { access, constants, mkdir, readdir, readFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -12,15 +12,13 @@ import cron from 'node-cron';
 import type { Config } from './config.ts';
 import { stowInstances } from './dicomweb/stow-client.ts';
 import { stowRouter } from './dicomweb/stow-receiver.ts';
-import type { InstanceHeader } from './dicom/types.ts';
-import { scanPaths } from './dicom/scan.ts';
-import { groupIntoSeries, summarizeSeries } from './dicom/series.ts';
+import type { InstanceHeader, SeriesSummary } from './dicom/types.ts';
 import { CtMuscleError, describeError, isCtMuscleError } from './errors.ts';
-import { pollOnce, type PollReport } from './intake/poll.ts';
-import { selectSeries } from './intake/select-series.ts';
+import { pollOnce, type PollReport } from './node/poller.ts';
+import { countSpooled } from './intake/spool.ts';
 import { logger } from './logging.ts';
-import { analyzeHeaders, DEFAULT_STAGES, type OutputFile, type Stages, type StudyOutputs, type StudyResult } from './pipeline.ts';
-import type { LevelInfo } from './report/index.ts';
+import type { LevelInfo, OutputFile, StudyOutputs, StudyResult } from './model/index.ts';
+import { analyzeStudy as runPipeline, scanInputs, type PipelineObserver, type Stages } from './pipeline/index.ts';
 import { JobQueue, type Job } from './queue/job-queue.ts';
 import { startWorkers, type Workers } from './queue/workers.ts';
 import { createMetrics } from './metrics.ts';
@@ -85,21 +83,13 @@ function startsWork(header: InstanceHeader, ownManufacturer: string): boolean {
   return header.modality === 'CT' && header.hasPixelData && !own;
 }
 
-async function countInstances(directory: string): Promise<number> {
-  try {
-    return (await readdir(directory)).filter((name) => name.endsWith('.dcm')).length;
-  } catch {
-    return 0;
-  }
-}
-
 /**
  * Queue a study in the spool for (re)analysis, optionally on a slice a person chose; the running
  * node's workers pick it up from the shared queue database. E_STUDY_NOT_FOUND when the spool
  * holds no instance of it.
  */
 export async function requeueStudy(config: Config, studyInstanceUid: string, sliceSopInstanceUid?: string): Promise<Job<AnalyzeStudyPayload>> {
-  const instanceCount = await countInstances(join(config.spoolDir, studyInstanceUid));
+  const instanceCount = await countSpooled(config.spoolDir, studyInstanceUid);
   if (instanceCount === 0) throw new CtMuscleError('E_STUDY_NOT_FOUND', `No instance of study ${studyInstanceUid} is in the spool (${config.spoolDir}).`);
   const queue = new JobQueue(config.queue.path);
   try {
@@ -109,8 +99,8 @@ export async function requeueStudy(config: Config, studyInstanceUid: string, sli
   }
 }
 
-export async function startNode(config: Config, options: { stages?: Stages } = {}): Promise<RunningNode> {
-  const stages = options.stages ?? DEFAULT_STAGES;
+export async function startNode(config: Config, options: { stages?: Stages; observer?: PipelineObserver } = {}): Promise<RunningNode> {
+  const { stages, observer } = options;
   await mkdir(config.spoolDir, { recursive: true });
   await mkdir(config.output.dir, { recursive: true });
   const queue = new JobQueue(config.queue.path, {
@@ -126,7 +116,7 @@ export async function startNode(config: Config, options: { stages?: Stages } = {
     const studies = new Set(instances.filter((i) => startsWork(i.header, config.selection.ownManufacturer)).map((i) => i.header.studyInstanceUid));
     return Promise.all(
       [...studies].map(async (studyInstanceUid) => {
-        const instanceCount = await countInstances(join(config.spoolDir, studyInstanceUid));
+        const instanceCount = await countSpooled(config.spoolDir, studyInstanceUid);
         queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid, { studyInstanceUid, instanceCount }, { runAt: Date.now() + quietMs });
       }),
     ).then(() => undefined);
@@ -135,26 +125,22 @@ export async function startNode(config: Config, options: { stages?: Stages } = {
   async function analyzeStudy(job: Job): Promise<AnalyzeStudyResult> {
     const payload = job.payload as AnalyzeStudyPayload;
     const directory = join(config.spoolDir, payload.studyInstanceUid);
-    const { headers } = await scanPaths([directory]);
+    const { headers } = await scanInputs([directory]);
     if (headers.length !== payload.instanceCount) {
       // Instances arrived (or vanished) since the quiet period started: wait for quiet again.
       queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, `${payload.studyInstanceUid}`, { ...payload, instanceCount: headers.length }, { runAt: Date.now() + quietMs });
       return { status: 'ok', message: `instance count changed (${payload.instanceCount} → ${headers.length}); rescheduled`, seriesInstanceUid: null, selectedInstanceCount: null, outcome: 'deferred' };
     }
-    const summaries = groupIntoSeries(headers).map(summarizeSeries);
-    const selected = selectSeries(summaries, config.selection).selected;
     const previous = queue.lastDone<AnalyzeStudyPayload>(ANALYZE_STUDY, payload.studyInstanceUid)?.result as AnalyzeStudyResult | undefined;
-    if (
-      selected &&
-      !payload.sliceSopInstanceUid &&
-      previous?.outcome === 'measured' &&
-      previous.seriesInstanceUid === selected.seriesInstanceUid &&
-      previous.selectedInstanceCount === selected.instanceCount
-    ) {
-      return { ...previous, outcome: 'unchanged', message: 'late instances did not change the selected series' };
-    }
+    // A re-run whose chosen series is the one already measured, with the same instances, is skipped.
+    const changed = (selected: SeriesSummary) =>
+      payload.sliceSopInstanceUid !== undefined ||
+      previous?.outcome !== 'measured' ||
+      previous.seriesInstanceUid !== selected.seriesInstanceUid ||
+      previous.selectedInstanceCount !== selected.instanceCount;
     const started = Date.now();
-    const [result] = await analyzeHeaders(headers, { config, stages, outDir: config.output.dir, overlay: config.output.overlay, sliceSopInstanceUid: payload.sliceSopInstanceUid });
+    const { result, selected, declined } = await runPipeline(headers, { config, stages, observer, proceed: changed, outDir: config.output.dir, overlay: config.output.overlay, sliceSopInstanceUid: payload.sliceSopInstanceUid });
+    if (declined) return { ...previous!, outcome: 'unchanged', message: 'late instances did not change the selected series' };
     metrics.stageSeconds.observe({ stage: 'analyze' }, (Date.now() - started) / 1000);
     if (NODE_FAILURES.has(result.status)) throw new CtMuscleError(result.status as 'E_STAGE_UNAVAILABLE', result.message);
     const { seg, sr, overlay } = result.outputs;

@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config.ts';
 import { parseDicom } from '../src/dicom/read.ts';
 import { remeasureFromSeg } from '../src/correction.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
-import { analyzeHeaders } from '../src/pipeline.ts';
+import { analyzeHeaders } from '../src/pipeline/index.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { readSegMask, writeSeg } from '../src/report/index.ts';
 import { hasCommand, makeTempDir, repoRoot } from './support/env.ts';

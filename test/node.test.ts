@@ -14,7 +14,7 @@ import { stringValue } from '../src/dicom/dataset-values.ts';
 import { parseDicom } from '../src/dicom/read.ts';
 import { ANALYZE_STUDY, requeueStudy, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
-import { UNAVAILABLE_STAGES, type Stages } from '../src/pipeline.ts';
+import { UNAVAILABLE_STAGES, type Stages } from '../src/pipeline/index.ts';
 import { makeTempDir } from './support/env.ts';
 import { firstString, freeLoopbackPort, type OrthancHandle, qido, requireOrthanc, startOrthanc } from './support/orthanc.ts';
 import { truthStages } from './support/truth-stages.ts';

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
-import { analyzeHeaders, UNAVAILABLE_STAGES } from '../src/pipeline.ts';
+import { analyzeHeaders, UNAVAILABLE_STAGES } from '../src/pipeline/index.ts';
 import { decodeMaskRle, generatePhantomStudy } from '../src/phantom/index.ts';
 import { truthStages } from './support/truth-stages.ts';
 import { readSegMask } from '../src/report/index.ts';

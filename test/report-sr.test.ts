@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { CtMuscleError } from '../src/errors.ts';
 import { writeSeg } from '../src/report/seg.ts';
 import { COMPREHENSIVE_3D_SR_SOP_CLASS_UID, writeSr } from '../src/report/sr.ts';
-import type { MuscleMeasurements, SegOutput, SrInput, SrOutput } from '../src/report/types.ts';
+import type { MuscleMeasurements } from '../src/model/index.ts';
+import type { SegOutput, SrInput, SrOutput } from '../src/report/types.ts';
 import { requireCommands, requirePaths } from './support/env.ts';
 import {
   SHARED_SERIES_DIR,

@@ -6,14 +6,12 @@
 import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { describeError, isCtMuscleError } from '../errors.ts';
-import { inspectPaths } from '../intake/inspect.ts';
 import { logger, setLogLevel } from '../logging.ts';
 import { remeasureFromSeg } from '../correction.ts';
 import { runDemo } from '../demo.ts';
 import { requeueStudy, startNode } from '../server.ts';
-import { scanPaths } from '../dicom/scan.ts';
-import { analyzeHeaders } from '../pipeline.ts';
-import { levelForPaths, TARGET_LEVELS, type TargetLevel } from '../level/index.ts';
+import { TARGET_LEVELS, type LevelName } from '../model/index.ts';
+import { analyzeHeaders, inspectPaths, levelForPaths, scanInputs } from '../pipeline/index.ts';
 import { JOB_STATES, JobQueue, type JobState } from '../queue/job-queue.ts';
 
 function printJson(value: unknown): void {
@@ -24,10 +22,14 @@ function usageError(message: string): CommanderError {
   return new CommanderError(2, 'ct-muscle-node.usage', message);
 }
 
-function parseLevel(level: string | undefined): TargetLevel | undefined {
+function isLevelName(level: string): level is LevelName {
+  return (TARGET_LEVELS as readonly string[]).includes(level);
+}
+
+function parseLevel(level: string | undefined): LevelName | undefined {
   if (level === undefined) return undefined;
-  if (!(TARGET_LEVELS as readonly string[]).includes(level)) throw usageError(`--level must be one of ${TARGET_LEVELS.join(', ')}, not ${level}.`);
-  return level as TargetLevel;
+  if (!isLevelName(level)) throw usageError(`--level must be one of ${TARGET_LEVELS.join(', ')}, not ${level}.`);
+  return level;
 }
 
 function configFrom(command: Command): Config {
@@ -80,7 +82,7 @@ export function buildProgram(): Command {
     .action(async (paths: string[], options: { out?: string; segmenter?: string; slice?: string; level?: string; overlay?: boolean }, command: Command) => {
       const config = configFrom(command);
       if (options.segmenter !== undefined && options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
-      const { headers, errors } = await scanPaths(paths);
+      const { headers, errors } = await scanInputs(paths);
       for (const error of errors) process.stdout.write(`${JSON.stringify({ path: error.path, status: error.code, message: error.message })}\n`);
       const results = await analyzeHeaders(headers, {
         config,

@@ -14,6 +14,14 @@ import type { CtVolume, InstanceHeader, SliceInfo, VolumeGeometry } from './type
 export interface VolumeOptions {
   /** Build only these slices (indices in stack order), e.g. the chosen slice and its neighbours. */
   sliceIndices?: number[];
+  /** The series' plan when the caller already made it (planning orders the whole series once). */
+  plan?: VolumePlan;
+}
+
+export interface VolumePlan {
+  geometry: VolumeGeometry;
+  ordered: InstanceHeader[];
+  issues: CtVolume['issues'];
 }
 
 function requirePixelSpacing(header: InstanceHeader): [number, number] {
@@ -24,7 +32,7 @@ function requirePixelSpacing(header: InstanceHeader): [number, number] {
 }
 
 /** Describe the geometry of a series without decoding pixels; throws on blocking issues. */
-export function planVolume(group: SeriesGroup): { geometry: VolumeGeometry; ordered: InstanceHeader[]; issues: CtVolume['issues'] } {
+export function planVolume(group: SeriesGroup): VolumePlan {
   const { instances } = group;
   if (instances.length === 0) throw new CtMuscleError('E_NO_SERIES', 'The series has no instances.');
   const multiFrame = instances.find((i) => i.numberOfFrames > 1);
@@ -83,7 +91,7 @@ function sliceInfoOf(header: InstanceHeader, normal: [number, number, number]): 
 
 /** Decode every slice (or the chosen ones) of a series into HU. Memory: 2 bytes per voxel plus one file at a time. */
 export async function buildVolume(group: SeriesGroup, options: VolumeOptions = {}): Promise<CtVolume> {
-  const plan = planVolume(group);
+  const plan = options.plan ?? planVolume(group);
   const { geometry } = plan;
   const indices = options.sliceIndices ?? plan.ordered.map((_, k) => k);
   for (const k of indices) {

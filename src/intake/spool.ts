@@ -3,7 +3,7 @@
  * nothing accepted is lost by a crash. One file per SOP Instance UID under its study; a second
  * arrival of the same instance replaces the first atomically (write, fsync, rename).
  */
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CtMuscleError } from '../errors.ts';
@@ -46,5 +46,19 @@ export async function spoolInstance(spoolDir: string, studyInstanceUid: string, 
     await rm(temporary, { force: true });
     if (error instanceof CtMuscleError) throw error;
     throw new CtMuscleError('E_IO', `Cannot store instance ${sopInstanceUid}: ${(error as Error).message}`);
+  }
+}
+
+/** The study's folder in the spool. */
+export function spooledStudyDir(spoolDir: string, studyInstanceUid: string): string {
+  return join(spoolDir, safeUid(studyInstanceUid, 'StudyInstanceUID'));
+}
+
+/** How many instances of a study the spool holds (0 when it holds none): the assembly's completeness count. */
+export async function countSpooled(spoolDir: string, studyInstanceUid: string): Promise<number> {
+  try {
+    return (await readdir(spooledStudyDir(spoolDir, studyInstanceUid))).filter((name) => name.endsWith('.dcm')).length;
+  } catch {
+    return 0;
   }
 }

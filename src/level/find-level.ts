@@ -12,7 +12,8 @@ import { ANTERIOR_CORE, bodyCoreProfile } from './profile.ts';
 import { bearsRibs, ribReach, RIB_REACH_MM } from './ribs.ts';
 import { isSacral } from './sacrum.ts';
 import { buildStack } from './stack.ts';
-import { TARGET_LEVELS, type LevelOptions, type LevelResult, type TargetLevel, type VertebraEvidence } from './types.ts';
+import { TARGET_LEVELS, type LevelName, type LevelResult, type VertebraEvidence } from '../model/index.ts';
+import type { LevelOptions } from './types.ts';
 
 /** Less spine than this cannot show a disc above and below one body. */
 const MIN_COVERAGE_MM = 30;
@@ -68,7 +69,7 @@ function median(values: number[]): number {
 }
 
 export function findLevel(volume: CtVolume, options: LevelOptions = {}): LevelResult {
-  const target: TargetLevel = options.target ?? 'T12';
+  const target: LevelName = options.target ?? 'T12';
   if (!TARGET_LEVELS.includes(target)) {
     throw new CtMuscleError('E_CONFIG_INVALID', `The target level must be one of ${TARGET_LEVELS.join(', ')}; got ${JSON.stringify(target)}.`);
   }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { CtMuscleError } from '../errors.ts';
-import type { MuscleMeasurements } from '../report/types.ts';
+import type { MuscleMeasurements, Verdict } from '../model/index.ts';
 
 export const cutoffSchema = z
   .object({
@@ -24,14 +24,6 @@ export function parseCutoffs(value: unknown): Cutoff[] {
   const parsed = z.array(cutoffSchema).safeParse(value ?? []);
   if (!parsed.success) throw new CtMuscleError('E_CONFIG_INVALID', `Invalid muscle cut-offs: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
-}
-
-export interface Verdict {
-  lowMuscle: boolean;
-  measure: 'smi' | 'area';
-  value: number;
-  threshold: number;
-  citation: string;
 }
 
 /** The first matching cut-off that can be evaluated; null when none applies (no verdict, not "normal"). */

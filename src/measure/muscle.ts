@@ -5,11 +5,8 @@
  * Areas are pixel count × row spacing × column spacing / 100 (cm²): never resampled, never
  * multiplied by slice thickness.
  */
-import type { MuscleMeasurements } from '../report/types.ts';
 import { fillHoles } from '../image/morphology.ts';
-
-export const IMAT_HU: [number, number] = [-190, -30];
-export const LOW_ATTENUATION_HU: [number, number] = [-29, 29];
+import { IMAT_HU, LOW_ATTENUATION_HU, type MuscleMeasurements } from '../model/index.ts';
 
 export interface MeasureInput {
   mask: Uint8Array;

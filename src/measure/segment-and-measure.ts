@@ -6,25 +6,13 @@
 import { CtMuscleError } from '../errors.ts';
 import type { CtVolume } from '../dicom/types.ts';
 import { anatomicSegmenter } from '../segment/anatomic.ts';
-import { createModelSegmenter, checkSegmentInput } from '../segment/model-segmenter.ts';
-import { loadManifest, type ModelManifest } from '../segment/models.ts';
-import type { SegmentDiagnostics, SegmentInput, SegmentResult, Segmenter } from '../segment/types.ts';
-import { lowMuscleVerdict, type Cutoff, type Verdict } from './cutoffs.ts';
-import type { MuscleMeasurements, SegmenterRuntime } from '../report/types.ts';
+import { chooseSegmenter, sliceInput, type ModelsConfig, type SegmenterChoice } from '../segment/choose.ts';
+import { checkSegmentInput } from '../segment/model-segmenter.ts';
+import type { SegmentDiagnostics, SegmentResult } from '../segment/types.ts';
+import type { MuscleMeasurements, SegmenterRuntime, Verdict } from '../model/index.ts';
+import { lowMuscleVerdict, type Cutoff } from './cutoffs.ts';
 import { DEFAULT_PLAUSIBILITY, dice, extraFlags, plausibleHeight, type PlausibilityConfig } from './flags.ts';
 import { measureMuscle, plausibilityFlags } from './muscle.ts';
-
-export interface ModelsConfig {
-  /** Path of models/models.json, or an already-parsed manifest. */
-  manifest: string | ModelManifest;
-  /** Pipeline id in the manifest. */
-  pipeline: string;
-  executionProviders?: string[];
-  threads?: number;
-  scoreThreshold?: number;
-  iouThreshold?: number;
-  verifyHashes?: boolean;
-}
 
 export interface SegmentAndMeasureInput {
   volume: CtVolume;
@@ -32,7 +20,7 @@ export interface SegmentAndMeasureInput {
   sliceIndex: number;
   patient?: { heightM?: number | null; sex?: string | null };
   /** 'default' = embedded anatomic segmenter; 'sam' = the model pipeline from `models`; or an instance. */
-  segmenter?: 'default' | 'sam' | Segmenter;
+  segmenter?: SegmenterChoice;
   models?: ModelsConfig;
   cutoffs?: Cutoff[];
   /** Level label for cut-off matching (default 'T12'). */
@@ -56,44 +44,10 @@ export interface SegmentAndMeasureResult {
   diagnostics: SegmentDiagnostics;
 }
 
-const modelSegmenters = new Map<string, Promise<Segmenter>>();
-
-/** Model segmenters are kept per configuration, so ONNX sessions are created once per process. */
-export function modelSegmenterFor(config: ModelsConfig): Promise<Segmenter> {
-  const key = JSON.stringify([typeof config.manifest === 'string' ? config.manifest : config.manifest.directory, config.pipeline, config.executionProviders, config.threads, config.scoreThreshold, config.iouThreshold]);
-  let pending = modelSegmenters.get(key);
-  if (!pending) {
-    pending = (async () => {
-      const manifest = typeof config.manifest === 'string' ? await loadManifest(config.manifest) : config.manifest;
-      return createModelSegmenter({ ...config, manifest });
-    })();
-    pending.catch(() => modelSegmenters.delete(key));
-    modelSegmenters.set(key, pending);
-  }
-  return pending;
-}
-
-export function sliceInput(volume: CtVolume, sliceIndex: number): SegmentInput {
-  const { rows, columns, pixelSpacingMm, rowCosine, columnCosine } = volume.geometry;
-  const n = rows * columns;
-  const count = volume.hu.length / n;
-  if (!Number.isInteger(sliceIndex) || sliceIndex < 0 || sliceIndex >= count) {
-    throw new CtMuscleError('E_SEGMENT_INPUT', `Slice index ${sliceIndex} is outside the volume (0…${count - 1}).`);
-  }
-  const at = (k: number) => volume.hu.subarray(k * n, (k + 1) * n);
-  const neighbours = [sliceIndex - 1, sliceIndex + 1].filter((k) => k >= 0 && k < count).map(at);
-  return { hu: at(sliceIndex), rows, columns, pixelSpacingMm, rowCosine, columnCosine, neighbours };
-}
-
 export async function segmentAndMeasure(input: SegmentAndMeasureInput): Promise<SegmentAndMeasureResult> {
   const slice = sliceInput(input.volume, input.sliceIndex);
   checkSegmentInput(slice);
-  let segmenter: Segmenter;
-  if (input.segmenter === undefined || input.segmenter === 'default') segmenter = anatomicSegmenter;
-  else if (input.segmenter === 'sam') {
-    if (!input.models) throw new CtMuscleError('E_CONFIG_INVALID', "segmenter 'sam' needs a models configuration (manifest and pipeline).");
-    segmenter = await modelSegmenterFor(input.models);
-  } else segmenter = input.segmenter;
+  const segmenter = await chooseSegmenter(input.segmenter, input.models);
 
   const result: SegmentResult = await segmenter.segment(slice);
   const heightGiven = typeof input.patient?.heightM === 'number';

@@ -18,7 +18,8 @@ import { writePart10 } from './part10.ts';
 import { patientStudyAttributes } from './patient-study.ts';
 import { checkMask, DEFAULT_MANUFACTURER, uidSeedOf } from './seg.ts';
 import { REPORTED_DECIMALS } from './sr.ts';
-import type { MuscleMeasurements, ReportCommon, WrittenInstance } from './types.ts';
+import type { MuscleMeasurements } from '../model/index.ts';
+import type { ReportCommon, WrittenInstance } from './types.ts';
 import { deriveSeriesNumber, deriveUid, dicomDateTime } from './uids.ts';
 import { validateCommon, validateMeasurements } from './validate.ts';
 

@@ -8,7 +8,8 @@ import { writeOverlay, type OverlayOutput } from './overlay.ts';
 import { buildResultJson, type ResultJson } from './result-json.ts';
 import { writeSeg } from './seg.ts';
 import { writeSr } from './sr.ts';
-import type { MuscleMeasurements, ReportCommon, SegOutput, SrOutput } from './types.ts';
+import type { MuscleMeasurements } from '../model/index.ts';
+import type { ReportCommon, SegOutput, SrOutput } from './types.ts';
 
 export interface ReportInput extends ReportCommon {
   mask: Uint8Array;

@@ -6,8 +6,8 @@
 import { stringValue } from '../dicom/dataset-values.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
-import type { HuWindow, LevelInfo, MuscleMeasurements, SegmenterInfo, SegmenterRuntime, WrittenInstance } from './types.ts';
-import type { LevelEvidence } from '../level/types.ts';
+import type { HuWindow, LevelEvidence, LevelInfo, MuscleMeasurements, SegmenterInfo, SegmenterRuntime } from '../model/index.ts';
+import type { WrittenInstance } from './types.ts';
 
 export const RESULT_SCHEMA = 'ct-muscle-node/result@1';
 

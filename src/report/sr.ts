@@ -14,7 +14,8 @@ import { writePart10 } from './part10.ts';
 import { patientStudyAttributes } from './patient-study.ts';
 import { DEFAULT_MANUFACTURER, SEG_SOP_CLASS_UID, uidSeedOf } from './seg.ts';
 import { codeContent, container, image, num, scoordPoint, text, uidref, type ContentItem } from './sr-items.ts';
-import type { MuscleMeasurements, SrInput, SrOutput } from './types.ts';
+import type { MuscleMeasurements } from '../model/index.ts';
+import type { SrInput, SrOutput } from './types.ts';
 import { deriveSeriesNumber, deriveUid, deviceObserverUid, dicomDateTime } from './uids.ts';
 import { validateCommon, validateMeasurements } from './validate.ts';
 

@@ -1,85 +1,10 @@
 /**
- * What the report stage takes and gives. The pipeline fills these from the level finder, the
- * segmenter and the measurer; the writers turn them into DICOM-SEG, TID 1500 SR and JSON.
- * Everything here is plain data so the writers stay pure functions of their input.
+ * What the report writers take and give. The pipeline fills these from the level finder, the
+ * segmenter and the measurer (their shapes live in src/model); the writers turn them into
+ * DICOM-SEG, TID 1500 SR and JSON. Plain data, so the writers stay pure functions of their input.
  */
 import type { InstanceHeader } from '../dicom/types.ts';
-import type { LevelEvidence } from '../level/types.ts';
-
-/** Vertebral levels the report can name; each has an SCT code from DICOM CID 7603 (codes.ts). */
-export type VertebralLevelName = 'T10' | 'T11' | 'T12' | 'L1' | 'L2' | 'L3' | 'L4' | 'L5';
-
-/** How the measured slice was chosen when the level finder chose it. */
-export interface FoundLevel {
-  name: VertebralLevelName;
-  /** Index of the slice in the ordered series (inferior → superior, as planVolume orders it). */
-  sliceIndex: number;
-  sopInstanceUid: string;
-  /** LPS z of the slice (mm). */
-  zMm: number;
-  /** The rule that picked the slice within the level, e.g. 'mid-vertebral-body'. */
-  rule: string;
-  /** The method (and its version) that found the level, e.g. 'vertebra-detector 1.0'. */
-  method: string;
-  /** 0..1, or null when the method gives none. */
-  confidence: number | null;
-  /** What the level finder saw (vertebrae, discs, anchors); kept in the JSON result, not in DICOM. */
-  evidence?: LevelEvidence | null;
-  warnings: string[];
-}
-
-/** The slice was given by the user (or a test), not found: the SR says so and names no vertebra. */
-export interface ProvidedSlice {
-  name: 'as-provided';
-  sliceIndex?: number;
-  sopInstanceUid: string;
-  zMm?: number;
-  rule?: string;
-  method?: string;
-  confidence?: number | null;
-  warnings: string[];
-}
-
-export type LevelInfo = FoundLevel | ProvidedSlice;
-
-export interface SegmenterInfo {
-  /** Model identifier; becomes the SEG's SegmentAlgorithmName and part of every output UID. */
-  id: string;
-  /** Model version; a new version gives new UIDs and new series (OHIF shows one instance per series). */
-  version: string;
-  /** How the model was prompted (e.g. 'box from YOLO detector'); null when it takes none. */
-  prompt?: string | null;
-  /** ONNX models only: the execution provider they ran on, and preferred providers that were skipped (docs/models.md). */
-  runtime?: SegmenterRuntime;
-}
-
-export interface SegmenterRuntime {
-  executionProvider: string;
-  skipped: Array<{ model: string; provider: string; reason: string }>;
-}
-
-/**
- * Numbers from the measurer. Non-finite values are never written: the SR omits the item and the
- * JSON gives null. Areas are pixel count × PixelSpacing[0] × PixelSpacing[1] / 100 on the native grid.
- */
-export interface MuscleMeasurements {
-  areaCm2: number;
-  meanHu: number;
-  sdHu: number;
-  /** Intermuscular adipose tissue area; null when not measured. */
-  imatAreaCm2: number | null;
-  /** Fraction (0..1) of muscle pixels in the low-attenuation range; written as % in the SR. */
-  lowAttenuationFraction: number | null;
-  /** Skeletal muscle index; only when the patient's height is known. */
-  smiCm2PerM2: number | null;
-  pixelCount: number;
-}
-
-/** The attenuation range that counts as muscle (e.g. −29..150 HU). */
-export interface HuWindow {
-  lowerHu: number;
-  upperHu: number;
-}
+import type { HuWindow, LevelInfo, MuscleMeasurements, SegmenterInfo } from '../model/index.ts';
 
 export type ContentQualification = 'RESEARCH' | 'PRODUCT';
 

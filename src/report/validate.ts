@@ -5,7 +5,8 @@
  */
 import { CtMuscleError } from '../errors.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
-import type { MuscleMeasurements, ReportCommon } from './types.ts';
+import type { MuscleMeasurements } from '../model/index.ts';
+import type { ReportCommon } from './types.ts';
 
 export interface SourceGeometry {
   rows: number;

@@ -1,13 +1,9 @@
 /**
- * The HU conventions of the method (one place): display window −200..200 HU for the models, and
- * −29..150 HU kept as skeletal muscle after any segmenter. Fat for IMAT is −190..−30 HU.
+ * The method's HU rule after any segmenter: −29..150 HU kept as skeletal muscle, then specks
+ * removed. The HU ranges themselves are defined once, in src/model/hu.ts.
  */
 import { removeSmallComponents } from '../image/morphology.ts';
-
-export const MUSCLE_HU: readonly [number, number] = [-29, 150];
-export const FAT_HU: readonly [number, number] = [-190, -30];
-export const LOW_ATTENUATION_HU: readonly [number, number] = [-29, 29];
-export const MODEL_WINDOW_HU: readonly [number, number] = [-200, 200];
+import { MUSCLE_HU } from '../model/index.ts';
 /** Islands smaller than this are noise specks, not muscle (≈ a 4 mm disc). */
 export const MIN_ISLAND_MM2 = 12;
 

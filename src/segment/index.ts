@@ -8,5 +8,6 @@ export { fallbackBox, FALLBACK_BOX_HU } from './prompt.ts';
 export { decodeYolo, yoloFormat, nms, iou, type Detection, type YoloFormat } from './yolo.ts';
 export { samFamily, type SamFamily } from './sam.ts';
 export { windowHu, samFrame, letterbox, resizeBilinear } from './preprocess.ts';
-export { MUSCLE_HU, FAT_HU, LOW_ATTENUATION_HU, MODEL_WINDOW_HU, MIN_ISLAND_MM2, keepHuRange, finishMuscleMask } from './hu-rule.ts';
+export { MIN_ISLAND_MM2, keepHuRange, finishMuscleMask } from './hu-rule.ts';
 export { bodyParts, type BodyParts } from './body.ts';
+export { chooseSegmenter, modelSegmenterFor, sliceInput, type ModelsConfig, type SegmenterChoice } from './choose.ts';

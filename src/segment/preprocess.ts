@@ -4,7 +4,7 @@
  * Ultralytics letterbox (640, centred, grey 114 padding, /255). Both return the mapping back to
  * native pixels so boxes and masks land on the original grid.
  */
-import { MODEL_WINDOW_HU } from './hu-rule.ts';
+import { MODEL_WINDOW_HU } from '../model/index.ts';
 
 /** HU → 0..255 over the model window (float, no rounding: the resize works on it). */
 export function windowHu(hu: Int16Array, window: readonly [number, number] = MODEL_WINDOW_HU): Float32Array {

@@ -3,9 +3,10 @@
  * the muscle/fat HU range (−190..150 HU). Arms and table are outside the trunk, so they do not
  * stretch the box.
  */
+import { MUSCLE_OR_FAT_HU } from '../model/index.ts';
 import type { Box } from './types.ts';
 
-export const FALLBACK_BOX_HU: readonly [number, number] = [-190, 150];
+export const FALLBACK_BOX_HU = MUSCLE_OR_FAT_HU;
 
 export function fallbackBox(hu: Int16Array, rows: number, columns: number, body?: Uint8Array, range: readonly [number, number] = FALLBACK_BOX_HU): Box | null {
   let x1 = columns;

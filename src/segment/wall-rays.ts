@@ -7,9 +7,11 @@
  * extraperitoneal fat, at gas, at costal cartilage or an enhancing organ, or at a thickness cap; between ribs it follows the neighbouring
  * rib depth, which is exactly where the intercostal muscles lie.
  */
+import { FAT_HU as FAT_RANGE_HU } from '../model/index.ts';
 
 const AIR_HU = -400;
-const FAT_HU = -30;
+/** Below the top of the fat range (−30 HU) a wall pixel is fat. */
+const FAT_HU = FAT_RANGE_HU[1];
 /** Cortical and cancellous bone on the 3×3-smoothed image (contrast-filled vessels stay below it only rarely, and they are not in the wall). */
 const BONE_HU = 180;
 

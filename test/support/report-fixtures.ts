@@ -16,7 +16,8 @@ import type { InstanceHeader } from '../../src/dicom/types.ts';
 import { buildVolume, planVolume } from '../../src/dicom/volume.ts';
 import { decodeMaskRle, generatePhantomStudy, type PatientPosition } from '../../src/phantom/index.ts';
 import { writeReport, type ReportOutput } from '../../src/report/report.ts';
-import type { FoundLevel, HuWindow, MuscleMeasurements, ReportCommon, SegmenterInfo } from '../../src/report/types.ts';
+import type { FoundLevel, HuWindow, MuscleMeasurements, SegmenterInfo } from '../../src/model/index.ts';
+import type { ReportCommon } from '../../src/report/types.ts';
 import { dataPath, makeTempDir, run } from './env.ts';
 import { countOnes } from '../../src/image/morphology.ts';
 

@@ -3,7 +3,7 @@
  * plumbing around the stages (pipeline, node, write-back) independently of the stages themselves.
  */
 import assert from 'node:assert/strict';
-import type { Stages } from '../../src/pipeline.ts';
+import type { Stages } from '../../src/pipeline/index.ts';
 import { decodeMaskRle, type PhantomTruth } from '../../src/phantom/index.ts';
 
 export function truthStages(truth: PhantomTruth): Stages {

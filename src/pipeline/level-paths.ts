@@ -8,14 +8,12 @@ import { dirname } from 'node:path';
 import { describeError } from '../errors.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { isNiftiPath, readNiftiVolume } from '../dicom/nifti.ts';
-import { scanPaths } from '../dicom/scan.ts';
-import { groupIntoSeries, summarizeSeries } from '../dicom/series.ts';
-import { buildVolume } from '../dicom/volume.ts';
-import { requireSelectedSeries, selectSeries, type SelectionRules } from '../intake/select-series.ts';
-import { findLevel } from './find-level.ts';
-import type { LevelOptions, LevelResult } from './types.ts';
+import type { SelectionRules } from '../intake/select-series.ts';
+import { findLevel, type LevelOptions } from '../level/index.ts';
+import type { LevelResult } from '../model/index.ts';
+import { byStudy, scanInputs, studyVolume, type RunOptions } from './study.ts';
 
-export interface LevelForPathsOptions extends LevelOptions {
+export interface LevelForPathsOptions extends LevelOptions, RunOptions {
   selection?: Partial<SelectionRules>;
 }
 
@@ -29,8 +27,24 @@ function foldersOf(instances: InstanceHeader[]): string {
   return [...folders].join(', ');
 }
 
+/**
+ * The level finder's own result (with its evidence: the `level` command's contract) on the
+ * series the pipeline selects and builds for one study.
+ */
+async function levelOfStudy(headers: InstanceHeader[], selection: Partial<SelectionRules> | undefined, levelOptions: LevelOptions, run: RunOptions): Promise<PathLevelOutcome> {
+  let seriesInstanceUid: string | null = null;
+  try {
+    const { group, volume } = await studyVolume(headers, selection, run);
+    seriesInstanceUid = group.seriesInstanceUid;
+    return { source: foldersOf(group.instances), seriesInstanceUid, ok: true, result: findLevel(volume, levelOptions) };
+  } catch (error) {
+    return { source: foldersOf(headers), seriesInstanceUid, ok: false, error: describeError(error) };
+  }
+}
+
 export async function levelForPaths(paths: string[], options: LevelForPathsOptions = {}): Promise<PathLevelOutcome[]> {
-  const { selection, ...levelOptions } = options;
+  const { selection, observer, stages, ...levelOptions } = options;
+  const run: RunOptions = { observer, stages };
   const outcomes: PathLevelOutcome[] = [];
   for (const path of paths.filter(isNiftiPath)) {
     try {
@@ -44,27 +58,13 @@ export async function levelForPaths(paths: string[], options: LevelForPathsOptio
   if (dicomPaths.length === 0) return outcomes;
   const source = dicomPaths.join(', ');
   try {
-    const { headers, errors } = await scanPaths(dicomPaths);
+    const { headers, errors } = await scanInputs(dicomPaths);
     for (const error of errors) outcomes.push({ source: error.path, seriesInstanceUid: null, ok: false, error: { code: error.code, message: error.message } });
-    const groups = groupIntoSeries(headers);
-    if (groups.length === 0) {
+    if (headers.length === 0) {
       if (errors.length === 0) outcomes.push({ source, seriesInstanceUid: null, ok: false, error: { code: 'E_NO_SERIES', message: 'No DICOM series was found in the input.' } });
       return outcomes;
     }
-    const studies = new Map<string, typeof groups>();
-    for (const group of groups) studies.set(group.studyInstanceUid, [...(studies.get(group.studyInstanceUid) ?? []), group]);
-    for (const studyGroups of studies.values()) {
-      let seriesInstanceUid: string | null = null;
-      try {
-        const chosen = requireSelectedSeries(selectSeries(studyGroups.map(summarizeSeries), selection));
-        seriesInstanceUid = chosen.seriesInstanceUid;
-        const group = studyGroups.find((g) => g.seriesInstanceUid === chosen.seriesInstanceUid)!;
-        const volume = await buildVolume(group);
-        outcomes.push({ source: foldersOf(group.instances), seriesInstanceUid, ok: true, result: findLevel(volume, levelOptions) });
-      } catch (error) {
-        outcomes.push({ source: foldersOf(studyGroups.flatMap((g) => g.instances)), seriesInstanceUid, ok: false, error: describeError(error) });
-      }
-    }
+    for (const studyHeaders of byStudy(headers).values()) outcomes.push(await levelOfStudy(studyHeaders, selection, levelOptions, run));
   } catch (error) {
     outcomes.push({ source, seriesInstanceUid: null, ok: false, error: describeError(error) });
   }

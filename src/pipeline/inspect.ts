@@ -4,13 +4,14 @@
  * The JSON shape is a public contract (README, docs/cli.md).
  */
 import { describeError } from '../errors.ts';
-import { scanPaths, type ScanError } from '../dicom/scan.ts';
-import { groupIntoSeries, summarizeSeries, type SeriesGroup } from '../dicom/series.ts';
+import type { ScanError } from '../dicom/scan.ts';
+import type { SeriesGroup } from '../dicom/series.ts';
 import { planVolume } from '../dicom/volume.ts';
 import { isEncapsulatedSyntaxSupported } from '../dicom/codecs.ts';
 import { NATIVE_SYNTAXES, transferSyntaxName } from '../dicom/transfer-syntax.ts';
 import type { PlaneLabel } from '../dicom/types.ts';
-import { selectSeries, type SelectionRules } from './select-series.ts';
+import type { SelectionRules } from '../intake/select-series.ts';
+import { chooseSeries, scanInputs, type RunOptions } from './study.ts';
 
 export interface InspectedSeries {
   studyInstanceUid: string;
@@ -39,6 +40,7 @@ export interface InspectReport {
   errors: ScanError[];
 }
 
+/** Slice order from the volume plan (no pixels read): the order the volume stage would build. */
 function orderedSlices(group: SeriesGroup): { slices: InspectedSeries['slices']; problem?: string } {
   try {
     const plan = planVolume(group);
@@ -60,11 +62,10 @@ function mostCommonSyntax(group: SeriesGroup): string {
   return [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
 }
 
-export async function inspectPaths(paths: string[], rules?: Partial<SelectionRules>): Promise<InspectReport> {
-  const { headers, errors } = await scanPaths(paths);
-  const groups = groupIntoSeries(headers);
-  const summaries = groups.map(summarizeSeries);
-  const selection = selectSeries(summaries, rules);
+/** Every series of the inputs (all studies together, as the selection rules see them), without decoding. */
+export async function inspectPaths(paths: string[], rules?: Partial<SelectionRules>, options: RunOptions = {}): Promise<InspectReport> {
+  const { headers, errors } = await scanInputs(paths);
+  const { groups, summaries, selection } = await chooseSeries(headers, rules, options);
   const series = groups.map((group, index): InspectedSeries => {
     const summary = summaries[index];
     const first = group.instances[0];

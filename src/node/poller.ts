@@ -4,20 +4,19 @@
  * selection → WADO-RS retrieval of the chosen series only, into the spool, then a study job.
  * Studies already fetched with the same instance count are skipped, so the overlap is cheap.
  */
-import { access, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access } from 'node:fs/promises';
 import dcmjs from 'dcmjs';
 import type { DicomJsonDict } from 'dcmjs';
 import { searchAll, firstString, getJson, retrieveSeries, type DicomJson } from '../dicomweb/dicomweb-client.ts';
 import type { StowTarget } from '../dicomweb/stow-client.ts';
 import { headerFromParsed, parseDicom } from '../dicom/read.ts';
-import { groupIntoSeries, summarizeSeries } from '../dicom/series.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { describeError } from '../errors.ts';
 import { logger } from '../logging.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
-import { selectSeries, type SelectionRules } from './select-series.ts';
-import { spooledPath, spoolInstance } from './spool.ts';
+import type { SelectionRules } from '../intake/select-series.ts';
+import { countSpooled, spooledPath, spoolInstance } from '../intake/spool.ts';
+import { chooseSeries } from '../pipeline/index.ts';
 
 export interface PollSettings {
   source: StowTarget;
@@ -95,14 +94,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function spooledCount(directory: string): Promise<number> {
-  try {
-    return (await readdir(directory)).filter((n) => n.endsWith('.dcm')).length;
-  } catch {
-    return 0;
-  }
-}
-
 async function fetchStudy(context: PollContext, studyInstanceUid: string): Promise<number> {
   const { settings } = context;
   const series = await getJson(settings.source, `studies/${studyInstanceUid}/series?Modality=CT`);
@@ -113,7 +104,7 @@ async function fetchStudy(context: PollContext, studyInstanceUid: string): Promi
     const metadata = await getJson(settings.source, `studies/${studyInstanceUid}/series/${seriesUid}/metadata`);
     headers.push(...headersFromMetadata(metadata, `${studyInstanceUid}/${seriesUid}`));
   }
-  const selection = selectSeries(groupIntoSeries(headers).map(summarizeSeries), context.selection);
+  const { selection } = await chooseSeries(headers, context.selection);
   if (!selection.selected) {
     logger.info('poll: no suitable series', { studyInstanceUid, candidates: selection.candidates.length });
     return 0;
@@ -161,7 +152,7 @@ export async function pollOnce(context: PollContext): Promise<PollReport> {
       }
       report.instancesRetrieved += retrieved;
       report.studiesFetched++;
-      context.onStudyReady(studyInstanceUid, await spooledCount(join(context.spoolDir, studyInstanceUid)));
+      context.onStudyReady(studyInstanceUid, await countSpooled(context.spoolDir, studyInstanceUid));
     } catch (error) {
       // One unreadable study must not stop the others; it is tried again at the next poll.
       report.errors.push({ studyInstanceUid, ...describeError(error) });

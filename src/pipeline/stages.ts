@@ -1,0 +1,184 @@
+/**
+ * The stages of one study, each with what it takes and what it gives:
+ *
+ *   select series → build volume → find level → segment and measure → report → outputs
+ *
+ * Each stage is implemented in its own folder (intake, dicom, level, segment + measure, report);
+ * this file only names their contracts and holds the default set. `study.ts` is the one place
+ * that runs them in order. A set of stages can be swapped in part (tests answer the level and
+ * the mask from a phantom's truth; a build without a stage fails with E_STAGE_UNAVAILABLE).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PACKAGED_MODEL_MANIFEST, type Config } from '../config.ts';
+import { groupIntoSeries, summarizeSeries, type SeriesGroup } from '../dicom/series.ts';
+import type { CtVolume, InstanceHeader, SeriesSummary } from '../dicom/types.ts';
+import { buildVolume, planVolume } from '../dicom/volume.ts';
+import { CtMuscleError } from '../errors.ts';
+import { selectSeries, type SelectionResult, type SelectionRules } from '../intake/select-series.ts';
+import { findLevel } from '../level/index.ts';
+import { segmentAndMeasure } from '../measure/index.ts';
+import type { LevelInfo, LevelName, MuscleMeasurements, OutputFile, SegmenterInfo, StudyOutputs, Verdict } from '../model/index.ts';
+import { levelInfoOf, MUSCLE_HU_WINDOW } from '../model/index.ts';
+import { writeReport, type ReportOutput } from '../report/index.ts';
+
+/** Stage names, in the order a study passes them (what observers and metrics see). */
+export const STAGE_NAMES = ['select', 'volume', 'level', 'segment-measure', 'report', 'outputs'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** select: the headers of one study → its series, their summaries and the selection verdict. */
+export interface SelectStageInput {
+  headers: InstanceHeader[];
+  rules?: Partial<SelectionRules>;
+}
+export interface SeriesChoice {
+  groups: SeriesGroup[];
+  /** summaries[i] describes groups[i]. */
+  summaries: SeriesSummary[];
+  selection: SelectionResult;
+}
+
+/** volume: a series → its HU volume and its headers in volume order (planned once). */
+export interface VolumeStageInput {
+  group: SeriesGroup;
+  /** Build only these slices (by SOP Instance UID); default all. E_SLICE_NOT_FOUND for one not in the series. */
+  onlySopInstanceUids?: string[];
+}
+export interface PlannedVolume {
+  volume: CtVolume;
+  /** The series' headers, ordered as the volume's slices (inferior → superior); all of them. */
+  ordered: InstanceHeader[];
+}
+
+/** level: a volume → the slice through the target vertebra. */
+export interface LevelStageInput {
+  volume: CtVolume;
+  target: LevelName;
+}
+
+/** segment-measure: the chosen slice → mask, measurements, flags and (with site cut-offs) a verdict. */
+export interface SegmentStageInput {
+  volume: CtVolume;
+  sliceIndex: number;
+  patient: { heightM?: number; sex?: string };
+  segmenter: 'default' | 'sam';
+  /** The level measured ('T12', … or 'as-provided'): which site cut-offs apply. */
+  levelName: string;
+  segmentation: Config['segmentation'];
+  measurement: Config['measurement'];
+}
+export interface SegmentStageOutput {
+  mask: Uint8Array;
+  muscle: MuscleMeasurements;
+  segmenter: SegmenterInfo;
+  flags: string[];
+  /** "Low muscle" from a site-configured cut-off (with its citation); null when none applies. */
+  verdict?: Verdict | null;
+}
+
+/** report: the measured slice → SEG, SR, (overlay) and the JSON result, in memory. */
+export interface ReportStageInput {
+  planned: PlannedVolume;
+  sliceIndex: number;
+  level: LevelInfo;
+  segmented: SegmentStageOutput;
+  flags: string[];
+  overlay: boolean;
+  created?: Date;
+}
+
+/** outputs: the report → files under DIR/<StudyInstanceUID>/. */
+export interface OutputsStageInput {
+  report: ReportOutput;
+  directory: string;
+}
+
+type MaybeAsync<T> = T | Promise<T>;
+
+export interface StageSet {
+  selectSeries(input: SelectStageInput): MaybeAsync<SeriesChoice>;
+  buildVolume(input: VolumeStageInput): MaybeAsync<PlannedVolume>;
+  findLevel(input: LevelStageInput): MaybeAsync<LevelInfo>;
+  segmentAndMeasure(input: SegmentStageInput): MaybeAsync<SegmentStageOutput>;
+  writeReport(input: ReportStageInput): MaybeAsync<ReportOutput>;
+  writeOutputs(input: OutputsStageInput): MaybeAsync<StudyOutputs>;
+}
+
+/** What callers may swap: the level finder and the segmenter always, any other stage optionally. */
+export type Stages = Pick<StageSet, 'findLevel' | 'segmentAndMeasure'> & Partial<StageSet>;
+
+function unavailable(stage: string): never {
+  throw new CtMuscleError('E_STAGE_UNAVAILABLE', `The ${stage} stage is not available in this build; the study was not measured.`);
+}
+
+/** Stages that are all missing: what a build without them does (used by tests of that path). */
+export const UNAVAILABLE_STAGES: Stages = {
+  findLevel: () => unavailable('level-finding'),
+  segmentAndMeasure: () => unavailable('segmentation'),
+};
+
+async function writeOutputFiles({ report, directory }: OutputsStageInput): Promise<StudyOutputs> {
+  await mkdir(directory, { recursive: true });
+  const written: StudyOutputs = {};
+  for (const [name, output] of [['seg', report.seg], ['sr', report.sr], ['overlay', report.overlay]] as const) {
+    if (!output) continue;
+    const path = join(directory, `${name}.dcm`);
+    await writeFile(path, output.bytes);
+    written[name] = { path, sopInstanceUid: output.sopInstanceUid, seriesInstanceUid: output.seriesInstanceUid } satisfies OutputFile;
+  }
+  const jsonPath = join(directory, 'result.json');
+  await writeFile(jsonPath, `${JSON.stringify(report.result, null, 2)}\n`);
+  written.json = jsonPath;
+  return written;
+}
+
+export const DEFAULT_STAGES: StageSet = {
+  selectSeries: ({ headers, rules }) => {
+    const groups = groupIntoSeries(headers);
+    const summaries = groups.map(summarizeSeries);
+    return { groups, summaries, selection: selectSeries(summaries, rules) };
+  },
+  buildVolume: async ({ group, onlySopInstanceUids }) => {
+    const plan = planVolume(group);
+    const sliceIndices = onlySopInstanceUids?.map((uid) => {
+      const index = plan.ordered.findIndex((h) => h.sopInstanceUid === uid);
+      if (index < 0) throw new CtMuscleError('E_SLICE_NOT_FOUND', `The slice ${uid} is not in series ${group.seriesInstanceUid}.`);
+      return index;
+    });
+    return { volume: await buildVolume(group, { plan, sliceIndices }), ordered: plan.ordered };
+  },
+  findLevel: ({ volume, target }) => levelInfoOf(findLevel(volume, { target })),
+  segmentAndMeasure: async (input) => {
+    const { models, crossCheck } = input.segmentation;
+    const { cutoffs, ...plausibility } = input.measurement;
+    const result = await segmentAndMeasure({
+      volume: input.volume,
+      sliceIndex: input.sliceIndex,
+      patient: input.patient,
+      segmenter: input.segmenter,
+      models: { ...models, manifest: models.manifest ?? PACKAGED_MODEL_MANIFEST },
+      crossCheck,
+      plausibility,
+      cutoffs,
+      level: input.levelName,
+    });
+    return { mask: result.mask, muscle: result.muscle, segmenter: result.segmenter, flags: result.flags, verdict: result.verdict };
+  },
+  writeReport: ({ planned, sliceIndex, level, segmented, flags, overlay, created }) => {
+    const { volume, ordered } = planned;
+    const pixels = volume.geometry.rows * volume.geometry.columns;
+    return writeReport({
+      source: ordered[sliceIndex],
+      seriesSlices: ordered,
+      level,
+      segmenter: segmented.segmenter,
+      flags,
+      huWindow: MUSCLE_HU_WINDOW,
+      mask: segmented.mask,
+      hu: volume.hu.subarray(sliceIndex * pixels, (sliceIndex + 1) * pixels),
+      measurements: segmented.muscle,
+      options: { overlay, created },
+    });
+  },
+  writeOutputs: writeOutputFiles,
+};

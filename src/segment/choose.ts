@@ -1,0 +1,63 @@
+/**
+ * Which segmenter runs for a study, and the one cache of model segmenters: ONNX sessions are
+ * created once per process and configuration, whichever entry point asks.
+ */
+import type { CtVolume } from '../dicom/types.ts';
+import { CtMuscleError } from '../errors.ts';
+import { anatomicSegmenter } from './anatomic.ts';
+import { createModelSegmenter } from './model-segmenter.ts';
+import { loadManifest, type ModelManifest } from './models.ts';
+import type { SegmentInput, Segmenter } from './types.ts';
+
+export interface ModelsConfig {
+  /** Path of models/models.json, or an already-parsed manifest. */
+  manifest: string | ModelManifest;
+  /** Pipeline id in the manifest. */
+  pipeline: string;
+  executionProviders?: string[];
+  threads?: number;
+  scoreThreshold?: number;
+  iouThreshold?: number;
+  verifyHashes?: boolean;
+}
+
+/** 'default' = the embedded anatomic segmenter; 'sam' = the model pipeline of `models`; or an instance. */
+export type SegmenterChoice = 'default' | 'sam' | Segmenter;
+
+const modelSegmenters = new Map<string, Promise<Segmenter>>();
+
+/** Model segmenters are kept per configuration, so ONNX sessions are created once per process. */
+export function modelSegmenterFor(config: ModelsConfig): Promise<Segmenter> {
+  const key = JSON.stringify([typeof config.manifest === 'string' ? config.manifest : config.manifest.directory, config.pipeline, config.executionProviders, config.threads, config.scoreThreshold, config.iouThreshold]);
+  let pending = modelSegmenters.get(key);
+  if (!pending) {
+    pending = (async () => {
+      const manifest = typeof config.manifest === 'string' ? await loadManifest(config.manifest) : config.manifest;
+      return createModelSegmenter({ ...config, manifest });
+    })();
+    pending.catch(() => modelSegmenters.delete(key));
+    modelSegmenters.set(key, pending);
+  }
+  return pending;
+}
+
+/** The chosen slice of a volume and its neighbours, as a segmenter takes it. */
+export function sliceInput(volume: CtVolume, sliceIndex: number): SegmentInput {
+  const { rows, columns, pixelSpacingMm, rowCosine, columnCosine } = volume.geometry;
+  const n = rows * columns;
+  const count = volume.hu.length / n;
+  if (!Number.isInteger(sliceIndex) || sliceIndex < 0 || sliceIndex >= count) {
+    throw new CtMuscleError('E_SEGMENT_INPUT', `Slice index ${sliceIndex} is outside the volume (0…${count - 1}).`);
+  }
+  const at = (k: number) => volume.hu.subarray(k * n, (k + 1) * n);
+  const neighbours = [sliceIndex - 1, sliceIndex + 1].filter((k) => k >= 0 && k < count).map(at);
+  return { hu: at(sliceIndex), rows, columns, pixelSpacingMm, rowCosine, columnCosine, neighbours };
+}
+
+
+export async function chooseSegmenter(choice: SegmenterChoice | undefined, models: ModelsConfig | undefined): Promise<Segmenter> {
+  if (choice === undefined || choice === 'default') return anatomicSegmenter;
+  if (choice !== 'sam') return choice;
+  if (!models) throw new CtMuscleError('E_CONFIG_INVALID', "segmenter 'sam' needs a models configuration (manifest and pipeline).");
+  return modelSegmenterFor(models);
+}
