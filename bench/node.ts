@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../src/config.ts';
 import { readNiftiVolume } from '../src/dicom/nifti.ts';
 import { scanPaths } from '../src/dicom/scan.ts';
-import { stowInstances } from '../src/dicomweb/stow-client.ts';
+import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { startNode, type RunningNode } from '../src/server.ts';
 import { firstString, freeLoopbackPort, orthancUnavailableReason, qido, startOrthanc, type OrthancHandle } from '../test/support/orthanc.ts';

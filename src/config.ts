@@ -9,7 +9,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { CtMuscleError } from './errors.ts';
 import { TARGET_LEVELS } from './model/index.ts';
-import { hasCredentials, isLoopbackHost } from './dicomweb/auth.ts';
+import { hasCredentials, isLoopbackHost } from './dicomweb/server/auth.ts';
 import { type SelectionRules, validateSelectionRules } from './intake/select-series.ts';
 import { cutoffSchema } from './measure/cutoffs.ts';
 import { EXECUTION_PROVIDERS } from './segment/types.ts';

@@ -7,7 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
-import { stowInstances } from './dicomweb/stow-client.ts';
+import { stowInstances } from './dicomweb/client/stow-client.ts';
 import { generatePhantomStudy } from './phantom/index.ts';
 import { ANALYZE_STUDY, startNode, WRITE_BACK, type AnalyzeStudyResult } from './server.ts';
 

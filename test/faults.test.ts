@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stowInstances } from '../src/dicomweb/stow-client.ts';
+import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';
 import { firstString, freeLoopbackPort, type OrthancHandle, qido, requireOrthanc, startOrthanc } from './support/orthanc.ts';

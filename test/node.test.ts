@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../src/config.ts';
-import { stowInstances } from '../src/dicomweb/stow-client.ts';
+import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { stringValue } from '../src/dicom/dataset-values.ts';
 import { parseDicom } from '../src/dicom/read.ts';
 import { ANALYZE_STUDY, requeueStudy, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';

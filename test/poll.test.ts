@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
 import { loadConfig, type Config } from '../src/config.ts';
-import { searchAll } from '../src/dicomweb/dicomweb-client.ts';
+import { searchAll } from '../src/dicomweb/client/dicomweb-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { ANALYZE_STUDY, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { makeTempDir } from './support/env.ts';

@@ -13,7 +13,7 @@ import winston from 'winston';
 import { loadConfig } from '../src/config.ts';
 import { isCtMuscleError } from '../src/errors.ts';
 import { logger } from '../src/logging.ts';
-import { registerModelMetrics } from '../src/metrics.ts';
+import { registerModelMetrics } from '../src/node/metrics.ts';
 import { planPhantom, renderPhantomSlice } from '../src/phantom/index.ts';
 import { createModelSegmenter, findPipeline, loadManifest, parseManifest, pipelineFilesPresent, releaseSessions, sha256File, type ModelManifest } from '../src/segment/index.ts';
 import { classifyProviderError, ort, providerAttempts, sessionStats } from '../src/segment/onnx-session.ts';

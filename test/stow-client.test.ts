@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
-import { readStowAnswer, stowInstances } from '../src/dicomweb/stow-client.ts';
-import { stowRouter } from '../src/dicomweb/stow-receiver.ts';
+import { readStowAnswer, stowInstances } from '../src/dicomweb/client/stow-client.ts';
+import { createInstanceStore } from '../src/intake/store-instance.ts';
+import { stowRouter } from '../src/dicomweb/server/stow-receiver.ts';
 import { isCtMuscleError } from '../src/errors.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { makeTempDir } from './support/env.ts';
@@ -39,7 +40,7 @@ describe('STOW-RS write-back client', function () {
   it('a 409 from the receiving node is a final E_PACS_REJECTED', async () => {
     const tmp = makeTempDir('ctmn-stowc-');
     const app = express();
-    app.use(stowRouter({ spoolDir: tmp.path, maxInstanceBytes: 1 << 22, maxRequestBytes: 1 << 26, maxParts: 100 }));
+    app.use(stowRouter({ storeInstance: createInstanceStore({ spoolDir: tmp.path }), maxInstanceBytes: 1 << 22, maxRequestBytes: 1 << 26, maxParts: 100 }));
     const server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
-import { stowRouter, type StowReceiverOptions } from '../src/dicomweb/stow-receiver.ts';
+import { createInstanceStore } from '../src/intake/store-instance.ts';
+import { stowRouter, type StowReceiverOptions } from '../src/dicomweb/server/stow-receiver.ts';
 import { spooledPath } from '../src/intake/spool.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { dataPath, makeTempDir, requirePaths } from './support/env.ts';
@@ -22,13 +23,10 @@ async function startReceiver(spoolDir: string, extra: Partial<StowReceiverOption
   const app = express();
   app.use(
     stowRouter({
-      spoolDir,
+      storeInstance: createInstanceStore({ spoolDir, onStored: (stored) => void received.push(stored.sopInstanceUid) }),
       maxInstanceBytes: 4 * 1024 * 1024,
       maxRequestBytes: 64 * 1024 * 1024,
       maxParts: 500,
-      onStored: (instances) => {
-        received.push(...instances.map((i) => i.header.sopInstanceUid));
-      },
       ...extra,
     }),
   );

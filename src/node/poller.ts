@@ -6,14 +6,17 @@
  */
 import { access } from 'node:fs/promises';
 import dcmjs from 'dcmjs';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Config } from '../config.ts';
 import type { DicomJsonDict } from 'dcmjs';
-import { searchAll, firstString, getJson, retrieveSeries, type DicomJson } from '../dicomweb/dicomweb-client.ts';
-import type { StowTarget } from '../dicomweb/stow-client.ts';
+import { searchAll, firstString, getJson, retrieveSeries, type DicomJson } from '../dicomweb/client/dicomweb-client.ts';
+import type { StowTarget } from '../dicomweb/client/stow-client.ts';
 import { headerFromParsed, parseDicom } from '../dicom/read.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { describeError } from '../errors.ts';
 import { logger } from '../logging.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
+import type { NodePart } from './part.ts';
 import type { SelectionRules } from '../intake/select-series.ts';
 import { countSpooled, spooledPath, spoolInstance } from '../intake/spool.ts';
 import { chooseSeries } from '../pipeline/index.ts';
@@ -162,4 +165,47 @@ export async function pollOnce(context: PollContext): Promise<PollReport> {
   if (report.errors.length === 0) queue.setState(WATERMARK, dicomDate(now));
   logger.info('poll done', { ...report, errors: report.errors.length });
   return report;
+}
+
+export interface PollerPart extends NodePart {
+  /** Poll now (also what the cron schedule runs); null when no source is configured or the poll failed. */
+  pollNow(): Promise<PollReport | null>;
+}
+
+/** The poller as a node part: a cron schedule of `pollOnce`, one poll at a time. */
+export function createPoller(options: { config: Config; queue: JobQueue; onStudyReady: PollContext['onStudyReady'] }): PollerPart {
+  const { config, queue, onStudyReady } = options;
+  let polling: Promise<PollReport | null> | undefined;
+  let schedule: ScheduledTask | undefined;
+  const pollNow = (): Promise<PollReport | null> => {
+    const source = config.poll.source;
+    if (!source) return Promise.resolve(null);
+    // One poll at a time: a slow PACS must not pile up overlapping polls.
+    polling ??= pollOnce({
+      settings: { ...config.poll, source, maxInstanceBytes: config.server.maxInstanceMb * 1024 * 1024 },
+      queue,
+      spoolDir: config.spoolDir,
+      selection: config.selection,
+      onStudyReady,
+    })
+      .catch((error: unknown) => {
+        logger.error('poll failed', describeError(error));
+        return null;
+      })
+      .finally(() => {
+        polling = undefined;
+      });
+    return polling;
+  };
+  return {
+    name: 'poller',
+    pollNow,
+    async start() {
+      if (config.poll.source) schedule = cron.schedule(config.poll.cron, () => void pollNow());
+    },
+    async stop() {
+      await schedule?.stop();
+      await polling;
+    },
+  };
 }

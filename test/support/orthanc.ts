@@ -13,7 +13,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { multipartRelated } from '../../src/dicomweb/multipart.ts';
+import { multipartRelated } from '../../src/dicomweb/client/multipart.ts';
 
 export const ORTHANC_BINARY = process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc';
 

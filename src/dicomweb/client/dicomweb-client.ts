@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parse as parseContentType } from 'content-type';
 import { parseMultipartStream } from '@remix-run/multipart-parser/node';
-import { CtMuscleError } from '../errors.ts';
+import { CtMuscleError } from '../../errors.ts';
 import { authorizationHeader, type StowTarget } from './stow-client.ts';
 
 export type DicomJson = Record<string, { vr?: string; Value?: unknown[]; BulkDataURI?: string } | undefined>;

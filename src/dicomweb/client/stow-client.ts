@@ -4,7 +4,7 @@
  * that is missing from 00081199 is a failure. 400/409 are the server's final word (not retried
  * unchanged); network errors and 5xx mean "try again later".
  */
-import { CtMuscleError } from '../errors.ts';
+import { CtMuscleError } from '../../errors.ts';
 import { multipartRelated } from './multipart.ts';
 
 export interface StowTarget {

@@ -1,7 +1,7 @@
 /** Prometheus metrics of the node (prom-client): jobs by state, stage durations, STOW results, ONNX sessions by provider. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { JobQueue } from './queue/job-queue.ts';
-import { sessionStats } from './segment/onnx-session.ts';
+import type { JobQueue } from '../queue/job-queue.ts';
+import { sessionStats } from '../segment/onnx-session.ts';
 
 export interface NodeMetrics {
   registry: Registry;

@@ -14,16 +14,15 @@ import {
   MultipartParseError,
   parseMultipartStream,
 } from '@remix-run/multipart-parser/node';
-import { describeError } from '../errors.ts';
-import { headerFromParsed, parseDicom } from '../dicom/read.ts';
-import type { InstanceHeader } from '../dicom/types.ts';
-import { spoolInstance } from '../intake/spool.ts';
-import { logger } from '../logging.ts';
+import { describeError } from '../../errors.ts';
+import type { RefusalReason, RefusedInstance, StoredInstance, StoreInstance } from '../../intake/store-instance.ts';
+import { logger } from '../../logging.ts';
 import { isAuthorized, type Credentials } from './auth.ts';
 import { FAILURE_REASON, storeResponseBody, storeResponseStatus, type FailedInstance, type StoreOutcome } from './stow-response.ts';
 
 export interface StowReceiverOptions {
-  spoolDir: string;
+  /** Where each received instance goes (spool + assembly); the receiver only answers from the result. */
+  storeInstance: StoreInstance;
   /** Largest single instance (bytes). */
   maxInstanceBytes: number;
   /** Largest request body (bytes). */
@@ -32,8 +31,6 @@ export interface StowReceiverOptions {
   credentials?: Credentials;
   /** Base URL the node is reached at, for RetrieveURL attributes; omitted when unknown. */
   publicBaseUrl?: string;
-  /** Called once per request with what was stored, after it is on disk. */
-  onStored?: (instances: Array<{ header: InstanceHeader; path: string }>) => void | Promise<void>;
 }
 
 const DICOM_JSON = 'application/dicom+json';
@@ -68,26 +65,17 @@ function mediaTypeProblem(req: Request): { status: 400 | 415; message: string; b
   return { boundary };
 }
 
-async function storePart(bytes: Uint8Array, expectedStudy: string | undefined, options: StowReceiverOptions): Promise<{ header: InstanceHeader; path: string } | FailedInstance> {
-  let header: InstanceHeader;
-  try {
-    header = headerFromParsed(parseDicom(bytes, { headerOnly: true }), { kind: 'memory', bytes, label: 'STOW part' });
-  } catch (error) {
-    const { code, message } = describeError(error);
-    return { failureReason: FAILURE_REASON.cannotUnderstand, message: `${code}: ${message}` };
-  }
-  const ids = { sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid };
-  if (expectedStudy && header.studyInstanceUid !== expectedStudy) {
-    return { ...ids, failureReason: FAILURE_REASON.studyInstanceUidMismatch, message: `StudyInstanceUID ${header.studyInstanceUid} differs from the URL's ${expectedStudy}.` };
-  }
-  try {
-    const path = await spoolInstance(options.spoolDir, header.studyInstanceUid, header.sopInstanceUid, bytes);
-    return { header: { ...header, source: { kind: 'file', path } }, path };
-  } catch (error) {
-    const { code, message } = describeError(error);
-    const reason = code === 'E_IO' ? FAILURE_REASON.outOfResources : FAILURE_REASON.cannotUnderstand;
-    return { ...ids, failureReason: reason, message: `${code}: ${message}` };
-  }
+const FAILURE_OF: Record<RefusalReason, number> = {
+  'cannot-understand': FAILURE_REASON.cannotUnderstand,
+  'study-mismatch': FAILURE_REASON.studyInstanceUidMismatch,
+  'out-of-resources': FAILURE_REASON.outOfResources,
+};
+
+/** A refused instance as the PS3.18 answer lists it. */
+function failedInstance(result: RefusedInstance): FailedInstance {
+  const { sopClassUid, sopInstanceUid } = result;
+  const ids = sopInstanceUid === undefined ? {} : { sopClassUid, sopInstanceUid };
+  return { ...ids, failureReason: FAILURE_OF[result.reason], message: result.message };
 }
 
 async function handleStore(req: Request, res: Response, options: StowReceiverOptions): Promise<void> {
@@ -109,7 +97,7 @@ async function handleStore(req: Request, res: Response, options: StowReceiverOpt
   }
   const expectedStudy = typeof req.params.study === 'string' ? req.params.study : undefined;
   const outcome: StoreOutcome = { stored: [], failed: [] };
-  const accepted: Array<{ header: InstanceHeader; path: string }> = [];
+  const accepted: StoredInstance[] = [];
   try {
     const parts = parseMultipartStream(req, {
       boundary: media.boundary,
@@ -124,43 +112,32 @@ async function handleStore(req: Request, res: Response, options: StowReceiverOpt
         outcome.failed.push({ failureReason: FAILURE_REASON.cannotUnderstand, message: `A part of type ${partType} is not a DICOM instance.` });
         continue;
       }
-      const result = await storePart(part.bytes, expectedStudy, options);
-      if ('failureReason' in result) {
-        outcome.failed.push(result);
+      const result = await options.storeInstance(part.bytes, { via: 'stow-rs', expectedStudyInstanceUid: expectedStudy, label: 'STOW part', from: req.ip });
+      if (result.status === 'refused') {
+        outcome.failed.push(failedInstance(result));
       } else {
         accepted.push(result);
         outcome.stored.push({
-          sopClassUid: result.header.sopClassUid,
-          sopInstanceUid: result.header.sopInstanceUid,
+          sopClassUid: result.sopClassUid,
+          sopInstanceUid: result.sopInstanceUid,
           retrieveUrl: options.publicBaseUrl
-            ? `${options.publicBaseUrl}/dicomweb/studies/${result.header.studyInstanceUid}/series/${result.header.seriesInstanceUid}/instances/${result.header.sopInstanceUid}`
+            ? `${options.publicBaseUrl}/dicomweb/studies/${result.studyInstanceUid}/series/${result.seriesInstanceUid}/instances/${result.sopInstanceUid}`
             : undefined,
         });
       }
     }
   } catch (error) {
     const tooLarge = error instanceof MaxFileSizeExceededError || error instanceof MaxTotalSizeExceededError || error instanceof MaxPartsExceededError;
-    if (accepted.length > 0) await notify(accepted, options);
     if (tooLarge) problem(res, 413, 'E_TOO_LARGE', `The request exceeds a limit: ${(error as Error).message}`, outcome);
     else if (error instanceof MultipartParseError) problem(res, 400, 'E_MALFORMED_REQUEST', `Malformed multipart body: ${error.message}`, outcome);
     else throw error;
     return;
   }
   for (const failure of outcome.failed) logger.warn('STOW part refused', { reason: failure.failureReason, message: failure.message, sopInstanceUid: failure.sopInstanceUid });
-  if (accepted.length > 0) await notify(accepted, options);
   const studies = new Set(accepted.map((a) => a.header.studyInstanceUid));
   const studyUrl = options.publicBaseUrl && studies.size === 1 ? `${options.publicBaseUrl}/dicomweb/studies/${[...studies][0]}` : undefined;
   logger.info('STOW request', { stored: outcome.stored.length, failed: outcome.failed.length });
   reply(res, storeResponseStatus(outcome), storeResponseBody(outcome, studyUrl));
-}
-
-async function notify(accepted: Array<{ header: InstanceHeader; path: string }>, options: StowReceiverOptions): Promise<void> {
-  try {
-    await options.onStored?.(accepted);
-  } catch (error) {
-    // The instances are on disk and acknowledged; a failing consumer must not turn that into a failure.
-    logger.error('intake of stored instances failed', describeError(error));
-  }
 }
 
 export function stowRouter(options: StowReceiverOptions): Router {

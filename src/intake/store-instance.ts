@@ -1,0 +1,103 @@
+/**
+ * The one door into the node: every receiver (STOW-RS today; a DIMSE C-STORE SCP next) hands
+ * each instance to a `StoreInstance` function and answers its sender from the result. The
+ * function reads the header, spools the instance (fsynced before it returns 'stored'), and tells
+ * the assembly. Receivers never touch the spool or the queue themselves.
+ */
+import { readFile } from 'node:fs/promises';
+import { headerFromParsed, parseDicom } from '../dicom/read.ts';
+import type { InstanceHeader } from '../dicom/types.ts';
+import { describeError } from '../errors.ts';
+import { logger } from '../logging.ts';
+import { spoolInstance } from './spool.ts';
+
+export interface StoreMeta {
+  /** Which receiver sent it ('stow-rs', 'dimse', …): logs and labels. */
+  via: string;
+  /** Refuse an instance of any other study (STOW-RS to /studies/{uid}). */
+  expectedStudyInstanceUid?: string;
+  /** Who sent it (calling AE title, remote address): logs only. */
+  from?: string;
+  /** How the receiver names the instance in messages ('STOW part', a file name). */
+  label?: string;
+}
+
+/** Why an instance was refused: receivers map this onto their protocol's status codes. */
+export type RefusalReason = 'cannot-understand' | 'study-mismatch' | 'out-of-resources';
+
+export interface StoredInstance {
+  status: 'stored';
+  sopClassUid: string;
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  /** Where the instance is in the spool. */
+  path: string;
+  /** Its header (no pixels), with `source` pointing at the spooled file. */
+  header: InstanceHeader;
+}
+
+export interface RefusedInstance {
+  status: 'refused';
+  reason: RefusalReason;
+  /** Stable error code (src/errors.ts), e.g. E_IO, E_MISSING_UID, E_STUDY_MISMATCH. */
+  code: string;
+  /** For the sender, as the receiver shows it. */
+  message: string;
+  /** Known when the header could be read. */
+  sopClassUid?: string;
+  sopInstanceUid?: string;
+}
+
+export type StoreResult = StoredInstance | RefusedInstance;
+
+/** Store one instance: its Part 10 bytes, or the path of a file holding them. Never throws. */
+export type StoreInstance = (instance: Uint8Array | string, meta: StoreMeta) => Promise<StoreResult>;
+
+export interface InstanceStoreOptions {
+  spoolDir: string;
+  /** Told of each stored instance once it is on disk (the assembly); its failure is logged, not the sender's. */
+  onStored?: (stored: StoredInstance) => void | Promise<void>;
+}
+
+function refused(reason: RefusalReason, code: string, message: string, ids: { sopClassUid?: string; sopInstanceUid?: string } = {}): RefusedInstance {
+  return { status: 'refused', reason, code, message, ...ids };
+}
+
+async function bytesOf(instance: Uint8Array | string): Promise<Uint8Array> {
+  return typeof instance === 'string' ? new Uint8Array(await readFile(instance)) : instance;
+}
+
+export function createInstanceStore(options: InstanceStoreOptions): StoreInstance {
+  return async (instance, meta) => {
+    let header: InstanceHeader;
+    let bytes: Uint8Array;
+    try {
+      bytes = await bytesOf(instance);
+      header = headerFromParsed(parseDicom(bytes, { headerOnly: true }), { kind: 'memory', bytes, label: meta.label ?? meta.via });
+    } catch (error) {
+      const { code, message } = describeError(error);
+      return refused(code === 'E_IO' ? 'out-of-resources' : 'cannot-understand', code, `${code}: ${message}`);
+    }
+    const ids = { sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid };
+    const expected = meta.expectedStudyInstanceUid;
+    if (expected && header.studyInstanceUid !== expected) {
+      return refused('study-mismatch', 'E_STUDY_MISMATCH', `StudyInstanceUID ${header.studyInstanceUid} differs from the URL's ${expected}.`, ids);
+    }
+    let path: string;
+    try {
+      path = await spoolInstance(options.spoolDir, header.studyInstanceUid, header.sopInstanceUid, bytes);
+    } catch (error) {
+      const { code, message } = describeError(error);
+      return refused(code === 'E_IO' ? 'out-of-resources' : 'cannot-understand', code, `${code}: ${message}`, ids);
+    }
+    const stored: StoredInstance = { status: 'stored', ...ids, studyInstanceUid: header.studyInstanceUid, seriesInstanceUid: header.seriesInstanceUid, path, header: { ...header, source: { kind: 'file', path } } };
+    try {
+      await options.onStored?.(stored);
+    } catch (error) {
+      // The instance is on disk and will be acknowledged; a failing consumer must not turn that into a refusal.
+      logger.error('intake of stored instances failed', describeError(error));
+    }
+    return stored;
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * The analyze job: re-count the study's spooled instances (more arrived → wait for quiet again),
+ * run the pipeline on them (which skips a study whose chosen series did not change since it was
+ * last measured), record the result, and queue the write-back of what it wrote.
+ */
+import type { Config } from '../config.ts';
+import type { SeriesSummary } from '../dicom/types.ts';
+import { CtMuscleError } from '../errors.ts';
+import { spooledStudyDir } from '../intake/spool.ts';
+import type { LevelInfo, OutputFile, StudyResult } from '../model/index.ts';
+import { analyzeStudy, scanInputs, type PipelineObserver, type Stages } from '../pipeline/index.ts';
+import type { Job, JobQueue } from '../queue/job-queue.ts';
+import type { Assembly } from './assembly.ts';
+import { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyPayload, type AnalyzeStudyResult, type JobKind, type WriteBackPayload } from './jobs.ts';
+import type { NodeMetrics } from './metrics.ts';
+
+export interface AnalyzeWorkerOptions {
+  config: Config;
+  queue: JobQueue;
+  assembly: Assembly;
+  metrics: NodeMetrics;
+  stages?: Stages;
+  observer?: PipelineObserver;
+}
+
+/**
+ * Statuses that say the node (not the study) failed: the job fails (retried, then dead-lettered
+ * with the reason) instead of recording a result, so fixing the node's models or disk lets the
+ * study be measured rather than leaving it marked "not measurable".
+ */
+const NODE_FAILURES = new Set(['E_STAGE_UNAVAILABLE', 'E_INTERNAL', 'E_IO', 'E_MODEL_MANIFEST', 'E_MODEL_FILE', 'E_MODEL_LOAD', 'E_MODEL_FORMAT']);
+
+/** The job row keeps the level without its evidence (result.json has it). */
+function withoutEvidence(level: LevelInfo | null): LevelInfo | null {
+  if (!level || level.name === 'as-provided') return level;
+  return { ...level, evidence: undefined };
+}
+
+function jobResult(result: StudyResult, selected: SeriesSummary | null): AnalyzeStudyResult {
+  return {
+    status: result.status,
+    message: result.message,
+    seriesInstanceUid: result.seriesInstanceUid,
+    selectedInstanceCount: selected?.instanceCount ?? null,
+    outcome: result.status === 'ok' ? 'measured' : 'not-measured',
+    level: withoutEvidence(result.level),
+    muscle: result.muscle,
+    segmenter: result.segmenter,
+    flags: result.flags,
+    verdict: result.verdict,
+    outputs: result.outputs,
+  };
+}
+
+export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
+  const { config, queue, assembly, metrics, stages, observer } = options;
+
+  function queueWriteBack(studyInstanceUid: string, result: StudyResult): void {
+    const { seg, sr, overlay } = result.outputs;
+    const files = [seg, sr, overlay].filter((f): f is OutputFile => f !== undefined);
+    if (result.status !== 'ok' || files.length === 0) return;
+    queue.enqueue<WriteBackPayload>(WRITE_BACK, studyInstanceUid, { studyInstanceUid, files: files.map((f) => ({ path: f.path, sopInstanceUid: f.sopInstanceUid })) });
+  }
+
+  async function handle(job: Job): Promise<AnalyzeStudyResult> {
+    const payload = job.payload as AnalyzeStudyPayload;
+    const { headers } = await scanInputs([spooledStudyDir(config.spoolDir, payload.studyInstanceUid)]);
+    if (headers.length !== payload.instanceCount) {
+      // Instances arrived (or vanished) since the quiet period started: wait for quiet again.
+      assembly.reschedule({ ...payload, instanceCount: headers.length });
+      return { status: 'ok', message: `instance count changed (${payload.instanceCount} → ${headers.length}); rescheduled`, seriesInstanceUid: null, selectedInstanceCount: null, outcome: 'deferred' };
+    }
+    const previous = queue.lastDone<AnalyzeStudyPayload>(ANALYZE_STUDY, payload.studyInstanceUid)?.result as AnalyzeStudyResult | undefined;
+    // A re-run whose chosen series is the one already measured, with the same instances, is skipped.
+    const changed = (selected: SeriesSummary) =>
+      payload.sliceSopInstanceUid !== undefined ||
+      previous?.outcome !== 'measured' ||
+      previous.seriesInstanceUid !== selected.seriesInstanceUid ||
+      previous.selectedInstanceCount !== selected.instanceCount;
+    const started = Date.now();
+    const { sliceSopInstanceUid } = payload;
+    const { result, selected, declined } = await analyzeStudy(headers, { config, stages, observer, proceed: changed, outDir: config.output.dir, overlay: config.output.overlay, sliceSopInstanceUid });
+    if (declined) return { ...previous!, outcome: 'unchanged', message: 'late instances did not change the selected series' };
+    metrics.stageSeconds.observe({ stage: 'analyze' }, (Date.now() - started) / 1000);
+    if (NODE_FAILURES.has(result.status)) throw new CtMuscleError(result.status as 'E_STAGE_UNAVAILABLE', result.message);
+    queueWriteBack(payload.studyInstanceUid, result);
+    return jobResult(result, selected);
+  }
+
+  return { kind: ANALYZE_STUDY, handle };
+}
