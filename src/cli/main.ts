@@ -39,13 +39,7 @@ function configFrom(command: Command): Config {
   return config;
 }
 
-export function buildProgram(): Command {
-  const program = new Command('ct-muscle-node')
-    .description('Finds the T12 slice of CT studies, segments skeletal muscle, measures it and writes DICOM-SEG and TID 1500 SR.')
-    .option('-c, --config <file>', 'configuration file (JSON) merged over config/default.json')
-    .showHelpAfterError()
-    .exitOverride();
-
+function addInspectCommand(program: Command): void {
   program
     .command('inspect')
     .description('List the series in DICOM files or folders, their geometry, and the series the selection rules pick.')
@@ -54,7 +48,9 @@ export function buildProgram(): Command {
       const config = configFrom(command);
       printJson(await inspectPaths(paths, config.selection));
     });
+}
 
+function addLevelCommand(program: Command): void {
   program
     .command('level')
     .description('Find the slice through the middle of the target vertebra (T12 by default); one JSON line per series.')
@@ -69,7 +65,9 @@ export function buildProgram(): Command {
         process.stdout.write(`${JSON.stringify({ source, seriesInstanceUid, ...body })}\n`);
       }
     });
+}
 
+function addAnalyzeCommand(program: Command): void {
   program
     .command('analyze')
     .description('Select the series, find the level, segment and measure skeletal muscle; one JSON line per study.')
@@ -94,7 +92,9 @@ export function buildProgram(): Command {
       });
       for (const result of results) process.stdout.write(`${JSON.stringify(result)}\n`);
     });
+}
 
+function addRemeasureCommand(program: Command): void {
   program
     .command('remeasure')
     .description('Re-measure from an edited DICOM-SEG and write an amended SR that references it (correction loop).')
@@ -105,7 +105,9 @@ export function buildProgram(): Command {
       configFrom(command);
       printJson(await remeasureFromSeg(seg, ct, { outDir: options.out }));
     });
+}
 
+function addServeCommand(program: Command): void {
   program
     .command('serve')
     .description('Run the node: STOW-RS receiver, queue and workers, write-back, /healthz, /readyz, /metrics.')
@@ -122,7 +124,9 @@ export function buildProgram(): Command {
         process.once('SIGINT', () => shutdown('SIGINT'));
       });
     });
+}
 
+function addJobsCommand(program: Command): void {
   program
     .command('jobs')
     .description('List the jobs in the queue (JSON), optionally in one state.')
@@ -139,7 +143,9 @@ export function buildProgram(): Command {
         queue.close();
       }
     });
+}
 
+function addRequeueCommand(program: Command): void {
   program
     .command('requeue')
     .description("Queue a received study for analysis again (e.g. after a dead letter), optionally on a slice you chose; the running node picks it up.")
@@ -150,7 +156,9 @@ export function buildProgram(): Command {
       const job = await requeueStudy(config, studyInstanceUid, options.slice);
       printJson({ id: job.id, kind: job.kind, key: job.key, state: job.state, payload: job.payload });
     });
+}
 
+function addDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('Run the job on a generated CT phantom with embedded defaults (no PACS, no model files).')
@@ -159,7 +167,22 @@ export function buildProgram(): Command {
       const config = configFrom(command);
       printJson(await runDemo({ outDir: options.out, config }));
     });
+}
 
+export function buildProgram(): Command {
+  const program = new Command('ct-muscle-node')
+    .description('Finds the T12 slice of CT studies, segments skeletal muscle, measures it and writes DICOM-SEG and TID 1500 SR.')
+    .option('-c, --config <file>', 'configuration file (JSON) merged over config/default.json')
+    .showHelpAfterError()
+    .exitOverride();
+  addInspectCommand(program);
+  addLevelCommand(program);
+  addAnalyzeCommand(program);
+  addRemeasureCommand(program);
+  addServeCommand(program);
+  addJobsCommand(program);
+  addRequeueCommand(program);
+  addDemoCommand(program);
   return program;
 }
 

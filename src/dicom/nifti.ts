@@ -50,7 +50,8 @@ function canonicalAxes(directions: Vec3[]): { axisFor: [number, number, number];
   return { axisFor: axisFor as [number, number, number], flip };
 }
 
-export async function readNiftiVolume(path: string): Promise<CtVolume> {
+/** The file's header and image bytes (gunzipped when needed); typed errors for anything else. */
+async function readNiftiFile(path: string): Promise<{ header: NonNullable<ReturnType<typeof nifti.readHeader>>; buffer: ArrayBuffer }> {
   let buffer: ArrayBuffer;
   try {
     const bytes = await readFile(path);
@@ -62,6 +63,11 @@ export async function readNiftiVolume(path: string): Promise<CtVolume> {
   if (!nifti.isNIFTI(buffer)) throw new CtMuscleError('E_NOT_NIFTI', `${path} is not a NIfTI-1/2 file.`);
   const header = nifti.readHeader(buffer);
   if (!header) throw new CtMuscleError('E_NOT_NIFTI', `${path}: unreadable NIfTI header.`);
+  return { header, buffer };
+}
+
+export async function readNiftiVolume(path: string): Promise<CtVolume> {
+  const { header, buffer } = await readNiftiFile(path);
   const Type = DATATYPES[header.datatypeCode];
   if (!Type) throw new CtMuscleError('E_UNSUPPORTED_PIXEL_FORMAT', `${path}: NIfTI datatype ${header.datatypeCode} is not supported.`);
   const dims = [header.dims[1], header.dims[2], header.dims[3] || 1];

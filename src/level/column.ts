@@ -129,6 +129,26 @@ function peakIn(map: Float32Array, width: number, height: number, near: { x: num
   return { x: bx, y: by, value: best };
 }
 
+/** The canal position at z, linear between the chunk peaks (held flat beyond the ends). */
+function between(found: Chunk[], z: number): [number, number] {
+  let px = found[0].x;
+  let py = found[0].y;
+  for (let c = 0; c < found.length; c++) {
+    if (found[c].zMm >= z) {
+      if (c === 0) break;
+      const a = found[c - 1];
+      const b = found[c];
+      const t = (z - a.zMm) / (b.zMm - a.zMm);
+      px = a.x + t * (b.x - a.x);
+      py = a.y + t * (b.y - a.y);
+      break;
+    }
+    px = found[c].x;
+    py = found[c].y;
+  }
+  return [px, py];
+}
+
 export function trackColumn(stack: WorkStack): ColumnTrack {
   const { width, height, depth, mm, zMm } = stack;
   const plane = width * height;
@@ -188,21 +208,7 @@ export function trackColumn(stack: WorkStack): ColumnTrack {
     const z = zMm[k];
     if (z < fromMm || z > toMm) continue;
     // Piecewise-linear between chunk peaks, then pulled to this slice's own candidates.
-    let px = found[0].x;
-    let py = found[0].y;
-    for (let c = 0; c < found.length; c++) {
-      if (found[c].zMm >= z) {
-        if (c === 0) break;
-        const a = found[c - 1];
-        const b = found[c];
-        const t = (z - a.zMm) / (b.zMm - a.zMm);
-        px = a.x + t * (b.x - a.x);
-        py = a.y + t * (b.y - a.y);
-        break;
-      }
-      px = found[c].x;
-      py = found[c].y;
-    }
+    const [px, py] = between(found, z);
     let n = 0;
     let sx = 0;
     let sy = 0;

@@ -68,14 +68,8 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
 }
 
-export function findLevel(volume: CtVolume, options: LevelOptions = {}): LevelResult {
-  const target: LevelName = options.target ?? 'T12';
-  if (!TARGET_LEVELS.includes(target)) {
-    throw new CtMuscleError('E_CONFIG_INVALID', `The target level must be one of ${TARGET_LEVELS.join(', ')}; got ${JSON.stringify(target)}.`);
-  }
-  const explicit = explicitChoice(volume, options);
-  if (explicit) return explicit;
-
+/** Enough slices over enough length to count vertebrae, or E_INSUFFICIENT_COVERAGE. */
+function requireCoverage(volume: CtVolume): void {
   const zFirst = volume.slices[0].zMm;
   const zLast = volume.slices[volume.slices.length - 1].zMm;
   if (volume.slices.length < MIN_SLICES || zLast - zFirst < MIN_COVERAGE_MM) {
@@ -84,6 +78,74 @@ export function findLevel(volume: CtVolume, options: LevelOptions = {}): LevelRe
       slices: volume.slices.length,
     });
   }
+}
+
+/** What each body between discs shows: its extent, cut ends, ribs and sacral alae. */
+function vertebraEvidence(stack: ReturnType<typeof buildStack>, track: ReturnType<typeof trackColumn>, segments: BodySegment[], typicalHeight: number): VertebraEvidence[] {
+  return segments.map((segment) => {
+    const visible = segment.superiorMm - segment.inferiorMm;
+    const cut = segment.cutInferior || segment.cutSuperior;
+    const judgeable = visible >= MIN_BODY_MM && (!cut || visible >= MIN_CUT_FRACTION * typicalHeight);
+    const reach = judgeable ? ribReach(stack, track, segment) : null;
+    let ribs: boolean | null = reach ? bearsRibs(reach) : null;
+    // In a body cut by the edge of the view the rib head (or the rib's way out) may be missing:
+    // absence proves nothing there.
+    if (cut && ribs === false) ribs = null;
+    return {
+      name: null,
+      inferiorMm: round1(segment.inferiorMm),
+      superiorMm: round1(segment.superiorMm),
+      cutInferior: segment.cutInferior,
+      cutSuperior: segment.cutSuperior,
+      bearsRibs: ribs,
+      ribReachMm: reach,
+      sacral: isSacral(stack, track, segment),
+    };
+  });
+}
+
+/** Name the column from its anchors; a failure carries the evidence gathered so far. */
+function identifyColumn(evidence: VertebraEvidence[], baseEvidence: object): ReturnType<typeof identify> {
+  try {
+    return identify(evidence);
+  } catch (error) {
+    if (error instanceof CtMuscleError) {
+      throw new CtMuscleError(error.code, error.message, { ...error.details, evidence: baseEvidence });
+    }
+    throw error;
+  }
+}
+
+/**
+ * The target body's extent; a body cut by the edge of the view gets its height from its
+ * neighbours (with a warning and a confidence penalty), or E_LEVEL_NOT_IN_VIEW when too little shows.
+ */
+function placeBody(segment: BodySegment, target: LevelName, typicalHeight: number, baseEvidence: object): { inferiorMm: number; superiorMm: number; warning?: string; penalty: number } {
+  let { inferiorMm, superiorMm } = segment;
+  if (!segment.cutInferior && !segment.cutSuperior) return { inferiorMm, superiorMm, penalty: 0 };
+  const visible = superiorMm - inferiorMm;
+  if (segment.cutInferior && segment.cutSuperior) throw new CtMuscleError('E_LEVEL_NOT_IN_VIEW', `${target} fills the whole column in view; its endplates are not seen.`);
+  if (visible < MIN_CUT_FRACTION * typicalHeight) {
+    throw new CtMuscleError('E_LEVEL_NOT_IN_VIEW', `Only ${visible.toFixed(0)} mm of the ${target} body is in view (about ${typicalHeight.toFixed(0)} mm expected): its middle cannot be placed.`, {
+      evidence: baseEvidence,
+    });
+  }
+  const expected = Math.max(visible, typicalHeight);
+  if (segment.cutSuperior) superiorMm = inferiorMm + expected;
+  else inferiorMm = superiorMm - expected;
+  const warning = `The ${target} body is cut by the edge of the field of view; its height was taken from its neighbours (${expected.toFixed(0)} mm).`;
+  return { inferiorMm, superiorMm, warning, penalty: 0.15 };
+}
+
+export function findLevel(volume: CtVolume, options: LevelOptions = {}): LevelResult {
+  const target: LevelName = options.target ?? 'T12';
+  if (!TARGET_LEVELS.includes(target)) {
+    throw new CtMuscleError('E_CONFIG_INVALID', `The target level must be one of ${TARGET_LEVELS.join(', ')}; got ${JSON.stringify(target)}.`);
+  }
+  const explicit = explicitChoice(volume, options);
+  if (explicit) return explicit;
+
+  requireCoverage(volume);
   const stack = buildStack(volume);
   const track = trackColumn(stack);
   if (Number.isNaN(track.fromMm)) throw new CtMuscleError('E_INSUFFICIENT_COVERAGE', 'No spinal column was found in the series.');
@@ -105,26 +167,7 @@ export function findLevel(volume: CtVolume, options: LevelOptions = {}): LevelRe
   }
   const typicalHeight = median(complete.map((s) => s.superiorMm - s.inferiorMm));
 
-  const evidence: VertebraEvidence[] = segments.map((segment) => {
-    const visible = segment.superiorMm - segment.inferiorMm;
-    const cut = segment.cutInferior || segment.cutSuperior;
-    const judgeable = visible >= MIN_BODY_MM && (!cut || visible >= MIN_CUT_FRACTION * typicalHeight);
-    const reach = judgeable ? ribReach(stack, track, segment) : null;
-    let ribs: boolean | null = reach ? bearsRibs(reach) : null;
-    // In a body cut by the edge of the view the rib head (or the rib's way out) may be missing:
-    // absence proves nothing there.
-    if (cut && ribs === false) ribs = null;
-    return {
-      name: null,
-      inferiorMm: round1(segment.inferiorMm),
-      superiorMm: round1(segment.superiorMm),
-      cutInferior: segment.cutInferior,
-      cutSuperior: segment.cutSuperior,
-      bearsRibs: ribs,
-      ribReachMm: reach,
-      sacral: isSacral(stack, track, segment),
-    };
-  });
+  const evidence = vertebraEvidence(stack, track, segments, typicalHeight);
 
   const baseEvidence = {
     vertebrae: evidence,
@@ -132,15 +175,7 @@ export function findLevel(volume: CtVolume, options: LevelOptions = {}): LevelRe
     columnMm: [round1(columnFrom), round1(columnTo)] as [number, number],
     gridMm: round1(stack.mm),
   };
-  let identification;
-  try {
-    identification = identify(evidence);
-  } catch (error) {
-    if (error instanceof CtMuscleError) {
-      throw new CtMuscleError(error.code, error.message, { ...error.details, evidence: baseEvidence });
-    }
-    throw error;
-  }
+  const identification = identifyColumn(evidence, baseEvidence);
   for (let i = 0; i < evidence.length; i++) evidence[i].name = NAMES[T12 + identification.t12Index - i] ?? null;
   // Inferior → superior indices: L1 is one below T12.
   const offset = TARGET_LEVELS.indexOf(target);
@@ -152,22 +187,10 @@ export function findLevel(volume: CtVolume, options: LevelOptions = {}): LevelRe
     });
   }
   const segment: BodySegment = segments[index];
-  let { inferiorMm, superiorMm } = segment;
-  let confidence = identification.confidence;
-  if (segment.cutInferior || segment.cutSuperior) {
-    const visible = superiorMm - inferiorMm;
-    if (segment.cutInferior && segment.cutSuperior) throw new CtMuscleError('E_LEVEL_NOT_IN_VIEW', `${target} fills the whole column in view; its endplates are not seen.`);
-    if (visible < MIN_CUT_FRACTION * typicalHeight) {
-      throw new CtMuscleError('E_LEVEL_NOT_IN_VIEW', `Only ${visible.toFixed(0)} mm of the ${target} body is in view (about ${typicalHeight.toFixed(0)} mm expected): its middle cannot be placed.`, {
-        evidence: baseEvidence,
-      });
-    }
-    const expected = Math.max(visible, typicalHeight);
-    if (segment.cutSuperior) superiorMm = inferiorMm + expected;
-    else inferiorMm = superiorMm - expected;
-    warnings.push(`The ${target} body is cut by the edge of the field of view; its height was taken from its neighbours (${expected.toFixed(0)} mm).`);
-    confidence -= 0.15;
-  }
+  const placed = placeBody(segment, target, typicalHeight, baseEvidence);
+  const { inferiorMm, superiorMm } = placed;
+  if (placed.warning) warnings.push(placed.warning);
+  let confidence = identification.confidence - placed.penalty;
   const mid = (inferiorMm + superiorMm) / 2;
   const sliceIndex = nearestSlice(volume, mid);
   const slice = volume.slices[sliceIndex];

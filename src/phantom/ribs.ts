@@ -76,6 +76,17 @@ export function ribHeadZ(superiorMm: number, heightMm: number): number {
   return superiorMm - 0.4 * heightMm;
 }
 
+/** Smallest and largest value (of a rib's heights). */
+function extent(values: Float32Array): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
+  return [min, max];
+}
+
 export function buildRibs(plan: BodyPlan, ribPairs: number): RibPath[] {
   const ribs: RibPath[] = [];
   const s = plan.sizeScale;
@@ -138,12 +149,7 @@ export function buildRibs(plan: BodyPlan, ribPairs: number): RibPath[] {
         z[k] = zk;
         cartilage[k] = theta > boneEnd ? 1 : 0;
       }
-      let zMin = Infinity;
-      let zMax = -Infinity;
-      for (let k = 0; k <= count; k++) {
-        zMin = Math.min(zMin, z[k]);
-        zMax = Math.max(zMax, z[k]);
-      }
+      const [zMin, zMax] = extent(z);
       ribs.push({
         vertebra: VERTEBRA_NAMES[index],
         number,
