@@ -160,6 +160,71 @@ function frameGroup(slice: InstanceHeader, positionIndex: number): NaturalDatase
   };
 }
 
+/** The one segment: skeletal muscle, found automatically by the named model. */
+function segmentItem(segmenter: SegInput['segmenter'], levelText: string): NaturalDataset {
+  return {
+    SegmentNumber: SEGMENT_NUMBER,
+    SegmentLabel: SEGMENT_LABEL,
+    SegmentDescription: clampText(`Skeletal muscle at ${levelText}`, 64),
+    SegmentAlgorithmType: 'AUTOMATIC',
+    SegmentAlgorithmName: clampText(segmenter.id, 64),
+    SegmentationAlgorithmIdentificationSequence: [
+      {
+        AlgorithmFamilyCodeSequence: [codeItem(CODES.artificialIntelligence)],
+        AlgorithmName: clampText(segmenter.id, 64),
+        AlgorithmVersion: clampText(segmenter.version, 64),
+      },
+    ],
+    SegmentedPropertyCategoryCodeSequence: [codeItem(CODES.anatomicalStructure)],
+    SegmentedPropertyTypeCodeSequence: [codeItem(CODES.skeletalMuscle)],
+    RecommendedDisplayCIELabValue: DISPLAY_CIELAB,
+  };
+}
+
+/** Image Pixel: 1-bit MONOCHROME2. */
+function imagePixelModule(geometry: ReturnType<typeof requireGeometry>): NaturalDataset {
+  return {
+    SamplesPerPixel: 1,
+    PhotometricInterpretation: 'MONOCHROME2',
+    Rows: geometry.rows,
+    Columns: geometry.columns,
+    BitsAllocated: 1,
+    BitsStored: 1,
+    HighBit: 0,
+    PixelRepresentation: 0,
+    LossyImageCompression: '00',
+  };
+}
+
+/** Multi-frame Dimension: frames indexed by segment number, then by position. */
+function dimensionModule(seed: ReturnType<typeof uidSeedOf>): NaturalDataset {
+  return {
+    DimensionOrganizationType: '3D',
+    DimensionOrganizationSequence: [{ DimensionOrganizationUID: deriveUid(seed, 'dimension-organization') }],
+    DimensionIndexSequence: [
+      {
+        DimensionOrganizationUID: deriveUid(seed, 'dimension-organization'),
+        DimensionIndexPointer: 0x0062000b,
+        FunctionalGroupPointer: 0x0062000a,
+        DimensionDescriptionLabel: 'ReferencedSegmentNumber',
+      },
+      {
+        DimensionOrganizationUID: deriveUid(seed, 'dimension-organization'),
+        DimensionIndexPointer: 0x00200032,
+        FunctionalGroupPointer: 0x00209113,
+        DimensionDescriptionLabel: 'ImagePositionPatient',
+      },
+    ],
+  };
+}
+
+function pixelMeasuresOf(geometry: ReturnType<typeof requireGeometry>, spacing: number | undefined): NaturalDataset {
+  const pixelMeasures: NaturalDataset = { PixelSpacing: geometry.pixelSpacing.map(formatDs) };
+  if (geometry.sliceThickness !== undefined && geometry.sliceThickness > 0) pixelMeasures.SliceThickness = formatDs(geometry.sliceThickness);
+  if (spacing !== undefined) pixelMeasures.SpacingBetweenSlices = formatDs(spacing);
+  return pixelMeasures;
+}
+
 export function writeSeg(input: SegInput): SegOutput {
   validateCommon(input);
   const { source, segmenter } = input;
@@ -178,14 +243,10 @@ export function writeSeg(input: SegInput): SegOutput {
   const seriesNumber = requireIntegerString(deriveSeriesNumber(segmenter.id, segmenter.version, options.seriesNumber), 'SEG SeriesNumber');
   const created = dicomDateTime(options.created ?? new Date());
   const manufacturer = clampText(options.manufacturer ?? DEFAULT_MANUFACTURER, 64);
-  const softwareVersion = clampText(options.softwareVersion ?? '0', 64);
   const modelText = `${segmenter.id} ${segmenter.version}`;
   const levelText = input.level.name === 'as-provided' ? 'given slice' : input.level.name;
   const spacing = spacingBetweenSlices(source, geometry, options.fullStack ? slices : input.seriesSlices);
 
-  const pixelMeasures: NaturalDataset = { PixelSpacing: geometry.pixelSpacing.map(formatDs) };
-  if (geometry.sliceThickness !== undefined && geometry.sliceThickness > 0) pixelMeasures.SliceThickness = formatDs(geometry.sliceThickness);
-  if (spacing !== undefined) pixelMeasures.SpacingBetweenSlices = formatDs(spacing);
 
   const dataset: NaturalDataset = {
     // SOP Common: UTF-8 because dcmjs writes strings as UTF-8 whatever the source's character set.
@@ -210,7 +271,7 @@ export function writeSeg(input: SegInput): SegOutput {
     Manufacturer: manufacturer,
     ManufacturerModelName: clampText(modelText, 64),
     DeviceSerialNumber: clampText(options.deviceSerialNumber ?? '0', 64),
-    SoftwareVersions: softwareVersion,
+    SoftwareVersions: clampText(options.softwareVersion ?? '0', 64),
     // General Image + Segmentation Image
     InstanceNumber: 1,
     ContentDate: created.date,
@@ -223,66 +284,17 @@ export function writeSeg(input: SegInput): SegOutput {
     SegmentationType: 'BINARY',
     SegmentsOverlap: 'NO',
     SegmentSequence: [
-      {
-        SegmentNumber: SEGMENT_NUMBER,
-        SegmentLabel: SEGMENT_LABEL,
-        SegmentDescription: clampText(`Skeletal muscle at ${levelText}`, 64),
-        SegmentAlgorithmType: 'AUTOMATIC',
-        SegmentAlgorithmName: clampText(segmenter.id, 64),
-        SegmentationAlgorithmIdentificationSequence: [
-          {
-            AlgorithmFamilyCodeSequence: [codeItem(CODES.artificialIntelligence)],
-            AlgorithmName: clampText(segmenter.id, 64),
-            AlgorithmVersion: clampText(segmenter.version, 64),
-          },
-        ],
-        SegmentedPropertyCategoryCodeSequence: [codeItem(CODES.anatomicalStructure)],
-        SegmentedPropertyTypeCodeSequence: [codeItem(CODES.skeletalMuscle)],
-        RecommendedDisplayCIELabValue: DISPLAY_CIELAB,
-      },
+      segmentItem(segmenter, levelText),
     ],
     // Image Pixel: 1-bit MONOCHROME2.
-    SamplesPerPixel: 1,
-    PhotometricInterpretation: 'MONOCHROME2',
-    Rows: geometry.rows,
-    Columns: geometry.columns,
-    BitsAllocated: 1,
-    BitsStored: 1,
-    HighBit: 0,
-    PixelRepresentation: 0,
-    LossyImageCompression: '00',
+    ...imagePixelModule(geometry),
     // Multi-frame Functional Groups + Dimensions
     NumberOfFrames: frames.length,
-    SharedFunctionalGroupsSequence: [
-      {
-        PixelMeasuresSequence: [pixelMeasures],
-        PlaneOrientationSequence: [{ ImageOrientationPatient: geometry.imageOrientationPatient.map(formatDs) }],
-      },
-    ],
+    SharedFunctionalGroupsSequence: [{ PixelMeasuresSequence: [pixelMeasuresOf(geometry, spacing)], PlaneOrientationSequence: [{ ImageOrientationPatient: geometry.imageOrientationPatient.map(formatDs) }] }],
     PerFrameFunctionalGroupsSequence: slices.map((slice, k) => frameGroup(slice, k + 1)),
-    DimensionOrganizationType: '3D',
-    DimensionOrganizationSequence: [{ DimensionOrganizationUID: deriveUid(seed, 'dimension-organization') }],
-    DimensionIndexSequence: [
-      {
-        DimensionOrganizationUID: deriveUid(seed, 'dimension-organization'),
-        DimensionIndexPointer: 0x0062000b,
-        FunctionalGroupPointer: 0x0062000a,
-        DimensionDescriptionLabel: 'ReferencedSegmentNumber',
-      },
-      {
-        DimensionOrganizationUID: deriveUid(seed, 'dimension-organization'),
-        DimensionIndexPointer: 0x00200032,
-        FunctionalGroupPointer: 0x00209113,
-        DimensionDescriptionLabel: 'ImagePositionPatient',
-      },
-    ],
+    ...dimensionModule(seed),
     // Common Instance Reference: OHIF drops SEGs that do not name their source series.
-    ReferencedSeriesSequence: [
-      {
-        SeriesInstanceUID: source.seriesInstanceUid,
-        ReferencedInstanceSequence: slices.map((s) => ({ ReferencedSOPClassUID: s.sopClassUid, ReferencedSOPInstanceUID: s.sopInstanceUid })),
-      },
-    ],
+    ReferencedSeriesSequence: [{ SeriesInstanceUID: source.seriesInstanceUid, ReferencedInstanceSequence: slices.map((s) => ({ ReferencedSOPClassUID: s.sopClassUid, ReferencedSOPInstanceUID: s.sopInstanceUid })) }],
     PixelData: packBits(frames, pixels).buffer,
     _vrMap: { PixelData: 'OB' },
   };

@@ -123,9 +123,27 @@ function checkSrInput(input: SrInput): void {
   }
 }
 
+/** Every instance the tree references must be listed as evidence: the CT slice and the SEG. */
+function evidenceOf(input: SrInput): NaturalDataset[] {
+  const { source, seg } = input;
+  const evidenceSeries: NaturalDataset[] = [
+    {
+      SeriesInstanceUID: source.seriesInstanceUid,
+      ReferencedSOPSequence: [{ ReferencedSOPClassUID: source.sopClassUid, ReferencedSOPInstanceUID: source.sopInstanceUid }],
+    },
+  ];
+  if (seg && input.measurements) {
+    evidenceSeries.push({
+      SeriesInstanceUID: seg.seriesInstanceUid,
+      ReferencedSOPSequence: [{ ReferencedSOPClassUID: seg.sopClassUid, ReferencedSOPInstanceUID: seg.sopInstanceUid }],
+    });
+  }
+  return evidenceSeries;
+}
+
 export function writeSr(input: SrInput): SrOutput {
   checkSrInput(input);
-  const { source, segmenter, seg } = input;
+  const { source, segmenter } = input;
   const options = input.options ?? {};
   const seed = uidSeedOf(input);
   const sopInstanceUid = deriveUid(seed, 'sr');
@@ -150,19 +168,7 @@ export function writeSr(input: SrInput): SrOutput {
     container('CONTAINS', CODES.imagingMeasurements, [measurementGroup(input, trackingUid)]),
   ];
 
-  // Every instance the tree references must be listed as evidence: the CT slice and the SEG.
-  const evidenceSeries: NaturalDataset[] = [
-    {
-      SeriesInstanceUID: source.seriesInstanceUid,
-      ReferencedSOPSequence: [{ ReferencedSOPClassUID: source.sopClassUid, ReferencedSOPInstanceUID: source.sopInstanceUid }],
-    },
-  ];
-  if (seg && input.measurements) {
-    evidenceSeries.push({
-      SeriesInstanceUID: seg.seriesInstanceUid,
-      ReferencedSOPSequence: [{ ReferencedSOPClassUID: seg.sopClassUid, ReferencedSOPInstanceUID: seg.sopInstanceUid }],
-    });
-  }
+  const evidenceSeries = evidenceOf(input);
 
   const dataset: NaturalDataset = {
     SpecificCharacterSet: 'ISO_IR 192',
