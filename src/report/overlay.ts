@@ -16,11 +16,11 @@ import { drawText, GLYPH_HEIGHT, textWidth } from './font.ts';
 import { clampText, formatDs, requireIntegerString, roundTo } from './format.ts';
 import { writePart10 } from './part10.ts';
 import { patientStudyAttributes } from './patient-study.ts';
-import { checkMask, DEFAULT_MANUFACTURER, uidSeedOf } from './seg.ts';
+import { checkMask, outputText, uidSeedOf } from './seg.ts';
 import { REPORTED_DECIMALS } from './sr.ts';
 import type { MuscleMeasurements } from '../model/index.ts';
 import type { ReportCommon, WrittenInstance } from './types.ts';
-import { deriveSeriesNumber, deriveUid, dicomDateTime } from './uids.ts';
+import { deriveSeriesNumber, deriveUid } from './uids.ts';
 import { validateCommon, validateMeasurements } from './validate.ts';
 
 export const SECONDARY_CAPTURE_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.7';
@@ -142,6 +142,7 @@ export function captionLayout(caption: string, columns: number, rows: number): {
   return null;
 }
 
+// eslint-disable-next-line max-lines-per-function -- over 80 lines before issue #10; split left for a follow-up (see docs/architecture.md)
 export function writeOverlay(input: OverlayInput): OverlayOutput {
   validateCommon(input);
   const { source, segmenter } = input;
@@ -166,10 +167,7 @@ export function writeOverlay(input: OverlayInput): OverlayOutput {
   const seriesInstanceUid = deriveUid(seed, 'series-overlay');
   // SEG n, SR n + 1, overlay n + 2.
   const seriesNumber = requireIntegerString(deriveSeriesNumber(segmenter.id, segmenter.version, options.seriesNumber) + 2, 'overlay SeriesNumber');
-  const created = dicomDateTime(options.created ?? new Date());
-  const manufacturer = clampText(options.manufacturer ?? DEFAULT_MANUFACTURER, 64);
-  const modelText = `${segmenter.id} ${segmenter.version}`;
-  const levelText = input.level.name === 'as-provided' ? 'given slice' : input.level.name;
+  const { created, manufacturer, modelText, levelText } = outputText(input);
   const fullCaption = overlayCaption(input, input.measurements);
   const caption = captionLayout(fullCaption, columns, rows) ? fullCaption : null;
   const comments = commentsText(input, window);

@@ -17,12 +17,35 @@ import { CODES, codeItem } from './codes.ts';
 import { clampText, formatDs, requireIntegerString } from './format.ts';
 import { writePart10 } from './part10.ts';
 import { patientStudyAttributes } from './patient-study.ts';
-import type { SegInput, SegOutput } from './types.ts';
+import type { ReportCommon, SegInput, SegOutput } from './types.ts';
 import { deriveSeriesNumber, deriveUid, dicomDateTime, type UidSeed } from './uids.ts';
 import { requireGeometry, validateCommon, type SourceGeometry } from './validate.ts';
 
 export const SEG_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.66.4';
 export const DEFAULT_MANUFACTURER = 'ct-muscle-node';
+
+/** General + Enhanced General Equipment, the same in the SEG and the SR. */
+export function equipmentModule(input: ReportCommon): NaturalDataset {
+  const { manufacturer, modelText } = outputText(input);
+  const options = input.options ?? {};
+  return {
+    Manufacturer: manufacturer,
+    ManufacturerModelName: clampText(modelText, 64),
+    DeviceSerialNumber: clampText(options.deviceSerialNumber ?? '0', 64),
+    SoftwareVersions: clampText(options.softwareVersion ?? '0', 64),
+  };
+}
+
+/** What the SEG, SR and overlay all state the same way: creation time, manufacturer, model, level. */
+export function outputText(input: ReportCommon): { created: ReturnType<typeof dicomDateTime>; manufacturer: string; modelText: string; levelText: string } {
+  const options = input.options ?? {};
+  return {
+    created: dicomDateTime(options.created ?? new Date()),
+    manufacturer: clampText(options.manufacturer ?? DEFAULT_MANUFACTURER, 64),
+    modelText: `${input.segmenter.id} ${input.segmenter.version}`,
+    levelText: input.level.name === 'as-provided' ? 'given slice' : input.level.name,
+  };
+}
 export const SEGMENT_NUMBER = 1;
 export const SEGMENT_LABEL = 'Skeletal muscle';
 
@@ -241,10 +264,7 @@ export function writeSeg(input: SegInput): SegOutput {
   const sopInstanceUid = deriveUid(seed, 'seg');
   const seriesInstanceUid = deriveUid(seed, 'series-seg');
   const seriesNumber = requireIntegerString(deriveSeriesNumber(segmenter.id, segmenter.version, options.seriesNumber), 'SEG SeriesNumber');
-  const created = dicomDateTime(options.created ?? new Date());
-  const manufacturer = clampText(options.manufacturer ?? DEFAULT_MANUFACTURER, 64);
-  const modelText = `${segmenter.id} ${segmenter.version}`;
-  const levelText = input.level.name === 'as-provided' ? 'given slice' : input.level.name;
+  const { created, modelText, levelText } = outputText(input);
   const spacing = spacingBetweenSlices(source, geometry, options.fullStack ? slices : input.seriesSlices);
 
 
@@ -268,10 +288,7 @@ export function writeSeg(input: SegInput): SegOutput {
     FrameOfReferenceUID: geometry.frameOfReferenceUid,
     PositionReferenceIndicator: typeof source.dataset.PositionReferenceIndicator === 'string' ? source.dataset.PositionReferenceIndicator : '',
     // General + Enhanced General Equipment
-    Manufacturer: manufacturer,
-    ManufacturerModelName: clampText(modelText, 64),
-    DeviceSerialNumber: clampText(options.deviceSerialNumber ?? '0', 64),
-    SoftwareVersions: clampText(options.softwareVersion ?? '0', 64),
+    ...equipmentModule(input),
     // General Image + Segmentation Image
     InstanceNumber: 1,
     ContentDate: created.date,

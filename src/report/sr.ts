@@ -12,11 +12,11 @@ import { CODES, PRIVATE_SCHEME, UNITS, VERTEBRA_CODES, codeItem, type Code } fro
 import { clampText, requireIntegerString, roundTo } from './format.ts';
 import { writePart10 } from './part10.ts';
 import { patientStudyAttributes } from './patient-study.ts';
-import { DEFAULT_MANUFACTURER, SEG_SOP_CLASS_UID, uidSeedOf } from './seg.ts';
+import { equipmentModule, outputText, SEG_SOP_CLASS_UID, uidSeedOf } from './seg.ts';
 import { codeContent, container, image, num, scoordPoint, text, uidref, type ContentItem } from './sr-items.ts';
 import type { MuscleMeasurements } from '../model/index.ts';
 import type { SrInput, SrOutput } from './types.ts';
-import { deriveSeriesNumber, deriveUid, deviceObserverUid, dicomDateTime } from './uids.ts';
+import { deriveSeriesNumber, deriveUid, deviceObserverUid } from './uids.ts';
 import { validateCommon, validateMeasurements } from './validate.ts';
 
 export const COMPREHENSIVE_3D_SR_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.88.34';
@@ -143,18 +143,14 @@ function evidenceOf(input: SrInput): NaturalDataset[] {
 
 export function writeSr(input: SrInput): SrOutput {
   checkSrInput(input);
-  const { source, segmenter } = input;
-  const options = input.options ?? {};
+  const { source, segmenter, options = {} } = input;
   const seed = uidSeedOf(input);
   const sopInstanceUid = deriveUid(seed, 'sr');
   const seriesInstanceUid = deriveUid(seed, 'series-sr');
   const trackingUid = deriveUid(seed, 'tracking');
   const segSeriesNumber = deriveSeriesNumber(segmenter.id, segmenter.version, options.seriesNumber);
   const seriesNumber = requireIntegerString(segSeriesNumber + 1, 'SR SeriesNumber');
-  const created = dicomDateTime(options.created ?? new Date());
-  const manufacturer = clampText(options.manufacturer ?? DEFAULT_MANUFACTURER, 64);
-  const modelText = `${segmenter.id} ${segmenter.version}`;
-  const levelText = input.level.name === 'as-provided' ? 'given slice' : input.level.name;
+  const { created, manufacturer, modelText, levelText } = outputText(input);
 
   const root: ContentItem[] = [
     codeContent('HAS CONCEPT MOD', CODES.language, CODES.english, [codeContent('HAS CONCEPT MOD', CODES.countryOfLanguage, CODES.unitedStates)]),
@@ -187,10 +183,7 @@ export function writeSr(input: SrInput): SrOutput {
     SeriesDescription: clampText(`Muscle report ${levelText} (${modelText})`, 64),
     ReferencedPerformedProcedureStepSequence: [],
     // General + Enhanced General Equipment
-    Manufacturer: manufacturer,
-    ManufacturerModelName: clampText(modelText, 64),
-    DeviceSerialNumber: clampText(options.deviceSerialNumber ?? '0', 64),
-    SoftwareVersions: clampText(options.softwareVersion ?? '0', 64),
+    ...equipmentModule(input),
     // SR Document General
     InstanceNumber: 1,
     ContentDate: created.date,
