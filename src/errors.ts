@@ -32,6 +32,11 @@ export const ERROR_CODES = {
   E_MODEL_LOAD: 'An ONNX model could not be loaded.',
   E_MODEL_FORMAT: 'An ONNX model does not have the inputs/outputs of a supported format (SAM, SAM2, YOLOv8/11, YOLOv10).',
   E_SEGMENT_INPUT: 'The slice given to the segmenter is invalid (size, spacing or orientation).',
+  E_MALFORMED_DICOM: 'The DICOM structure is broken: a length, VR, item or nesting does not fit the bytes present.',
+  E_INVALID_UID: 'A Study, Series or SOP Instance UID is not a valid DICOM UID (PS3.5 9.1); it is refused, never repaired.',
+  E_INSTANCE_TOO_LARGE: 'The instance (or its inflated dataset) exceeds the configured size limit or what its image size can explain.',
+  E_INCOMPLETE_PIXEL_DATA: 'The pixel data is shorter than the image size the instance declares (cut in transfer?).',
+  E_NOT_A_FILE: 'The path is not a regular file (FIFO, socket, device…); it is not read.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

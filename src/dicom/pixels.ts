@@ -164,12 +164,13 @@ export function storedValuesFromBytes(bytes: Uint8Array, bytesPerSample: 1 | 2 |
 
 /** Stored values of one frame, decoded whatever the transfer syntax; samples interleaved. */
 export async function decodeFrame(parsed: ParsedDicom, frameIndex = 0): Promise<StoredSamples> {
+  // A cut PixelData is never handed to dcmjs, so this is known before the value is looked for.
+  if (parsed.pixelDataTruncated) throw new CtMuscleError('E_NO_PIXEL_DATA', 'PixelData is truncated: the input ends before the value does.');
   const fragments = pixelDataFragments(parsed.dataset);
   const format = pixelFormatOf(parsed.dataset);
   if (frameIndex < 0 || frameIndex >= format.numberOfFrames) {
     throw new CtMuscleError('E_NO_PIXEL_DATA', `Frame ${frameIndex + 1} requested; the instance has ${format.numberOfFrames}.`);
   }
-  if (parsed.pixelDataTruncated) throw new CtMuscleError('E_NO_PIXEL_DATA', 'PixelData is truncated: the input ends before the value does.');
   const syntax = parsed.transferSyntaxUid;
   let decoded: { bytes: Uint8Array; bytesPerSample: 1 | 2 | 4 };
   let planar = format.planarConfiguration === 1 && format.samplesPerPixel > 1;

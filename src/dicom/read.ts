@@ -7,7 +7,12 @@ import dcmjs from 'dcmjs';
 import type { DicomJsonDict, ReadOptions } from 'dcmjs';
 import { CtMuscleError } from '../errors.ts';
 import { numberTuple, numberValue, stringValue, stringValues } from './dataset-values.ts';
+import { IMAGE_SIZE_TAGS } from './declared-size.ts';
+import { inflateDataset, inflateDatasetSync } from './inflate.ts';
+import { DEFAULT_DICOM_LIMITS, type DicomLimits } from './limits.ts';
 import { TS } from './transfer-syntax.ts';
+import { requireValidUid } from './uid.ts';
+import { rawText, walkDataset, walkPart10Meta, type ByteOrderSyntax, type DatasetStructure } from './well-formed.ts';
 import type { InstanceHeader, InstanceSource, NaturalDataset } from './types.ts';
 
 // dcmjs reports recoverable oddities (unknown VRs, odd lengths) on its own loggers; the node
@@ -17,17 +22,34 @@ dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 
 const PIXEL_DATA_TAG = '7FE00010';
 
+/** Top-level values kept raw by the structural walk: UIDs as stored (dcmjs strips characters) and the image size. */
+export const RAW_UID_TAGS = { sopClassUid: '00080016', sopInstanceUid: '00080018', studyInstanceUid: '0020000D', seriesInstanceUid: '0020000E' } as const;
+const KEPT_TAGS = [...Object.values(RAW_UID_TAGS), ...IMAGE_SIZE_TAGS];
+
 export interface ParsedDicom {
   transferSyntaxUid: string;
   meta: NaturalDataset;
   dataset: NaturalDataset;
-  /** dcmjs zero-fills a native PixelData value that runs past the end of the input; this says it did. */
+  /** The PixelData value runs past the end of the input (native) or its items are cut (encapsulated). */
   pixelDataTruncated: boolean;
+  /** What the bounded structural walk found (absent for datasets built from DICOM JSON). */
+  structure?: DatasetStructure;
+  /** Byte order of the walked dataset (Deflated: after inflation). */
+  littleEndian?: boolean;
 }
 
 export interface ParseOptions {
   /** Stop before PixelData: the header is all that series grouping and selection need. */
   headerOnly?: boolean;
+  limits?: DicomLimits;
+}
+
+/** Where the dataset lies in the input and in which transfer syntax (Deflated: still deflated). */
+interface LocatedDataset {
+  transferSyntaxUid: string;
+  /** Preamble and file meta information; null for a raw dataset. */
+  metaBytes: Uint8Array | null;
+  datasetBytes: Uint8Array;
 }
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
@@ -55,80 +77,99 @@ function guessRawSyntax(bytes: Uint8Array): string {
   return explicit ? TS.explicitVrLittleEndian : TS.implicitVrLittleEndian;
 }
 
-export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): ParsedDicom {
-  const readOptions = options.headerOnly
-    ? { untilTag: PIXEL_DATA_TAG, includeUntilTagValue: false, ignoreErrors: false }
-    : { ignoreErrors: false };
+function locateDataset(bytes: Uint8Array, limits: DicomLimits): LocatedDataset {
+  if (bytes.length > limits.maxInstanceBytes) {
+    throw new CtMuscleError('E_INSTANCE_TOO_LARGE', `The instance is ${bytes.length} bytes; the configured maximum is ${limits.maxInstanceBytes} (limits.maxInstanceMb).`);
+  }
+  if (!hasPreamble(bytes)) return { transferSyntaxUid: guessRawSyntax(bytes), metaBytes: null, datasetBytes: bytes };
+  const meta = walkPart10Meta(bytes);
+  return { transferSyntaxUid: meta.transferSyntaxUid, metaBytes: bytes.subarray(0, meta.datasetOffset), datasetBytes: bytes.subarray(meta.datasetOffset) };
+}
+
+/** How the (inflated) dataset is encoded: every syntax but these two is Explicit VR Little Endian. */
+export function byteOrderOf(transferSyntaxUid: string): ByteOrderSyntax {
+  if (transferSyntaxUid === TS.implicitVrLittleEndian) return { explicitVr: false, littleEndian: true };
+  if (transferSyntaxUid === TS.explicitVrBigEndian) return { explicitVr: true, littleEndian: false };
+  return { explicitVr: true, littleEndian: true };
+}
+
+function readMeta(metaBytes: Uint8Array | null): DicomJsonDict {
+  if (metaBytes === null) return {};
+  // Group 0002 alone, after the walk has checked every length in it (always Explicit VR LE).
+  const stream = new dcmjs.data.ReadBufferStream(toArrayBuffer(metaBytes.subarray(132)), true);
+  stream.reset();
+  return dcmjs.data.DicomMessage._read(stream, TS.explicitVrLittleEndian, { ignoreErrors: false });
+}
+
+function readDataset(datasetBytes: Uint8Array, transferSyntaxUid: string, options: ReadOptions): DicomJsonDict {
+  // As dcmjs's readFile does: every syntax but these is read as Explicit VR Little Endian.
+  const plain: string[] = [TS.implicitVrLittleEndian, TS.explicitVrLittleEndian, TS.explicitVrBigEndian];
+  const syntax = plain.includes(transferSyntaxUid) ? transferSyntaxUid : TS.explicitVrLittleEndian;
+  const read = (readOptions: ReadOptions) => {
+    const stream = new dcmjs.data.ReadBufferStream(toArrayBuffer(datasetBytes), syntax !== TS.explicitVrBigEndian);
+    stream.reset();
+    return dcmjs.data.DicomMessage._read(stream, syntax, readOptions);
+  };
+  try {
+    return read(options);
+  } catch (error) {
+    // dcmjs refuses ISO 2022 code extensions (Japanese, Korean sites); the image data does not
+    // depend on them, so such files are read leniently rather than rejected. Names may be garbled.
+    if (!/character set/i.test((error as Error).message)) throw error;
+    return read({ ...options, ignoreErrors: true });
+  }
+}
+
+/** Walk, then parse with dcmjs: the dataset is given already inflated. */
+function parseLocated(located: LocatedDataset, datasetBytes: Uint8Array, options: ParseOptions): ParsedDicom {
+  const order = byteOrderOf(located.transferSyntaxUid);
+  const structure = walkDataset(datasetBytes, order, { keep: KEPT_TAGS, stopAtPixelData: options.headerOnly });
+  const truncated = structure.pixelData !== null && !structure.pixelData.complete;
+  // dcmjs never reads a cut pixel value (it would zero-fill or misread it): the parse stops before it.
+  const stopBeforePixels = options.headerOnly || truncated;
+  const readOptions = stopBeforePixels ? { untilTag: PIXEL_DATA_TAG, includeUntilTagValue: false, ignoreErrors: false } : { ignoreErrors: false };
   let meta: DicomJsonDict;
   let dict: DicomJsonDict;
-  let transferSyntaxUid: string;
   try {
-    if (hasPreamble(bytes)) {
-      const message = readPart10(toArrayBuffer(bytes), readOptions);
-      meta = message.meta;
-      dict = message.dict;
-      const syntax = meta['00020010']?.Value?.[0];
-      if (typeof syntax !== 'string' || syntax.trim() === '') {
-        throw new CtMuscleError('E_MISSING_ATTRIBUTE', 'The file meta information lacks TransferSyntaxUID (0002,0010).');
-      }
-      transferSyntaxUid = syntax.replace(/\0/g, '').trim();
-    } else {
-      transferSyntaxUid = guessRawSyntax(bytes);
-      const stream = new dcmjs.data.ReadBufferStream(toArrayBuffer(bytes), transferSyntaxUid !== TS.explicitVrBigEndian);
-      stream.reset();
-      dict = dcmjs.data.DicomMessage._read(stream, transferSyntaxUid, readOptions);
-      meta = {};
-    }
+    meta = readMeta(located.metaBytes);
+    dict = readDataset(datasetBytes, located.transferSyntaxUid, readOptions);
   } catch (error) {
     if (error instanceof CtMuscleError) throw error;
     throw new CtMuscleError('E_NOT_DICOM', `Not a readable DICOM file or dataset: ${(error as Error).message}`);
   }
   if (Object.keys(dict).length === 0) throw new CtMuscleError('E_NOT_DICOM', 'The input holds no DICOM elements.');
-  const hadPixelData = PIXEL_DATA_TAG in dict;
-  const pixelDataTruncated = !options.headerOnly && hadPixelData && nativePixelDataOverrunsInput(bytes, transferSyntaxUid, dict);
-  if (options.headerOnly) delete dict[PIXEL_DATA_TAG];
+  if (stopBeforePixels) delete dict[PIXEL_DATA_TAG];
   const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict);
   // Header-only parses drop the pixel element; keep the fact that it was there.
-  if (options.headerOnly && hadPixelData) dataset._hasPixelData = true;
-  return { transferSyntaxUid, meta: dcmjs.data.DicomMetaDictionary.naturalizeDataset(meta), dataset, pixelDataTruncated };
+  if (stopBeforePixels && structure.pixelData) dataset._hasPixelData = true;
+  return {
+    transferSyntaxUid: located.transferSyntaxUid,
+    meta: dcmjs.data.DicomMetaDictionary.naturalizeDataset(meta),
+    dataset,
+    pixelDataTruncated: !options.headerOnly && truncated,
+    structure,
+    littleEndian: order.littleEndian,
+  };
 }
 
 /**
- * Whether a native PixelData element declares more bytes than the input holds. The element is
- * found by its tag followed by the length the pixel attributes imply, so bytes inside pixel
- * values cannot be mistaken for it.
+ * Parse an instance (Part 10 file or raw dataset). Every length is checked by the structural
+ * walk before dcmjs reads anything; a Deflated dataset is inflated within bounds on this thread
+ * (use parseDicomAsync where the event loop matters).
  */
-function nativePixelDataOverrunsInput(bytes: Uint8Array, syntax: string, dict: DicomJsonDict): boolean {
-  if (syntax !== TS.explicitVrLittleEndian && syntax !== TS.implicitVrLittleEndian && syntax !== TS.explicitVrBigEndian) return false;
-  const value = (tag: string) => Number(dict[tag]?.Value?.[0] ?? 0);
-  const bits = value('00280100');
-  const expected = Math.ceil((value('00280010') * value('00280011') * (value('00280002') || 1) * (value('00280008') || 1) * bits) / 8);
-  if (!expected) return false;
-  const declared = expected + (expected % 2);
-  const big = syntax === TS.explicitVrBigEndian;
-  const tagBytes = big ? [0x7f, 0xe0, 0x00, 0x10] : [0xe0, 0x7f, 0x10, 0x00];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i + 12 <= bytes.length; i++) {
-    if (bytes[i] !== tagBytes[0] || bytes[i + 1] !== tagBytes[1] || bytes[i + 2] !== tagBytes[2] || bytes[i + 3] !== tagBytes[3]) continue;
-    const explicit = syntax !== TS.implicitVrLittleEndian;
-    const headerLength = explicit ? 12 : 8;
-    const length = explicit ? view.getUint32(i + 8, !big) : view.getUint32(i + 4, true);
-    if (length === declared || length === expected) return i + headerLength + length > bytes.length;
-  }
-  return false;
+export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): ParsedDicom {
+  const limits = options.limits ?? DEFAULT_DICOM_LIMITS;
+  const located = locateDataset(bytes, limits);
+  const dataset = located.transferSyntaxUid === TS.deflatedExplicitVrLittleEndian ? inflateDatasetSync(located.datasetBytes, limits) : located.datasetBytes;
+  return parseLocated(located, dataset, options);
 }
 
-/**
- * dcmjs refuses ISO 2022 code extensions (Japanese, Korean sites); the image data does not
- * depend on them, so such files are read leniently rather than rejected. Names may be garbled.
- */
-function readPart10(buffer: ArrayBuffer, options: ReadOptions) {
-  try {
-    return dcmjs.data.DicomMessage.readFile(buffer, options);
-  } catch (error) {
-    if (!/character set/i.test((error as Error).message)) throw error;
-    return dcmjs.data.DicomMessage.readFile(buffer, { ...options, ignoreErrors: true });
-  }
+/** parseDicom with a Deflated dataset inflated off the event loop. */
+export async function parseDicomAsync(bytes: Uint8Array, options: ParseOptions = {}): Promise<ParsedDicom> {
+  const limits = options.limits ?? DEFAULT_DICOM_LIMITS;
+  const located = locateDataset(bytes, limits);
+  const dataset = located.transferSyntaxUid === TS.deflatedExplicitVrLittleEndian ? await inflateDataset(located.datasetBytes, limits) : located.datasetBytes;
+  return parseLocated(located, dataset, options);
 }
 
 function describeSource(source: InstanceSource): string {
@@ -144,12 +185,26 @@ export async function loadSourceBytes(source: InstanceSource): Promise<Uint8Arra
   }
 }
 
-/** The parsed header of one instance; throws E_MISSING_UID when a UID the node relies on is empty. */
+/**
+ * A UID as stored: the raw bytes the walk kept (dcmjs strips characters other than digits and
+ * dots when it formats UI values, which would make `1.2.3\n4` into `1.2.34`), else dcmjs's value
+ * (datasets built from DICOM JSON). Trailing NUL/space padding is not part of the UID.
+ */
+function storedUid(parsed: ParsedDicom, keyword: keyof typeof RAW_UID_TAGS, dcmjsKeyword: string): string | undefined {
+  const raw = parsed.structure?.rawValues.get(RAW_UID_TAGS[keyword]);
+  if (raw !== undefined) return rawText(raw) || undefined;
+  return stringValue(parsed.dataset, dcmjsKeyword);
+}
+
+/**
+ * The parsed header of one instance; throws E_MISSING_UID when a UID the node relies on is
+ * empty and E_INVALID_UID when one is not a valid UID (PS3.5 9.1): refused, never repaired.
+ */
 export function headerFromParsed(parsed: ParsedDicom, source: InstanceSource): InstanceHeader {
   const { dataset, meta } = parsed;
-  const sopInstanceUid = stringValue(dataset, 'SOPInstanceUID');
-  const studyInstanceUid = stringValue(dataset, 'StudyInstanceUID');
-  const seriesInstanceUid = stringValue(dataset, 'SeriesInstanceUID');
+  const sopInstanceUid = storedUid(parsed, 'sopInstanceUid', 'SOPInstanceUID');
+  const studyInstanceUid = storedUid(parsed, 'studyInstanceUid', 'StudyInstanceUID');
+  const seriesInstanceUid = storedUid(parsed, 'seriesInstanceUid', 'SeriesInstanceUID');
   const missing = [
     sopInstanceUid ? null : 'SOPInstanceUID (0008,0018)',
     studyInstanceUid ? null : 'StudyInstanceUID (0020,000D)',
@@ -160,7 +215,10 @@ export function headerFromParsed(parsed: ParsedDicom, source: InstanceSource): I
     const hint = metaSop && !sopInstanceUid ? ' (the file meta header has a MediaStorageSOPInstanceUID, but the dataset must carry its own)' : '';
     throw new CtMuscleError('E_MISSING_UID', `${describeSource(source)}: empty or missing ${missing.join(', ')}${hint}.`, { missing });
   }
-  const sopClassUid = stringValue(dataset, 'SOPClassUID') ?? stringValue(meta, 'MediaStorageSOPClassUID') ?? '';
+  requireValidUid(studyInstanceUid!, `${describeSource(source)}: StudyInstanceUID (0020,000D)`);
+  requireValidUid(seriesInstanceUid!, `${describeSource(source)}: SeriesInstanceUID (0020,000E)`);
+  requireValidUid(sopInstanceUid!, `${describeSource(source)}: SOPInstanceUID (0008,0018)`);
+  const sopClassUid = storedUid(parsed, 'sopClassUid', 'SOPClassUID') ?? stringValue(meta, 'MediaStorageSOPClassUID') ?? '';
   const ipp = numberTuple(dataset, 'ImagePositionPatient', 3);
   const iop = numberTuple(dataset, 'ImageOrientationPatient', 6);
   const spacing = numberTuple(dataset, 'PixelSpacing', 2);
