@@ -75,6 +75,15 @@ const configSchema = z
         maxParts: z.number().int().positive(),
       })
       .strict(),
+    /** Per-instance limits (src/dicom/limits.ts): what is read at all, and how far a Deflated dataset may inflate. */
+    limits: z
+      .object({
+        maxInstanceMb: z.number().positive(),
+        maxInflatedMb: z.number().positive(),
+        headerAllowanceMb: z.number().positive(),
+      })
+      .strict()
+      .refine((l) => l.headerAllowanceMb <= l.maxInflatedMb, { message: 'headerAllowanceMb must not exceed maxInflatedMb', path: ['headerAllowanceMb'] }),
     spoolDir: z.string().min(1),
     queue: z
       .object({

@@ -4,6 +4,7 @@
  * anything from the Patient module only at debug.
  */
 import winston from 'winston';
+import { describeError, isCtMuscleError } from './errors.ts';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -16,4 +17,18 @@ export const logger = winston.createLogger({
 
 export function setLogLevel(level: LogLevel): void {
   logger.level = level;
+}
+
+/**
+ * Fields for a log line about a failure. A typed error keeps its message: those are written in
+ * this project and carry codes, UIDs, paths and counts, never Patient-module values. Any other
+ * error's message (a library's; dcmjs quotes the value it refuses, e.g. a PatientName over 64
+ * characters) goes to debug only, and the line above debug names its class.
+ */
+export function errorLogFields(error: unknown): { code: string; message: string } {
+  const described = describeError(error);
+  if (isCtMuscleError(error)) return described;
+  logger.debug('unexpected error detail', { code: described.code, message: described.message });
+  const kind = error instanceof Error ? error.name : typeof error;
+  return { code: described.code, message: `unexpected ${kind} (its message is logged at debug level only: it may quote input values)` };
 }

@@ -6,7 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { describeError, isCtMuscleError } from '../errors.ts';
-import { logger, setLogLevel } from '../logging.ts';
+import { errorLogFields, logger, setLogLevel } from '../logging.ts';
+import { dicomLimitsFromConfig } from '../dicom/limits.ts';
 import { remeasureFromSeg } from '../correction.ts';
 import { runDemo } from '../demo.ts';
 import { requeueStudy, startNode } from '../server.ts';
@@ -46,7 +47,7 @@ function addInspectCommand(program: Command): void {
     .argument('<paths...>', 'DICOM files or folders (searched recursively)')
     .action(async (paths: string[], _options: unknown, command: Command) => {
       const config = configFrom(command);
-      printJson(await inspectPaths(paths, config.selection));
+      printJson(await inspectPaths(paths, config.selection, { limits: dicomLimitsFromConfig(config.limits) }));
     });
 }
 
@@ -80,7 +81,7 @@ function addAnalyzeCommand(program: Command): void {
     .action(async (paths: string[], options: { out?: string; segmenter?: string; slice?: string; level?: string; overlay?: boolean }, command: Command) => {
       const config = configFrom(command);
       if (options.segmenter !== undefined && options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
-      const { headers, errors } = await scanInputs(paths);
+      const { headers, errors } = await scanInputs(paths, dicomLimitsFromConfig(config.limits));
       for (const error of errors) process.stdout.write(`${JSON.stringify({ path: error.path, status: error.code, message: error.message })}\n`);
       const results = await analyzeHeaders(headers, {
         config,
@@ -200,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${described.code}: ${described.message}\n`);
       return 2;
     }
-    logger.error('command failed', { code: described.code, message: described.message });
+    logger.error('command failed', errorLogFields(error));
     process.stderr.write(`${described.code}: ${described.message}\n`);
     return 1;
   }

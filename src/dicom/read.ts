@@ -2,11 +2,11 @@
  * Reading DICOM: Part 10 files and raw datasets (no preamble) into a parsed header, with pixel
  * data left in the source until a frame is asked for.
  */
-import { readFile } from 'node:fs/promises';
 import dcmjs from 'dcmjs';
 import type { DicomJsonDict, ReadOptions } from 'dcmjs';
 import { CtMuscleError } from '../errors.ts';
 import { numberTuple, numberValue, stringValue, stringValues } from './dataset-values.ts';
+import { readRegularFile } from './read-file.ts';
 import { IMAGE_SIZE_TAGS } from './declared-size.ts';
 import { inflateDataset, inflateDatasetSync } from './inflate.ts';
 import { DEFAULT_DICOM_LIMITS, type DicomLimits } from './limits.ts';
@@ -176,13 +176,9 @@ function describeSource(source: InstanceSource): string {
   return source.kind === 'file' ? source.path : source.label;
 }
 
-export async function loadSourceBytes(source: InstanceSource): Promise<Uint8Array> {
+export async function loadSourceBytes(source: InstanceSource, limits: DicomLimits = DEFAULT_DICOM_LIMITS): Promise<Uint8Array> {
   if (source.kind === 'memory') return source.bytes;
-  try {
-    return await readFile(source.path);
-  } catch (error) {
-    throw new CtMuscleError('E_IO', `Cannot read ${source.path}: ${(error as Error).message}`);
-  }
+  return readRegularFile(source.path, limits.maxInstanceBytes);
 }
 
 /**
@@ -253,7 +249,7 @@ export function headerFromParsed(parsed: ParsedDicom, source: InstanceSource): I
   };
 }
 
-export async function readInstanceHeader(source: InstanceSource): Promise<InstanceHeader> {
-  const bytes = await loadSourceBytes(source);
-  return headerFromParsed(parseDicom(bytes, { headerOnly: true }), source);
+export async function readInstanceHeader(source: InstanceSource, limits: DicomLimits = DEFAULT_DICOM_LIMITS): Promise<InstanceHeader> {
+  const bytes = await loadSourceBytes(source, limits);
+  return headerFromParsed(await parseDicomAsync(bytes, { headerOnly: true, limits }), source);
 }

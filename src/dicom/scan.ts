@@ -3,6 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../errors.ts';
 import { headerFromParsed, parseDicom, readInstanceHeader } from './read.ts';
+import { DEFAULT_DICOM_LIMITS, type DicomLimits } from './limits.ts';
 import type { InstanceHeader } from './types.ts';
 
 export interface ScanError {
@@ -23,17 +24,38 @@ function isIgnoredName(name: string): boolean {
   return name.startsWith('.') || name.toUpperCase() === 'DICOMDIR';
 }
 
+function ioError(path: string, error: unknown): ScanError {
+  return { path, code: 'E_IO', message: `Cannot read ${path}: ${(error as Error).message}` };
+}
+
+function notAFile(path: string): ScanError {
+  return { path, code: 'E_NOT_A_FILE', message: `${path} is not a regular file (FIFO, socket or device); it is not read.` };
+}
+
+/**
+ * Regular files under a path. A folder that cannot be read and anything that is neither a
+ * regular file nor a folder (FIFO, socket, device) becomes an error entry; the walk goes on.
+ */
 async function listFiles(path: string, errors: ScanError[]): Promise<string[]> {
   let info;
   try {
     info = await stat(path);
   } catch (error) {
-    errors.push({ path, code: 'E_IO', message: `Cannot read ${path}: ${(error as Error).message}` });
+    errors.push(ioError(path, error));
     return [];
   }
   if (info.isFile()) return [path];
-  if (!info.isDirectory()) return [];
-  const entries = await readdir(path, { withFileTypes: true });
+  if (!info.isDirectory()) {
+    errors.push(notAFile(path));
+    return [];
+  }
+  let entries;
+  try {
+    entries = await readdir(path, { withFileTypes: true });
+  } catch (error) {
+    errors.push(ioError(path, error));
+    return [];
+  }
   entries.sort((a, b) => a.name.localeCompare(b.name));
   const files: string[] = [];
   for (const entry of entries) {
@@ -41,12 +63,19 @@ async function listFiles(path: string, errors: ScanError[]): Promise<string[]> {
     const child = join(path, entry.name);
     if (entry.isDirectory()) files.push(...(await listFiles(child, errors)));
     else if (entry.isFile()) files.push(child);
+    else if (entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice()) errors.push(notAFile(child));
   }
   return files;
 }
 
+export interface ScanOptions {
+  concurrency?: number;
+  limits?: DicomLimits;
+}
+
 /** Read headers of every file under the given paths; a bad file becomes an error entry and never stops the scan. */
-export async function scanPaths(paths: string[], concurrency = 8): Promise<ScanResult> {
+export async function scanPaths(paths: string[], options: ScanOptions = {}): Promise<ScanResult> {
+  const { concurrency = 8, limits = DEFAULT_DICOM_LIMITS } = options;
   const errors: ScanError[] = [];
   const files: string[] = [];
   for (const path of paths) files.push(...(await listFiles(path, errors)));
@@ -57,7 +86,7 @@ export async function scanPaths(paths: string[], concurrency = 8): Promise<ScanR
       const index = next++;
       const path = files[index];
       try {
-        const header = await readInstanceHeader({ kind: 'file', path });
+        const header = await readInstanceHeader({ kind: 'file', path }, limits);
         if (header.sopClassUid !== MEDIA_DIRECTORY_SOP_CLASS) headers[index] = header;
       } catch (error) {
         errors.push({ path, ...describeError(error) });

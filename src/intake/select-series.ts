@@ -153,6 +153,23 @@ const rejectModality: RejectionRule = (series, rules) => {
   return modality === rules.modality ? null : `Modality ${modality} is not ${rules.modality}`;
 };
 
+/** The storage SOP classes whose pixels are CT Hounsfield units the node can measure. */
+export const CT_IMAGE_SOP_CLASSES: Readonly<Record<string, string>> = {
+  '1.2.840.10008.5.1.4.1.1.2': 'CT Image Storage',
+  '1.2.840.10008.5.1.4.1.1.2.1': 'Enhanced CT Image Storage',
+};
+
+/**
+ * Modality alone is not enough: an MR Image Storage instance labelled Modality CT holds MR
+ * signal, not HU. A CT series must hold only CT image SOP classes.
+ */
+const rejectSopClass: RejectionRule = (series, rules) => {
+  if (rules.modality !== 'CT') return null;
+  if (series.sopClassUids.length === 0) return 'SOP Class UID missing (CT Image Storage or Enhanced CT Image Storage required)';
+  const other = series.sopClassUids.find((uid) => !(uid in CT_IMAGE_SOP_CLASSES));
+  return other === undefined ? null : `SOP class ${other} is not CT Image Storage or Enhanced CT Image Storage, whatever its Modality says`;
+};
+
 const rejectLocalizer: RejectionRule = (series) => {
   if (seriesImageType(series).includes('LOCALIZER')) return 'localizer (ImageType contains LOCALIZER)';
   const description = series.seriesDescription ?? '';
@@ -217,6 +234,7 @@ const REJECTION_RULES: readonly RejectionRule[] = [
   rejectDoseReport,
   rejectNonImage,
   rejectModality,
+  rejectSopClass,
   rejectLocalizer,
   rejectImageType,
   rejectDerived,

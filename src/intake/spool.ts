@@ -7,17 +7,10 @@ import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CtMuscleError } from '../errors.ts';
-
-/** UIDs are digits and dots; anything else in a path would be a traversal or a bug. */
-function safeUid(uid: string, what: string): string {
-  if (!/^[0-9]+(\.[0-9]+)*$/.test(uid) || uid.length > 64) {
-    throw new CtMuscleError('E_MISSING_UID', `${what} "${uid.slice(0, 80)}" is not a valid DICOM UID.`);
-  }
-  return uid;
-}
+import { uidPathSegment } from '../dicom/uid.ts';
 
 export function spooledPath(spoolDir: string, studyInstanceUid: string, sopInstanceUid: string): string {
-  return join(spoolDir, safeUid(studyInstanceUid, 'StudyInstanceUID'), `${safeUid(sopInstanceUid, 'SOPInstanceUID')}.dcm`);
+  return join(spoolDir, uidPathSegment(studyInstanceUid, 'StudyInstanceUID'), `${uidPathSegment(sopInstanceUid, 'SOPInstanceUID')}.dcm`);
 }
 
 export async function spoolInstance(spoolDir: string, studyInstanceUid: string, sopInstanceUid: string, bytes: Uint8Array): Promise<string> {
@@ -51,7 +44,7 @@ export async function spoolInstance(spoolDir: string, studyInstanceUid: string, 
 
 /** The study's folder in the spool. */
 export function spooledStudyDir(spoolDir: string, studyInstanceUid: string): string {
-  return join(spoolDir, safeUid(studyInstanceUid, 'StudyInstanceUID'));
+  return join(spoolDir, uidPathSegment(studyInstanceUid, 'StudyInstanceUID'));
 }
 
 /** How many instances of a study the spool holds (0 when it holds none): the assembly's completeness count. */

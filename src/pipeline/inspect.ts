@@ -64,7 +64,7 @@ function mostCommonSyntax(group: SeriesGroup): string {
 
 /** Every series of the inputs (all studies together, as the selection rules see them), without decoding. */
 export async function inspectPaths(paths: string[], rules?: Partial<SelectionRules>, options: RunOptions = {}): Promise<InspectReport> {
-  const { headers, errors } = await scanInputs(paths);
+  const { headers, errors } = await scanInputs(paths, options.limits);
   const { groups, summaries, selection } = await chooseSeries(headers, rules, options);
   const series = groups.map((group, index): InspectedSeries => {
     const summary = summaries[index];

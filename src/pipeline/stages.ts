@@ -117,18 +117,23 @@ export const UNAVAILABLE_STAGES: Stages = {
   segmentAndMeasure: () => unavailable('segmentation'),
 };
 
+/** A folder that cannot be written is E_IO for the study (a typed, reportable failure), not an internal error. */
 async function writeOutputFiles({ report, directory }: OutputsStageInput): Promise<StudyOutputs> {
-  await mkdir(directory, { recursive: true });
   const written: StudyOutputs = {};
-  for (const [name, output] of [['seg', report.seg], ['sr', report.sr], ['overlay', report.overlay]] as const) {
-    if (!output) continue;
-    const path = join(directory, `${name}.dcm`);
-    await writeFile(path, output.bytes);
-    written[name] = { path, sopInstanceUid: output.sopInstanceUid, seriesInstanceUid: output.seriesInstanceUid } satisfies OutputFile;
+  try {
+    await mkdir(directory, { recursive: true });
+    for (const [name, output] of [['seg', report.seg], ['sr', report.sr], ['overlay', report.overlay]] as const) {
+      if (!output) continue;
+      const path = join(directory, `${name}.dcm`);
+      await writeFile(path, output.bytes);
+      written[name] = { path, sopInstanceUid: output.sopInstanceUid, seriesInstanceUid: output.seriesInstanceUid } satisfies OutputFile;
+    }
+    const jsonPath = join(directory, 'result.json');
+    await writeFile(jsonPath, `${JSON.stringify(report.result, null, 2)}\n`);
+    written.json = jsonPath;
+  } catch (error) {
+    throw new CtMuscleError('E_IO', `Cannot write the results under ${directory}: ${(error as Error).message}`);
   }
-  const jsonPath = join(directory, 'result.json');
-  await writeFile(jsonPath, `${JSON.stringify(report.result, null, 2)}\n`);
-  written.json = jsonPath;
   return written;
 }
 

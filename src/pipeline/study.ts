@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { stringValue } from '../dicom/dataset-values.ts';
 import { patientHeightM } from '../dicom/patient.ts';
+import type { DicomLimits } from '../dicom/limits.ts';
+import { uidPathSegment } from '../dicom/uid.ts';
 import { scanPaths, type ScanResult } from '../dicom/scan.ts';
 import { groupIntoSeries, type SeriesGroup } from '../dicom/series.ts';
 import type { CtVolume, InstanceHeader, SeriesSummary } from '../dicom/types.ts';
@@ -39,6 +41,8 @@ export interface RunOptions {
   /** Stages to use instead of the defaults (the rest stay default). */
   stages?: Stages | Partial<StageSet>;
   observer?: PipelineObserver;
+  /** Per-instance limits for reading files (config `limits`); the defaults when absent. */
+  limits?: DicomLimits;
 }
 
 export interface AnalyzeOptions extends RunOptions {
@@ -73,8 +77,8 @@ function runnerFor(studyInstanceUid: string, options: RunOptions): Runner {
 }
 
 /** Read the headers of DICOM files or folders (no pixels); unreadable files come back as errors. */
-export function scanInputs(paths: string[]): Promise<ScanResult> {
-  return scanPaths(paths);
+export function scanInputs(paths: string[], limits?: DicomLimits): Promise<ScanResult> {
+  return scanPaths(paths, { limits });
 }
 
 /** Headers by StudyInstanceUID, in the order the studies first appear. */
@@ -130,7 +134,9 @@ async function measureSeries(run: Runner, group: SeriesGroup, options: AnalyzeOp
   result.muscle = { areaCm2, meanHu, sdHu, imatAreaCm2, lowAttenuationFraction, smiCm2PerM2 };
   if (!options.outDir) return;
   const report = await run('report', 'writeReport', { planned, sliceIndex, level, segmented, flags: result.flags, overlay: options.overlay ?? false, created: options.created });
-  result.outputs = await run('outputs', 'writeOutputs', { report, directory: join(options.outDir, group.studyInstanceUid) });
+  // The folder name comes only from a valid UID: a Study UID of `..` never reaches DIR's parent.
+  const directory = join(options.outDir, uidPathSegment(group.studyInstanceUid, 'StudyInstanceUID'));
+  result.outputs = await run('outputs', 'writeOutputs', { report, directory });
 }
 
 export interface StudyRun {

@@ -4,7 +4,7 @@
  * a disk is full) is retried with backoff; anything else is dead-lettered with its reason.
  */
 import { describeError } from '../errors.ts';
-import { logger } from '../logging.ts';
+import { errorLogFields, logger } from '../logging.ts';
 import type { Job, JobQueue } from './job-queue.ts';
 
 export type JobHandler = (job: Job) => Promise<unknown>;
@@ -43,7 +43,7 @@ export function startWorkers(queue: JobQueue, handlers: Record<string, JobHandle
       const described = describeError(error);
       const after = queue.fail(job.id, described, { retryable: options.isRetryable(error), deadline: options.deadlineOf?.(job) });
       const outcome = after.state === 'dead' ? 'dead' : 'retry';
-      logger.warn('job failed', { id: job.id, kind: job.kind, attempt: job.attempts, outcome, code: described.code, message: described.message });
+      logger.warn('job failed', { id: job.id, kind: job.kind, attempt: job.attempts, outcome, ...errorLogFields(error) });
       options.onSettled?.(job, outcome, Date.now() - started);
     }
   }

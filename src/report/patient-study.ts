@@ -2,8 +2,11 @@
  * Patient and study attributes copied from the source CT, so the SEG and SR land in the same
  * patient and study in every PACS and viewer. Type 2 attributes the source lacks are written
  * empty (present, zero length) as the IODs require; optional ones are copied only when present.
+ * Values are copied leniently (src/report/lenient-values.ts): an over-long or malformed source
+ * value is cut to its VR's maximum or left out, so it can never fail the SEG/SR write.
  */
 import type { InstanceHeader, NaturalDataset } from '../dicom/types.ts';
+import { lenientValue, vrOfKeyword } from './lenient-values.ts';
 
 /** Patient, General Study and Patient Study modules: Type 2 (always present). */
 const REQUIRED_EMPTY_IF_ABSENT = [
@@ -58,8 +61,12 @@ function copy(value: unknown): unknown {
 export function patientStudyAttributes(source: InstanceHeader): NaturalDataset {
   const ds = source.dataset;
   const out: NaturalDataset = {};
-  for (const key of REQUIRED_EMPTY_IF_ABSENT) out[key] = present(ds[key]) ? copy(ds[key]) : '';
-  for (const key of OPTIONAL) if (present(ds[key])) out[key] = copy(ds[key]);
+  const valid = (key: string) => (present(ds[key]) ? lenientValue(copy(ds[key]), vrOfKeyword(key)) : undefined);
+  for (const key of REQUIRED_EMPTY_IF_ABSENT) out[key] = valid(key) ?? '';
+  for (const key of OPTIONAL) {
+    const value = valid(key);
+    if (present(value)) out[key] = value;
+  }
   out.StudyInstanceUID = source.studyInstanceUid;
   return out;
 }
