@@ -28,15 +28,12 @@ export function inflatedBound(prefix: Uint8Array, limits: DicomLimits): number |
   return Math.min(limits.maxInflatedBytes, pixelBytes + limits.headerAllowanceBytes);
 }
 
-function tooLarge(produced: number, bound: number, limits: DicomLimits): CtMuscleError {
-  const relative = bound < limits.maxInflatedBytes;
-  return new CtMuscleError(
-    'E_INSTANCE_TOO_LARGE',
-    relative
-      ? `The deflated dataset inflates past ${bound} bytes (its declared image size plus ${limits.headerAllowanceBytes} bytes of header allowance): refused as a decompression bomb.`
-      : `The deflated dataset inflates past the configured maximum of ${limits.maxInflatedBytes} bytes (limits.maxInflatedMb).`,
-    { produced, bound },
-  );
+function tooLarge(produced: number, bound: number, limits: DicomLimits, imageKnown: boolean): CtMuscleError {
+  let why: string;
+  if (bound >= limits.maxInflatedBytes) why = `the configured maximum of ${limits.maxInflatedBytes} bytes (limits.maxInflatedMb)`;
+  else if (imageKnown) why = `${bound} bytes, its declared image size plus ${limits.headerAllowanceBytes} bytes of header allowance (limits.headerAllowanceMb)`;
+  else why = `the header allowance of ${limits.headerAllowanceBytes} bytes before any PixelData (limits.headerAllowanceMb)`;
+  return new CtMuscleError('E_INSTANCE_TOO_LARGE', `The deflated dataset inflates past ${why}: refused as a decompression bomb.`, { produced, bound });
 }
 
 function corrupt(error: unknown): CtMuscleError {
@@ -45,7 +42,7 @@ function corrupt(error: unknown): CtMuscleError {
 
 /** Inflate off the event loop, stopping as soon as a bound is passed. */
 export async function inflateDataset(deflated: Uint8Array, limits: DicomLimits): Promise<Uint8Array> {
-  const inflater = createInflateRaw();
+  const inflater = createInflateRaw({ chunkSize: 256 * 1024 });
   inflater.end(deflated);
   const chunks: Buffer[] = [];
   let produced = 0;
@@ -61,7 +58,7 @@ export async function inflateDataset(deflated: Uint8Array, limits: DicomLimits):
         if (known !== null) [bound, boundKnown] = [known, true];
         nextProbe = produced * 2;
       }
-      if (produced > bound) throw tooLarge(produced, bound, limits);
+      if (produced > bound) throw tooLarge(produced, bound, limits, boundKnown);
     }
   } catch (error) {
     inflater.destroy();
@@ -79,10 +76,11 @@ export function inflateDatasetSync(deflated: Uint8Array, limits: DicomLimits): U
   try {
     inflated = inflateRawSync(deflated, { maxOutputLength: limits.maxInflatedBytes });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limits.maxInflatedBytes + 1, limits.maxInflatedBytes, limits);
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limits.maxInflatedBytes + 1, limits.maxInflatedBytes, limits, false);
     throw corrupt(error);
   }
-  const bound = inflatedBound(inflated, limits) ?? Math.min(limits.maxInflatedBytes, limits.headerAllowanceBytes);
-  if (inflated.length > bound) throw tooLarge(inflated.length, bound, limits);
+  const known = inflatedBound(inflated, limits);
+  const bound = known ?? Math.min(limits.maxInflatedBytes, limits.headerAllowanceBytes);
+  if (inflated.length > bound) throw tooLarge(inflated.length, bound, limits, known !== null);
   return inflated;
 }
