@@ -205,6 +205,15 @@ function u32(value: number): Uint8Array {
   return out;
 }
 
+/** Bombs take a while to deflate and depend only on (seed, size): built once per pair. */
+const bombs = new WeakMap<Uint8Array, Map<number, Uint8Array>>();
+function cachedBomb(bytes: Uint8Array, extra: number): Uint8Array {
+  const bySize = bombs.get(bytes) ?? new Map<number, Uint8Array>();
+  bombs.set(bytes, bySize);
+  if (!bySize.has(extra)) bySize.set(extra, toDeflated(bytes, extra));
+  return bySize.get(extra)!;
+}
+
 type Mutator = (bytes: Uint8Array, random: () => number) => { mutation: string; bytes: Uint8Array };
 
 function pick<T>(list: readonly T[], random: () => number): T {
@@ -243,8 +252,8 @@ const MUTATORS: ReadonlyArray<[weight: number, mutator: Mutator]> = [
   }],
   [1, (b) => ({ mutation: 'deflate', bytes: toDeflated(b) })],
   [1, (b, r) => {
-    const extra = pick([8, 24, 40], r) * 1024 * 1024;
-    return { mutation: `deflate bomb +${extra / 1048576} MiB`, bytes: toDeflated(b, extra) };
+    const extra = pick([4, 8, 24], r) * 1024 * 1024;
+    return { mutation: `deflate bomb +${extra / 1048576} MiB`, bytes: cachedBomb(b, extra) };
   }],
   [2, (b, r) => {
     const tag = pick(UID_TAGS, r);
