@@ -158,6 +158,16 @@ describe('selectSeries: rejection rules', () => {
     assert.equal(rejectionOf(series({ imageType: ['DERIVED', 'SECONDARY', 'MPR'] })), 'ImageType lacks ORIGINAL, PRIMARY (has DERIVED, SECONDARY, MPR)');
   });
 
+  it('selects on SOP class as well as Modality: MR Image Storage labelled CT is not measured (issue #11)', () => {
+    const MR_IMAGE = '1.2.840.10008.5.1.4.1.1.4';
+    assert.equal(rejectionOf(series({ sopClassUids: [MR_IMAGE] })), `SOP class ${MR_IMAGE} is not CT Image Storage or Enhanced CT Image Storage, whatever its Modality says`);
+    assert.match(rejectionOf(series({ sopClassUids: [CT_IMAGE, MR_IMAGE] })), /SOP class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.4 is not CT/);
+    assert.match(rejectionOf(series({ sopClassUids: [] })), /^SOP Class UID missing/);
+    assertAccepted(series({ sopClassUids: ['1.2.840.10008.5.1.4.1.1.2.1'] }));
+    // Another modality rule (a site measuring something else) does not get the CT SOP class rule.
+    assert.equal(rejectionOf(series({ modality: 'MR', sopClassUids: [MR_IMAGE] })), 'Modality MR is not CT');
+  });
+
   it('rejects non-image SOP classes', () => {
     assert.equal(rejectionOf(series({ modality: 'SEG', sopClassUids: [SEGMENTATION] })), `not an image: SOP class ${SEGMENTATION} (Segmentation)`);
     assert.equal(rejectionOf(series({ modality: 'RTSTRUCT', sopClassUids: [RT_STRUCT] })), `not an image: SOP class ${RT_STRUCT} (Radiotherapy object)`);
