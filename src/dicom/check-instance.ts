@@ -65,11 +65,16 @@ export function compareCopies(a: PixelCompleteness, b: PixelCompleteness): numbe
   return Math.sign(a.presentBytes - b.presentBytes);
 }
 
+/** The header-only parse of bytes in memory or of a path (read only if it is a regular file within the limit). */
+async function parseInput(input: Uint8Array | string, limits: DicomLimits): Promise<{ bytes: Uint8Array; parsed: ParsedDicom }> {
+  const bytes = typeof input === 'string' ? await readRegularFile(input, limits.maxInstanceBytes) : input;
+  return { bytes, parsed: await parseDicomAsync(bytes, { headerOnly: true, limits }) };
+}
+
 /** Check one instance (bytes in memory, or a path read only if it is a regular file within the limit). */
 export async function checkInstance(input: Uint8Array | string, limits: DicomLimits = DEFAULT_DICOM_LIMITS, label = 'instance'): Promise<InstanceCheck> {
   try {
-    const bytes = typeof input === 'string' ? await readRegularFile(input, limits.maxInstanceBytes) : input;
-    const parsed = await parseDicomAsync(bytes, { headerOnly: true, limits });
+    const { bytes, parsed } = await parseInput(input, limits);
     const source = typeof input === 'string' ? { kind: 'file' as const, path: input } : { kind: 'memory' as const, bytes, label };
     const header = headerFromParsed(parsed, source);
     const completeness = pixelCompleteness(parsed);
@@ -96,8 +101,7 @@ export async function mayReplaceCopy(kept: Uint8Array | string, incoming: PixelC
 /** The completeness of an instance whatever its other faults; null when it cannot be parsed at all. */
 export async function checkInstanceCompleteness(input: Uint8Array | string, limits: DicomLimits = DEFAULT_DICOM_LIMITS): Promise<PixelCompleteness | null> {
   try {
-    const bytes = typeof input === 'string' ? await readRegularFile(input, limits.maxInstanceBytes) : input;
-    return pixelCompleteness(await parseDicomAsync(bytes, { headerOnly: true, limits }));
+    return pixelCompleteness((await parseInput(input, limits)).parsed);
   } catch {
     return null;
   }
