@@ -84,6 +84,10 @@ describe('hostile DICOM: lengths checked before anything is allocated', function
     const item = Uint8Array.from([0xfe, 0xff, 0x00, 0xe0, 0x00, 0x10, 0x00, 0x00]);
     assert.equal(codeOf(() => parseDicom(rewriteElement(seed, '00091002', { vr: 'SQ', value: item }), { headerOnly: true })), 'E_MALFORMED_DICOM');
     assert.equal(codeOf(() => parseDicom(rewriteElement(seed, '00080020', { vr: 'Q!' }), { headerOnly: true })), 'E_MALFORMED_DICOM');
+    // A sequence sent as UN (implicit VR inside): its items are walked too, and an element in one lies.
+    const lying = Buffer.from([0x08, 0x00, 0x50, 0x11, 0xf0, 0xff, 0xff, 0x7f, 0x31, 0x2e]);
+    const unItem = Buffer.concat([Buffer.from([0xfe, 0xff, 0x00, 0xe0, lying.length, 0, 0, 0]), lying]);
+    assert.equal(codeOf(() => parseDicom(rewriteElement(seed, '00081115', { vr: 'UN', value: unItem }), { headerOnly: true })), 'E_MALFORMED_DICOM');
   });
 
   it('undefined-length sequences and items are walked to their delimiters and parsed', () => {

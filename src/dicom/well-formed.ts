@@ -169,6 +169,8 @@ class Walker {
       );
     }
     if (isSequence) return this.sequence(h.valueOffset, end, h.length, syntax, depth + 1, h.tag);
+    // dcmjs re-reads a UN whose tag the dictionary knows as SQ as an implicit VR sequence: walk it so.
+    if (h.vr === 'UN' && isSequenceInDictionary(h.tag)) return this.sequence(h.valueOffset, end, h.length, { explicitVr: false, littleEndian: true }, depth + 1, h.tag);
     return h.valueOffset + h.length;
   }
 
