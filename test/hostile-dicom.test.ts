@@ -107,6 +107,10 @@ describe('hostile DICOM: lengths checked before anything is allocated', function
     assert.equal(codeOf(() => parseDicom(rewriteElement(seed, '00091002', { vr: 'SQ', value: broken, length: 0xffffffff }), { headerOnly: true })), 'E_MALFORMED_DICOM');
   });
 
+  it('a value dcmjs cannot naturalize (PatientName re-declared as DS, found by the fuzzer) is a typed error', () => {
+    assert.equal(codeOf(() => parseDicom(rewriteElement(seed, '00100010', { vr: 'DS' }), { headerOnly: true })), 'E_NOT_DICOM');
+  });
+
   it('sequences nested 200 deep are refused (20 deep are read)', () => {
     assert.doesNotThrow(() => parseDicom(rewriteElement(seed, '00091002', { vr: 'SQ', value: deepSequence(20) }), { headerOnly: true }));
     assert.equal(codeOf(() => parseDicom(rewriteElement(seed, '00091002', { vr: 'SQ', value: deepSequence(200) }), { headerOnly: true })), 'E_MALFORMED_DICOM');

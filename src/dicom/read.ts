@@ -128,23 +128,24 @@ function parseLocated(located: LocatedDataset, datasetBytes: Uint8Array, options
   // dcmjs never reads a cut pixel value (it would zero-fill or misread it): the parse stops before it.
   const stopBeforePixels = options.headerOnly || truncated;
   const readOptions = stopBeforePixels ? { untilTag: PIXEL_DATA_TAG, includeUntilTagValue: false, ignoreErrors: false } : { ignoreErrors: false };
-  let meta: DicomJsonDict;
-  let dict: DicomJsonDict;
+  let meta: NaturalDataset;
+  let dataset: NaturalDataset;
   try {
-    meta = readMeta(located.metaBytes);
-    dict = readDataset(datasetBytes, located.transferSyntaxUid, readOptions);
+    meta = dcmjs.data.DicomMetaDictionary.naturalizeDataset(readMeta(located.metaBytes));
+    const dict = readDataset(datasetBytes, located.transferSyntaxUid, readOptions);
+    if (Object.keys(dict).length === 0) throw new CtMuscleError('E_NOT_DICOM', 'The input holds no DICOM elements.');
+    if (stopBeforePixels) delete dict[PIXEL_DATA_TAG];
+    // Naturalizing can fail too (a PatientName re-declared as DS: "Cannot add accessors to non-string primitives").
+    dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict);
   } catch (error) {
     if (error instanceof CtMuscleError) throw error;
     throw new CtMuscleError('E_NOT_DICOM', `Not a readable DICOM file or dataset: ${(error as Error).message}`);
   }
-  if (Object.keys(dict).length === 0) throw new CtMuscleError('E_NOT_DICOM', 'The input holds no DICOM elements.');
-  if (stopBeforePixels) delete dict[PIXEL_DATA_TAG];
-  const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict);
   // Header-only parses drop the pixel element; keep the fact that it was there.
   if (stopBeforePixels && structure.pixelData) dataset._hasPixelData = true;
   return {
     transferSyntaxUid: located.transferSyntaxUid,
-    meta: dcmjs.data.DicomMetaDictionary.naturalizeDataset(meta),
+    meta,
     dataset,
     pixelDataTruncated: !options.headerOnly && truncated,
     structure,
