@@ -7,7 +7,7 @@ import { numberValue } from './dataset-values.ts';
 import { analyzeStack, BLOCKING_ISSUES, planeOf } from './geometry.ts';
 import { PADDING_HU, paddingInStoredRange, storedToHounsfield } from './hu.ts';
 import { decodeFrame, pixelFormatOf } from './pixels.ts';
-import { loadSourceBytes, parseDicom } from './read.ts';
+import { loadSourceBytes, parseDicomAsync } from './read.ts';
 import type { SeriesGroup } from './series.ts';
 import type { CtVolume, InstanceHeader, SliceInfo, VolumeGeometry } from './types.ts';
 
@@ -104,7 +104,7 @@ export async function buildVolume(group: SeriesGroup, options: VolumeOptions = {
   const slices: SliceInfo[] = [];
   for (let n = 0; n < indices.length; n++) {
     const header = plan.ordered[indices[n]];
-    const parsed = parseDicom(await loadSourceBytes(header.source));
+    const parsed = await parseDicomAsync(await loadSourceBytes(header.source));
     const format = pixelFormatOf(parsed.dataset);
     if (format.samplesPerPixel !== 1 || !format.photometricInterpretation.startsWith('MONOCHROME')) {
       throw new CtMuscleError(

@@ -5,7 +5,7 @@
  */
 import { numberValue, stringValue } from '../dicom/dataset-values.ts';
 import { decodeFrame } from '../dicom/pixels.ts';
-import { parseDicom } from '../dicom/read.ts';
+import { parseDicomAsync } from '../dicom/read.ts';
 import type { NaturalDataset } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
 import { SEG_SOP_CLASS_UID } from './seg.ts';
@@ -91,7 +91,7 @@ function onlyReferencedInstance(dataset: NaturalDataset): string | null {
 }
 
 export async function readSegMask(bytes: Uint8Array): Promise<SegReadout> {
-  const parsed = parseDicom(bytes);
+  const parsed = await parseDicomAsync(bytes);
   const ds = parsed.dataset;
   const sopClassUid = stringValue(ds, 'SOPClassUID') ?? stringValue(parsed.meta, 'MediaStorageSOPClassUID');
   if (sopClassUid !== SEG_SOP_CLASS_UID) {
