@@ -16,9 +16,8 @@ import { decodeFrame } from '../src/dicom/pixels.ts';
 import { parseDicomAsync } from '../src/dicom/read.ts';
 import { scanPaths } from '../src/dicom/scan.ts';
 import { ERROR_CODES, isCtMuscleError } from '../src/errors.ts';
-import { inspectPaths } from '../src/intake/inspect.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
-import { analyzeHeaders } from '../src/pipeline.ts';
+import { analyzeHeaders, inspectPaths } from '../src/pipeline/index.ts';
 import { dataPath, makeTempDir } from './support/env.ts';
 import { fuzzCaseCount, fuzzCases } from './support/fuzz.ts';
 
@@ -87,7 +86,7 @@ describe('fuzzing the DICOM intake (seeded mutator)', function () {
   });
 
   it('`inspect` scanning and the pipeline entry over a sample of the corpus: typed statuses only', async () => {
-    const report = await inspectPaths([tmp.path], undefined, LIMITS);
+    const report = await inspectPaths([tmp.path], undefined, { limits: LIMITS });
     for (const error of report.errors) assert.ok(TYPED.has(error.code), `${error.path}: ${error.code} ${error.message}`);
     assert.ok(report.errors.length > 0 && report.series.length > 0, 'the sample holds refused and readable files');
     const { headers } = await scanPaths([tmp.path], { limits: LIMITS });
