@@ -79,6 +79,8 @@ export interface StartOptions {
   lua?: string;
   /** Listen on this port (e.g. to restart "the same" PACS); a free one otherwise. */
   port?: number;
+  /** More configuration merged over the test defaults (objects key by key), e.g. a documented fragment. */
+  extraConfig?: Record<string, unknown>;
 }
 
 const running = new Set<ChildProcess>();
@@ -120,6 +122,11 @@ export async function startOrthanc(options: StartOptions = {}): Promise<OrthancH
     const luaPath = join(dir, 'script.lua');
     writeFileSync(luaPath, options.lua);
     Object.assign(config, { LuaScripts: [luaPath] });
+  }
+  for (const [key, value] of Object.entries(options.extraConfig ?? {})) {
+    const current = (config as Record<string, unknown>)[key];
+    const both = [current, value].every((v) => typeof v === 'object' && v !== null && !Array.isArray(v));
+    (config as Record<string, unknown>)[key] = both ? { ...(current as object), ...(value as object) } : value;
   }
   const configPath = join(dir, 'orthanc.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
