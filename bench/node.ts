@@ -52,7 +52,7 @@ function nodeConfig(name: string, port: number, destination: string): Config {
     ...defaults,
     logLevel: 'warn',
     spoolDir: join(work, name, 'spool'),
-    output: { dir: join(work, name, 'out'), overlay: false },
+    output: { dir: join(work, name, 'out'), overlay: false, notMeasuredSr: true },
     server: { ...defaults.server, port },
     queue: { ...defaults.queue, path: join(work, name, 'jobs.sqlite') },
     assembly: { quietPeriodSeconds: 0.5 },

@@ -58,7 +58,7 @@ const configSchema = z
         cutoffs: z.array(cutoffSchema),
       })
       .strict(),
-    output: z.object({ dir: z.string().min(1), overlay: z.boolean() }).strict(),
+    output: z.object({ dir: z.string().min(1), overlay: z.boolean(), notMeasuredSr: z.boolean() }).strict(),
     server: z
       .object({
         host: z.string().min(1),
@@ -104,6 +104,25 @@ const configSchema = z
         overlapDays: z.number().min(0),
         pageSize: z.number().int().min(1).max(10_000),
         maxPages: z.number().int().min(1),
+      })
+      .strict(),
+    health: z
+      .object({
+        /** This many failed polls in a row make /readyz answer not ready. */
+        pollFailuresNotReady: z.number().int().min(1),
+        /** Free space on the spool's file system below this makes /readyz answer not ready. */
+        minFreeSpoolMb: z.number().min(0),
+        /** Free space below this logs a warning (before intake starts refusing). */
+        warnFreeSpoolMb: z.number().min(0),
+      })
+      .strict(),
+    retention: z
+      .object({
+        /** Delete a study's received instances this many days after its results were written back; null: keep. */
+        spoolDaysAfterWriteBack: z.number().min(0).nullable(),
+        /** Delete a study's output folder this many days after it was written; null: keep. */
+        resultsDays: z.number().min(0).nullable(),
+        intervalMinutes: z.number().positive(),
       })
       .strict(),
   })

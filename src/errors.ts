@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   E_NO_SERIES: 'No series was found in the input.',
   E_NO_SUITABLE_SERIES: 'No series met the selection rules.',
   E_CONFIG_INVALID: 'The configuration is invalid.',
+  E_USAGE: 'A command option has an invalid value.',
   E_PHANTOM_OPTIONS: 'The phantom options are invalid.',
   E_NOT_NIFTI: 'The input is not a readable NIfTI-1/2 volume.',
   E_PACS_UNAVAILABLE: 'The PACS could not be reached or answered with a server error; the node retries.',

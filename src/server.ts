@@ -19,6 +19,7 @@ import { ANALYZE_STUDY, type AnalyzeStudyPayload } from './node/jobs.ts';
 import { createMetrics } from './node/metrics.ts';
 import { startParts, stopParts, type NodePart } from './node/part.ts';
 import { createPoller, type PollReport } from './node/poller.ts';
+import { createRetention, type RetentionReport } from './node/retention.ts';
 import { createWorkerPool } from './node/workers.ts';
 import { createWriteBack, writeBackDestination } from './node/write-back.ts';
 import type { PipelineObserver, Stages } from './pipeline/index.ts';
@@ -33,6 +34,8 @@ export interface RunningNode {
   pollNow(): Promise<PollReport | null>;
   /** Resolves when no job is running or due. */
   idle(): Promise<void>;
+  /** One retention pass now (also what its timer runs). */
+  applyRetention(): Promise<RetentionReport | null>;
   stop(): Promise<void>;
 }
 
@@ -72,9 +75,11 @@ export async function startNode(config: Config, options: { stages?: Stages; obse
   const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer });
   const workers = createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics)]);
   const http = createHttp(config.server);
-  const poller = createPoller({ config, queue, onStudyReady: (uid, count) => assembly.ready(uid, count) });
+  const poller = createPoller({ config, queue, metrics, onStudyReady: (uid, count) => assembly.ready(uid, count) });
+  const health = createHealth({ app: http.app, queue, config, metrics, pollStatus: () => poller.status() });
+  const retention = createRetention({ config, queue, metrics });
   // Started in this order, stopped in reverse: no request or poll arrives once the workers stop.
-  const parts: NodePart[] = [assembly, workers, createStowIntake({ app: http.app, config, storeInstance, metrics }), createHealth({ app: http.app, queue, spoolDir: config.spoolDir, metrics }), http, poller];
+  const parts: NodePart[] = [assembly, workers, retention, createStowIntake({ app: http.app, config, storeInstance, metrics }), health, http, poller];
   try {
     await startParts(parts);
   } catch (error) {
@@ -90,6 +95,7 @@ export async function startNode(config: Config, options: { stages?: Stages; obse
     queue,
     pollNow: () => poller.pollNow(),
     idle: () => workers.idle(),
+    applyRetention: () => retention.runNow(),
     stop() {
       stopping ??= (async () => {
         await stopParts(parts);

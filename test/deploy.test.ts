@@ -41,7 +41,7 @@ function siteConfig(dir: string, name: string, pacsOrigin: string): Config {
     ...config,
     logLevel: 'warn',
     spoolDir: join(dir, 'spool'),
-    output: { dir: join(dir, 'out'), overlay: false },
+    output: { dir: join(dir, 'out'), overlay: false, notMeasuredSr: true },
     server: { ...config.server, port: 0 },
     queue: { ...config.queue, path: join(dir, 'jobs.sqlite'), baseDelayMs: 50, maxDelayMs: 200 },
     assembly: { quietPeriodSeconds: 0.2 },

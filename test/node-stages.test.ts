@@ -18,7 +18,7 @@ function nodeConfig(dir: string): Config {
     ...base,
     logLevel: 'warn',
     spoolDir: join(dir, 'spool'),
-    output: { dir: join(dir, 'out'), overlay: false },
+    output: { dir: join(dir, 'out'), overlay: false, notMeasuredSr: true },
     server: { ...base.server, host: '127.0.0.1', port: 0 },
     queue: { ...base.queue, path: join(dir, 'jobs.sqlite'), maxAttempts: 1 },
     assembly: { quietPeriodSeconds: 1 },

@@ -25,7 +25,7 @@ function nodeConfig(dir: string, overrides: Partial<Config> = {}): Config {
     ...base,
     logLevel: 'warn',
     spoolDir: join(dir, 'spool'),
-    output: { dir: join(dir, 'out'), overlay: false },
+    output: { dir: join(dir, 'out'), overlay: false, notMeasuredSr: true },
     server: { ...base.server, port: 0 },
     queue: { ...base.queue, path: join(dir, 'jobs.sqlite'), baseDelayMs: 50, maxDelayMs: 200, maxAttempts: 3 },
     assembly: { quietPeriodSeconds: 0.2 },

@@ -69,7 +69,7 @@ describe('polling Orthanc', function () {
       ...defaults,
       logLevel: 'warn',
       spoolDir: join(tmp.path, 'spool'),
-      output: { dir: join(tmp.path, 'out'), overlay: false },
+      output: { dir: join(tmp.path, 'out'), overlay: false, notMeasuredSr: true },
       server: { ...defaults.server, port: 0 },
       queue: { ...defaults.queue, path: join(tmp.path, 'jobs.sqlite') },
       poll: { ...defaults.poll, source: { url: orthanc.dicomWebRoot }, pageSize: 2 },

@@ -197,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     const described = describeError(error);
-    if (isCtMuscleError(error) && error.code === 'E_CONFIG_INVALID') {
+    if (isCtMuscleError(error) && (error.code === 'E_CONFIG_INVALID' || error.code === 'E_USAGE')) {
       process.stderr.write(`${described.code}: ${described.message}\n`);
       return 2;
     }

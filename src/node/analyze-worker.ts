@@ -12,7 +12,31 @@ import { analyzeStudy, scanInputs, type PipelineObserver, type Stages } from '..
 import type { Job, JobQueue } from '../queue/job-queue.ts';
 import type { Assembly } from './assembly.ts';
 import { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyPayload, type AnalyzeStudyResult, type JobKind, type WriteBackPayload } from './jobs.ts';
-import type { NodeMetrics } from './metrics.ts';
+import { stageTimer, type NodeMetrics } from './metrics.ts';
+import { logger } from '../logging.ts';
+
+/** What an analysis of an unchanged study says (also what `requeue` prints for one). */
+export const UNCHANGED_MESSAGE = 'late instances did not change the selected series; not measured again';
+
+/** One info line per analysed study: the result summary, or the code and the reason. No patient data. */
+function logOutcome(studyInstanceUid: string, result: StudyResult): void {
+  if (result.status !== 'ok') {
+    logger.info('study not measured', { studyInstanceUid, code: result.status, reason: result.message, srWritten: result.outputs.sr !== undefined });
+    return;
+  }
+  const { level, muscle, flags, verdict, segmenter } = result;
+  logger.info('study measured', {
+    studyInstanceUid,
+    level: level?.name,
+    slice: level?.rule,
+    areaCm2: muscle ? Number(muscle.areaCm2.toFixed(2)) : null,
+    meanHu: muscle ? Number(muscle.meanHu.toFixed(1)) : null,
+    smi: muscle?.smiCm2PerM2 != null ? Number(muscle.smiCm2PerM2.toFixed(2)) : null,
+    flags,
+    lowMuscle: verdict ? verdict.lowMuscle : null,
+    segmenter: segmenter ? `${segmenter.id} ${segmenter.version}` : null,
+  });
+}
 
 export interface AnalyzeWorkerOptions {
   config: Config;
@@ -58,9 +82,12 @@ export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
   function queueWriteBack(studyInstanceUid: string, result: StudyResult): void {
     const { seg, sr, overlay } = result.outputs;
     const files = [seg, sr, overlay].filter((f): f is OutputFile => f !== undefined);
-    if (result.status !== 'ok' || files.length === 0) return;
+    // A not-measured study sends its SR (why it was not measured) when one was written.
+    if (files.length === 0) return;
     queue.enqueue<WriteBackPayload>(WRITE_BACK, studyInstanceUid, { studyInstanceUid, files: files.map((f) => ({ path: f.path, sopInstanceUid: f.sopInstanceUid })) });
   }
+
+  const timed = stageTimer(metrics, observer);
 
   async function handle(job: Job): Promise<AnalyzeStudyResult> {
     const payload = job.payload as AnalyzeStudyPayload;
@@ -79,10 +106,15 @@ export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
       previous.selectedInstanceCount !== selected.instanceCount;
     const started = Date.now();
     const { sliceSopInstanceUid } = payload;
-    const { result, selected, declined } = await analyzeStudy(headers, { config, stages, observer, proceed: changed, outDir: config.output.dir, overlay: config.output.overlay, sliceSopInstanceUid });
-    if (declined) return { ...previous!, outcome: 'unchanged', message: 'late instances did not change the selected series' };
+    const { result, selected, declined } = await analyzeStudy(headers, { config, stages, observer: timed, proceed: changed, outDir: config.output.dir, overlay: config.output.overlay, sliceSopInstanceUid });
+    if (declined) return { ...previous!, outcome: 'unchanged', message: UNCHANGED_MESSAGE };
     metrics.stageSeconds.observe({ stage: 'analyze' }, (Date.now() - started) / 1000);
-    if (NODE_FAILURES.has(result.status)) throw new CtMuscleError(result.status as 'E_STAGE_UNAVAILABLE', result.message);
+    if (NODE_FAILURES.has(result.status)) {
+      metrics.studies.inc({ outcome: 'failed', code: result.status });
+      throw new CtMuscleError(result.status as 'E_STAGE_UNAVAILABLE', result.message);
+    }
+    metrics.studies.inc({ outcome: result.status === 'ok' ? 'measured' : 'not-measured', code: result.status });
+    logOutcome(payload.studyInstanceUid, result);
     queueWriteBack(payload.studyInstanceUid, result);
     return jobResult(result, selected);
   }

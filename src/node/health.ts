@@ -1,29 +1,98 @@
-/** /healthz (the process answers), /readyz (queue and spool usable) and /metrics (Prometheus). */
-import { access, constants } from 'node:fs/promises';
+/**
+ * /healthz (the process answers), /readyz (the node can do its work: queue usable, spool writable
+ * with enough free space, the polled PACS answering) and /metrics (Prometheus). /readyz names
+ * every reason it is not ready, and reports the write-back destination's retries without turning
+ * not-ready for them: studies still arrive and wait in the queue until the destination is back.
+ */
+import { access, constants, statfs } from 'node:fs/promises';
 import type { Express } from 'express';
+import type { Config } from '../config.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
+import { WRITE_BACK } from './jobs.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { NodePart } from './part.ts';
+import type { PollStatus } from './poller.ts';
 
 export interface HealthOptions {
   app: Express;
   queue: JobQueue;
-  spoolDir: string;
+  config: Pick<Config, 'spoolDir' | 'health' | 'poll'>;
   metrics: NodeMetrics;
+  /** The poller's view of the source PACS; absent when the node does not poll. */
+  pollStatus?: () => PollStatus;
 }
 
-export function createHealth({ app, queue, spoolDir, metrics }: HealthOptions): NodePart {
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+  checks: Record<string, unknown>;
+}
+
+const MB = 1024 * 1024;
+
+/** Free bytes for an unprivileged writer on the file system holding `path`. */
+export async function freeBytes(path: string): Promise<number> {
+  const stats = await statfs(path);
+  return stats.bavail * stats.bsize;
+}
+
+async function spoolCheck(options: HealthOptions, reasons: string[]): Promise<Record<string, unknown>> {
+  const { spoolDir, health } = options.config;
+  try {
+    await access(spoolDir, constants.W_OK);
+    const free = await freeBytes(spoolDir);
+    options.metrics.spoolFreeBytes.set(free);
+    if (free < health.minFreeSpoolMb * MB) reasons.push(`spool disk low: ${Math.floor(free / MB)} MB free, below health.minFreeSpoolMb ${health.minFreeSpoolMb} MB`);
+    return { writable: true, freeMb: Math.floor(free / MB), minFreeMb: health.minFreeSpoolMb };
+  } catch (error) {
+    reasons.push(`spool not writable: ${(error as Error).message}`);
+    return { writable: false };
+  }
+}
+
+function pollCheck(options: HealthOptions, reasons: string[]): Record<string, unknown> | undefined {
+  if (!options.pollStatus || !options.config.poll.source) return undefined;
+  const status = options.pollStatus();
+  const limit = options.config.health.pollFailuresNotReady;
+  if (status.consecutiveFailures >= limit) {
+    const last = status.lastError ? ` (${status.lastError.code}: ${status.lastError.message})` : '';
+    reasons.push(`polled PACS unavailable: the last ${status.consecutiveFailures} polls failed${last}`);
+  }
+  return { url: options.config.poll.source.url, ...status };
+}
+
+/** Write-back jobs waiting for a retry after a failure: the destination is (or was) down. */
+function writeBackCheck(queue: JobQueue): Record<string, unknown> {
+  const retrying = queue.list('pending').filter((job) => job.kind === WRITE_BACK && job.lastErrorCode);
+  const dead = queue.counts().dead;
+  return { retrying: retrying.length, lastError: retrying.at(-1)?.lastErrorCode ?? null, deadJobs: dead };
+}
+
+export async function readiness(options: HealthOptions): Promise<Readiness> {
+  const reasons: string[] = [];
+  const checks: Record<string, unknown> = {};
+  try {
+    checks.queue = options.queue.counts();
+    checks.writeBack = writeBackCheck(options.queue);
+  } catch (error) {
+    reasons.push(`queue database unusable: ${(error as Error).message}`);
+  }
+  checks.spool = await spoolCheck(options, reasons);
+  const poll = pollCheck(options, reasons);
+  if (poll) checks.poll = poll;
+  const ready = reasons.length === 0;
+  options.metrics.ready.set(ready ? 1 : 0);
+  return { ready, reasons, checks };
+}
+
+export function createHealth(options: HealthOptions): NodePart {
+  const { app, metrics } = options;
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    try {
-      queue.counts();
-      await access(spoolDir, constants.W_OK);
-      res.json({ status: 'ready' });
-    } catch (error) {
-      res.status(503).json({ status: 'not ready', message: (error as Error).message });
-    }
+    const { ready, reasons, checks } = await readiness(options);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', reasons, checks });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -1,18 +1,44 @@
-/** Prometheus metrics of the node (prom-client): jobs by state, stage durations, STOW results, ONNX sessions by provider. */
+/**
+ * Prometheus metrics of the node (prom-client): jobs by state, study outcomes, per-stage
+ * durations, STOW requests, polls, write-back per destination, retention and disk space, ONNX
+ * sessions by execution provider.
+ * Names are a public contract (docs/deploy.md, docs/prometheus-alerts.yml, docs/grafana-dashboard.json).
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobQueue } from '../queue/job-queue.ts';
+import type { PipelineObserver } from '../pipeline/index.ts';
 import { sessionStats } from '../segment/onnx-session.ts';
 
 export interface NodeMetrics {
   registry: Registry;
   stageSeconds: Histogram<'stage'>;
   stowRequests: Counter<'status'>;
-  writeBacks: Counter<'outcome'>;
+  /** Write-back attempts by destination (URL, or "local") and outcome. */
+  writeBacks: Counter<'destination' | 'outcome'>;
+  /** Studies by outcome (measured / not-measured / failed) and status code. */
+  studies: Counter<'outcome' | 'code'>;
+  polls: Counter<'result'>;
+  pollStudies: Counter<'what'>;
+  pollInstances: Counter;
+  retentionRuns: Counter<'result'>;
+  retentionDeleted: Counter<'what'>;
+  retentionBytes: Counter<'what'>;
+  /** 1 when /readyz answers ready, else 0 (set on each readiness check). */
+  ready: Gauge;
+  /** Free bytes on the spool's file system (set on each readiness check and retention run). */
+  spoolFreeBytes: Gauge;
 }
 
-export function createMetrics(queue: JobQueue): NodeMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'ctmn_' });
+export type PollMetrics = Pick<NodeMetrics, 'polls' | 'pollStudies' | 'pollInstances'>;
+export type RetentionMetrics = Pick<NodeMetrics, 'retentionRuns' | 'retentionDeleted' | 'retentionBytes' | 'spoolFreeBytes'>;
+
+const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
+
+function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[] = []): Counter<L> {
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}
+
+function jobsGauge(registry: Registry, queue: JobQueue): void {
   new Gauge({
     name: 'ctmn_jobs',
     help: 'Jobs in the queue by state.',
@@ -22,18 +48,35 @@ export function createMetrics(queue: JobQueue): NodeMetrics {
       for (const [state, count] of Object.entries(queue.counts())) this.set({ state }, count);
     },
   });
+}
+
+export function createMetrics(queue: JobQueue): NodeMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'ctmn_' });
+  jobsGauge(registry, queue);
   registerModelMetrics(registry);
   return {
     registry,
-    stageSeconds: new Histogram({
-      name: 'ctmn_stage_duration_seconds',
-      help: 'Duration of pipeline stages.',
-      labelNames: ['stage'],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
-      registers: [registry],
-    }),
-    stowRequests: new Counter({ name: 'ctmn_stow_requests_total', help: 'STOW-RS requests received, by HTTP status.', labelNames: ['status'], registers: [registry] }),
-    writeBacks: new Counter({ name: 'ctmn_write_backs_total', help: 'Write-back attempts by outcome.', labelNames: ['outcome'], registers: [registry] }),
+    stageSeconds: new Histogram({ name: 'ctmn_stage_duration_seconds', help: 'Duration of pipeline stages (and "analyze": a whole analysis).', labelNames: ['stage'], buckets: DURATION_BUCKETS, registers: [registry] }),
+    stowRequests: counter(registry, 'ctmn_stow_requests_total', 'STOW-RS requests received, by HTTP status.', ['status']),
+    writeBacks: counter(registry, 'ctmn_write_backs_total', 'Write-back attempts by destination and outcome (stored, retry, rejected, local).', ['destination', 'outcome']),
+    studies: counter(registry, 'ctmn_studies_total', 'Analysed studies by outcome (measured, not-measured, failed) and status code.', ['outcome', 'code']),
+    polls: counter(registry, 'ctmn_polls_total', 'Polls of the source PACS by result (ok, failed).', ['result']),
+    pollStudies: counter(registry, 'ctmn_poll_studies_total', 'Studies seen by polls: found, fetched, skipped, failed.', ['what']),
+    pollInstances: counter(registry, 'ctmn_poll_instances_retrieved_total', 'Instances retrieved by polls (WADO-RS).'),
+    retentionRuns: counter(registry, 'ctmn_retention_runs_total', 'Retention passes by result (ok, failed).', ['result']),
+    retentionDeleted: counter(registry, 'ctmn_retention_deleted_total', 'Study folders deleted by retention: spool (received instances), results (outputs).', ['what']),
+    retentionBytes: counter(registry, 'ctmn_retention_freed_bytes_total', 'Bytes freed by retention: spool, results.', ['what']),
+    ready: new Gauge({ name: 'ctmn_ready', help: '1 when /readyz last answered ready, else 0.', registers: [registry] }),
+    spoolFreeBytes: new Gauge({ name: 'ctmn_spool_free_bytes', help: 'Free bytes on the spool file system (last readiness check or retention pass).', registers: [registry] }),
+  };
+}
+
+/** The pipeline observer that times every stage into ctmn_stage_duration_seconds. */
+export function stageTimer(metrics: NodeMetrics, next?: PipelineObserver): PipelineObserver {
+  return (event) => {
+    metrics.stageSeconds.observe({ stage: event.stage }, event.ms / 1000);
+    next?.(event);
   };
 }
 

@@ -13,10 +13,11 @@ import { searchAll, firstString, getJson, retrieveSeries, type DicomJson } from 
 import type { StowTarget } from '../dicomweb/client/stow-client.ts';
 import { headerFromParsed, parseDicom } from '../dicom/read.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
-import { describeError } from '../errors.ts';
+import { CtMuscleError, describeError } from '../errors.ts';
 import { logger } from '../logging.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import type { NodePart } from './part.ts';
+import type { PollMetrics } from './metrics.ts';
 import type { SelectionRules } from '../intake/select-series.ts';
 import { countSpooled, spooledPath, spoolInstance } from '../intake/spool.ts';
 import { chooseSeries } from '../pipeline/index.ts';
@@ -57,7 +58,7 @@ export function dicomDate(date: Date): string {
   return date.toISOString().slice(0, 10).replace(/-/g, '');
 }
 
-function fromDicomDate(text: string): Date {
+export function fromDicomDate(text: string): Date {
   return new Date(`${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6, 8)}T00:00:00Z`);
 }
 
@@ -97,7 +98,14 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function fetchStudy(context: PollContext, studyInstanceUid: string): Promise<number> {
+interface Fetched {
+  /** The study has a series the selection rules accept. */
+  selected: boolean;
+  /** Instances retrieved now (0 when the chosen series was already in the spool). */
+  retrieved: number;
+}
+
+async function fetchStudy(context: PollContext, studyInstanceUid: string): Promise<Fetched> {
   const { settings } = context;
   const series = await getJson(settings.source, `studies/${studyInstanceUid}/series?Modality=CT`);
   const headers: InstanceHeader[] = [];
@@ -110,14 +118,14 @@ async function fetchStudy(context: PollContext, studyInstanceUid: string): Promi
   const { selection } = await chooseSeries(headers, context.selection);
   if (!selection.selected) {
     logger.info('poll: no suitable series', { studyInstanceUid, candidates: selection.candidates.length });
-    return 0;
+    return { selected: false, retrieved: 0 };
   }
   const chosen = selection.selected.seriesInstanceUid;
   const wanted = headers.filter((h) => h.seriesInstanceUid === chosen);
   const present = await Promise.all(wanted.map((h) => exists(spooledPath(context.spoolDir, studyInstanceUid, h.sopInstanceUid))));
   // Our own SEG/SR written back change the study's instance count; the chosen series is what matters.
-  if (present.every(Boolean)) return 0;
-  return retrieveSeries(
+  if (present.every(Boolean)) return { selected: true, retrieved: 0 };
+  const retrieved = await retrieveSeries(
     settings.source,
     studyInstanceUid,
     chosen,
@@ -127,70 +135,144 @@ async function fetchStudy(context: PollContext, studyInstanceUid: string): Promi
     },
     { maxInstanceBytes: settings.maxInstanceBytes },
   );
+  return { selected: true, retrieved };
 }
 
-export async function pollOnce(context: PollContext): Promise<PollReport> {
-  const { settings, queue } = context;
-  const now = context.now ?? new Date();
-  const watermark = queue.getState(WATERMARK);
-  const from = watermark ? new Date(fromDicomDate(watermark).getTime() - settings.overlapDays * DAY_MS) : new Date(now.getTime() - settings.lookbackDays * DAY_MS);
-  const { studies, capped } = await findStudies(settings, from, now);
-  const report: PollReport = { window: [dicomDate(from), dicomDate(now)], studiesFound: studies.length, studiesFetched: 0, studiesSkipped: 0, instancesRetrieved: 0, capped, errors: [] };
-  if (capped) logger.warn('poll: the server capped results even for single days; some studies may be missed', { window: report.window });
-  for (const study of studies) {
-    const studyInstanceUid = firstString(study, '0020000D');
-    if (!studyInstanceUid) continue;
-    const count = firstString(study, '00201208') ?? '?';
-    const seenKey = `poll:seen:${studyInstanceUid}`;
-    if (queue.getState(seenKey) === count && count !== '?') {
+/**
+ * Fetch and queue the given studies. A poll skips studies already seen with the same instance
+ * count and queues only what it retrieved; a backfill (`force`) looks at every study again and
+ * queues every study with a suitable series (the analysis itself skips an unchanged one).
+ */
+async function takeStudies(context: PollContext, studies: Array<{ uid: string; count: string }>, report: PollReport, force: boolean): Promise<void> {
+  for (const { uid, count } of studies) {
+    const seenKey = `poll:seen:${uid}`;
+    if (!force && context.queue.getState(seenKey) === count && count !== '?') {
       report.studiesSkipped++;
       continue;
     }
     try {
-      const retrieved = await fetchStudy(context, studyInstanceUid);
-      queue.setState(seenKey, count);
-      if (retrieved === 0) {
+      const { selected, retrieved } = await fetchStudy(context, uid);
+      context.queue.setState(seenKey, count);
+      report.instancesRetrieved += retrieved;
+      if (retrieved === 0 && !(force && selected)) {
         report.studiesSkipped++;
         continue;
       }
-      report.instancesRetrieved += retrieved;
       report.studiesFetched++;
-      context.onStudyReady(studyInstanceUid, await countSpooled(context.spoolDir, studyInstanceUid));
+      context.onStudyReady(uid, await countSpooled(context.spoolDir, uid));
     } catch (error) {
       // One unreadable study must not stop the others; it is tried again at the next poll.
-      report.errors.push({ studyInstanceUid, ...describeError(error) });
+      report.errors.push({ studyInstanceUid: uid, ...describeError(error) });
     }
   }
+}
+
+function emptyReport(window: [string, string], studiesFound: number, capped: boolean): PollReport {
+  return { window, studiesFound, studiesFetched: 0, studiesSkipped: 0, instancesRetrieved: 0, capped, errors: [] };
+}
+
+/** CT studies with a StudyDate from `from` to `to` (both days included): found, fetched, queued. */
+export async function pollWindow(context: PollContext, from: Date, to: Date, options: { force?: boolean } = {}): Promise<PollReport> {
+  const { studies, capped } = await findStudies(context.settings, from, to);
+  const report = emptyReport([dicomDate(from), dicomDate(to)], studies.length, capped);
+  if (capped) logger.warn('poll: the server capped results even for single days; some studies may be missed', { window: report.window });
+  const found = studies.flatMap((study) => {
+    const uid = firstString(study, '0020000D');
+    return uid ? [{ uid, count: firstString(study, '00201208') ?? '?' }] : [];
+  });
+  await takeStudies(context, found, report, options.force ?? false);
+  return report;
+}
+
+/** Named studies (a backfill by UID), whatever their date; each is looked at again. */
+export async function pollStudies(context: PollContext, studyInstanceUids: string[]): Promise<PollReport> {
+  const report = emptyReport(['', ''], studyInstanceUids.length, false);
+  await takeStudies(context, studyInstanceUids.map((uid) => ({ uid, count: '?' })), report, true);
+  return report;
+}
+
+/** The poll window's start: the watermark minus the overlap, or (no watermark yet) today minus lookbackDays. */
+export function pollWindowStart(settings: Pick<PollSettings, 'lookbackDays' | 'overlapDays'>, watermark: string | undefined, now: Date): Date {
+  return watermark ? new Date(fromDicomDate(watermark).getTime() - settings.overlapDays * DAY_MS) : new Date(now.getTime() - settings.lookbackDays * DAY_MS);
+}
+
+export function readWatermark(queue: JobQueue): string | undefined {
+  return queue.getState(WATERMARK);
+}
+
+/** Set the watermark (YYYYMMDD): the next poll's window starts there minus the overlap. */
+export function setWatermark(queue: JobQueue, date: string): void {
+  if (!/^\d{8}$/.test(date) || Number.isNaN(fromDicomDate(date).getTime()) || dicomDate(fromDicomDate(date)) !== date) {
+    throw new CtMuscleError('E_USAGE', `Not a date (YYYYMMDD): ${date}`);
+  }
+  queue.setState(WATERMARK, date);
+}
+
+export async function pollOnce(context: PollContext): Promise<PollReport> {
+  const now = context.now ?? new Date();
+  const from = pollWindowStart(context.settings, readWatermark(context.queue), now);
+  const report = await pollWindow(context, from, now);
   // Only a clean pass moves the watermark: a failure keeps the window open for the next poll.
-  if (report.errors.length === 0) queue.setState(WATERMARK, dicomDate(now));
+  if (report.errors.length === 0) context.queue.setState(WATERMARK, dicomDate(now));
   logger.info('poll done', { ...report, errors: report.errors.length });
   return report;
+}
+
+/** What readiness needs to know about the polled PACS. */
+export interface PollStatus {
+  /** Polls in a row that failed (the PACS could not be queried); 0 after a good one. */
+  consecutiveFailures: number;
+  lastError?: { code: string; message: string };
+  lastSuccessAt?: string;
 }
 
 export interface PollerPart extends NodePart {
   /** Poll now (also what the cron schedule runs); null when no source is configured or the poll failed. */
   pollNow(): Promise<PollReport | null>;
+  status(): PollStatus;
+}
+
+function countPoll(metrics: PollMetrics | undefined, report: PollReport | null): void {
+  if (!metrics) return;
+  metrics.polls.inc({ result: report ? 'ok' : 'failed' });
+  if (!report) return;
+  metrics.pollStudies.inc({ what: 'found' }, report.studiesFound);
+  metrics.pollStudies.inc({ what: 'fetched' }, report.studiesFetched);
+  metrics.pollStudies.inc({ what: 'skipped' }, report.studiesSkipped);
+  metrics.pollStudies.inc({ what: 'failed' }, report.errors.length);
+  metrics.pollInstances.inc(report.instancesRetrieved);
+}
+
+export function pollContext(config: Config, queue: JobQueue, onStudyReady: PollContext['onStudyReady']): PollContext | null {
+  const source = config.poll.source;
+  if (!source) return null;
+  return { settings: { ...config.poll, source, maxInstanceBytes: config.server.maxInstanceMb * 1024 * 1024 }, queue, spoolDir: config.spoolDir, selection: config.selection, onStudyReady };
 }
 
 /** The poller as a node part: a cron schedule of `pollOnce`, one poll at a time. */
-export function createPoller(options: { config: Config; queue: JobQueue; onStudyReady: PollContext['onStudyReady'] }): PollerPart {
-  const { config, queue, onStudyReady } = options;
+export function createPoller(options: { config: Config; queue: JobQueue; onStudyReady: PollContext['onStudyReady']; metrics?: PollMetrics }): PollerPart {
+  const { config, queue, onStudyReady, metrics } = options;
   let polling: Promise<PollReport | null> | undefined;
   let schedule: ScheduledTask | undefined;
+  const status: PollStatus = { consecutiveFailures: 0 };
   const pollNow = (): Promise<PollReport | null> => {
-    const source = config.poll.source;
-    if (!source) return Promise.resolve(null);
+    const context = pollContext(config, queue, onStudyReady);
+    if (!context) return Promise.resolve(null);
     // One poll at a time: a slow PACS must not pile up overlapping polls.
-    polling ??= pollOnce({
-      settings: { ...config.poll, source, maxInstanceBytes: config.server.maxInstanceMb * 1024 * 1024 },
-      queue,
-      spoolDir: config.spoolDir,
-      selection: config.selection,
-      onStudyReady,
-    })
+    polling ??= pollOnce(context)
+      .then((report) => {
+        Object.assign(status, { consecutiveFailures: 0, lastError: undefined, lastSuccessAt: new Date().toISOString() });
+        return report;
+      })
       .catch((error: unknown) => {
-        logger.error('poll failed', describeError(error));
+        status.consecutiveFailures++;
+        status.lastError = describeError(error);
+        logger.error('poll failed', { ...status.lastError, consecutiveFailures: status.consecutiveFailures });
         return null;
+      })
+      .then((report) => {
+        countPoll(metrics, report);
+        return report;
       })
       .finally(() => {
         polling = undefined;
@@ -200,6 +282,7 @@ export function createPoller(options: { config: Config; queue: JobQueue; onStudy
   return {
     name: 'poller',
     pollNow,
+    status: () => ({ ...status }),
     async start() {
       if (config.poll.source) schedule = cron.schedule(config.poll.cron, () => void pollNow());
     },

@@ -23,16 +23,16 @@ export function createWriteBack(config: Config, metrics: NodeMetrics): JobKind {
   async function handle(job: Job): Promise<unknown> {
     const payload = job.payload as WriteBackPayload;
     if (!destination) {
-      metrics.writeBacks.inc({ outcome: 'local' });
+      metrics.writeBacks.inc({ destination: 'local', outcome: 'local' });
       return { destination: 'local', directory: join(config.output.dir, payload.studyInstanceUid) };
     }
     const instances = await Promise.all(payload.files.map(async (f) => ({ sopInstanceUid: f.sopInstanceUid, bytes: new Uint8Array(await readFile(f.path)) })));
     try {
       const outcome = await stowInstances({ url: destination.url, credentials: { bearerToken: destination.bearerToken, basic: destination.basic } }, instances, payload.studyInstanceUid);
-      metrics.writeBacks.inc({ outcome: 'stored' });
+      metrics.writeBacks.inc({ destination: destination.url, outcome: 'stored' });
       return { destination: destination.url, stored: outcome.stored };
     } catch (error) {
-      metrics.writeBacks.inc({ outcome: isCtMuscleError(error) && error.details?.retryable ? 'retry' : 'rejected' });
+      metrics.writeBacks.inc({ destination: destination.url, outcome: isCtMuscleError(error) && error.details?.retryable ? 'retry' : 'rejected' });
       throw error;
     }
   }

@@ -168,7 +168,7 @@ export async function analyzeStudy(headers: InstanceHeader[], options: AnalyzeOp
     const { code, message } = describeError(error);
     result.status = code;
     result.message = message;
-    logger.info('study not measured', { studyInstanceUid, code });
+    logger.debug('study not measured', { studyInstanceUid, code, reason: message });
   }
   return { result, selected, declined: false };
 }
