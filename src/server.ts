@@ -15,7 +15,7 @@ import { createAssembly } from './node/assembly.ts';
 import { createHealth } from './node/health.ts';
 import { createHttp } from './node/http.ts';
 import { createStowIntake } from './node/intake.ts';
-import { ANALYZE_STUDY, type AnalyzeStudyPayload } from './node/jobs.ts';
+import { ANALYZE_STUDY, type AnalyzeStudyPayload, type AnalyzeStudyResult } from './node/jobs.ts';
 import { createMetrics } from './node/metrics.ts';
 import { startParts, stopParts, type NodePart } from './node/part.ts';
 import { createPoller, type PollReport } from './node/poller.ts';
@@ -39,17 +39,29 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+export interface Requeued {
+  job: Job<AnalyzeStudyPayload>;
+  /** Set when the job will change nothing: the study's instances are those of its last analysis. */
+  note?: string;
+}
+
 /**
- * Queue a study in the spool for (re)analysis, optionally on a slice a person chose; the running
- * node's workers pick it up from the shared queue database. E_STUDY_NOT_FOUND when the spool
- * holds no instance of it.
+ * Queue a study in the spool for (re)analysis, optionally on a slice a person chose or forced
+ * (measured again although unchanged); the running node's workers pick it up from the shared
+ * queue database. E_STUDY_NOT_FOUND when the spool holds no instance of it.
  */
-export async function requeueStudy(config: Config, studyInstanceUid: string, sliceSopInstanceUid?: string): Promise<Job<AnalyzeStudyPayload>> {
+export async function requeueStudy(config: Config, studyInstanceUid: string, options: { slice?: string; force?: boolean } = {}): Promise<Requeued> {
   const instanceCount = await countSpooled(config.spoolDir, studyInstanceUid);
   if (instanceCount === 0) throw new CtMuscleError('E_STUDY_NOT_FOUND', `No instance of study ${studyInstanceUid} is in the spool (${config.spoolDir}).`);
   const queue = new JobQueue(config.queue.path);
   try {
-    return queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid, { studyInstanceUid, instanceCount, ...(sliceSopInstanceUid ? { sliceSopInstanceUid } : {}) });
+    const last = queue.lastDone<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid);
+    const outcome = (last?.result as AnalyzeStudyResult | undefined)?.outcome;
+    const unchanged = !options.slice && !options.force && (outcome === 'measured' || outcome === 'unchanged') && last?.payload.instanceCount === instanceCount;
+    const payload: AnalyzeStudyPayload = { studyInstanceUid, instanceCount, ...(options.slice ? { sliceSopInstanceUid: options.slice } : {}), ...(options.force ? { force: true } : {}) };
+    const job = queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid, payload);
+    if (!unchanged) return { job };
+    return { job, note: `unchanged: the study has the same ${instanceCount} instances as when it was last measured, so the node will not measure it again (outcome "unchanged"); use --force to measure it anyway, or --slice to measure a chosen slice` };
   } finally {
     queue.close();
   }

@@ -113,7 +113,7 @@ describe('the node (serve)', function () {
     await settle(node);
     assert.equal(finderRuns, 1);
     const chosen = study.truth.t12.sopInstanceUid!;
-    const job = await requeueStudy(config, study.truth.studyInstanceUid, chosen);
+    const { job } = await requeueStudy(config, study.truth.studyInstanceUid, { slice: chosen });
     assert.equal(job.payload.sliceSopInstanceUid, chosen);
     await node.idle();
     assert.equal(finderRuns, 1, 'the level finder must not run for a chosen slice');

@@ -13,7 +13,8 @@ import { runDemo } from '../demo.ts';
 import { requeueStudy, startNode } from '../server.ts';
 import { TARGET_LEVELS, type LevelName } from '../model/index.ts';
 import { analyzeHeaders, inspectPaths, levelForPaths, scanInputs } from '../pipeline/index.ts';
-import { JOB_STATES, JobQueue, type JobState } from '../queue/job-queue.ts';
+import { JOB_STATES, JobQueue, type Job, type JobState } from '../queue/job-queue.ts';
+import { backfill, pollWindowStart, readWatermark, setWatermark, dicomDate } from '../node/poller.ts';
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -127,6 +128,13 @@ function addServeCommand(program: Command): void {
     });
 }
 
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** Job times as ISO 8601 (UTC) instead of epoch milliseconds. */
+function withIsoTimes(job: Job): Record<string, unknown> {
+  return { ...job, nextRunAt: iso(job.nextRunAt), leaseUntil: iso(job.leaseUntil), createdAt: iso(job.createdAt), updatedAt: iso(job.updatedAt) };
+}
+
 function addJobsCommand(program: Command): void {
   program
     .command('jobs')
@@ -139,7 +147,7 @@ function addJobsCommand(program: Command): void {
       }
       const queue = new JobQueue(config.queue.path);
       try {
-        printJson({ counts: queue.counts(), jobs: queue.list(options.state as JobState | undefined) });
+        printJson({ counts: queue.counts(), jobs: queue.list(options.state as JobState | undefined).map(withIsoTimes) });
       } finally {
         queue.close();
       }
@@ -152,10 +160,50 @@ function addRequeueCommand(program: Command): void {
     .description("Queue a received study for analysis again (e.g. after a dead letter), optionally on a slice you chose; the running node picks it up.")
     .argument('<studyInstanceUid>', 'a study in the spool')
     .option('--slice <sopInstanceUid>', 'measure this slice as is instead of finding the level')
-    .action(async (studyInstanceUid: string, options: { slice?: string }, command: Command) => {
+    .option('--force', 'measure again even if the study is unchanged (e.g. after a model update)')
+    .action(async (studyInstanceUid: string, options: { slice?: string; force?: boolean }, command: Command) => {
       const config = configFrom(command);
-      const job = await requeueStudy(config, studyInstanceUid, options.slice);
-      printJson({ id: job.id, kind: job.kind, key: job.key, state: job.state, payload: job.payload });
+      const { job, note } = await requeueStudy(config, studyInstanceUid, options);
+      printJson({ id: job.id, kind: job.kind, key: job.key, state: job.state, payload: job.payload, ...(note ? { note } : {}) });
+      if (note) process.stderr.write(`${note}\n`);
+    });
+}
+
+function addBackfillCommand(program: Command): void {
+  program
+    .command('backfill')
+    .description('Find CT studies of a past StudyDate range (or the named studies) on poll.source, fetch their chosen series and queue them; the running node measures them. The watermark is not moved.')
+    .option('--from <YYYYMMDD>', 'first StudyDate of the range')
+    .option('--to <YYYYMMDD>', 'last StudyDate of the range (included)')
+    .option('--study <uid...>', 'StudyInstanceUIDs to fetch whatever their date')
+    .action(async (options: { from?: string; to?: string; study?: string[] }, command: Command) => {
+      const config = configFrom(command);
+      const byDate = options.from !== undefined || options.to !== undefined;
+      if (byDate === (options.study !== undefined)) throw usageError('Give either --from and --to, or --study.');
+      if (byDate && (options.from === undefined || options.to === undefined)) throw usageError('--from and --to go together.');
+      printJson(await backfill(config, options.study ? { studies: options.study } : { from: options.from!, to: options.to! }));
+    });
+}
+
+function addWatermarkCommand(program: Command): void {
+  program
+    .command('watermark')
+    .description("Show the poller's watermark and the StudyDate window of the next poll, or move it with --reset.")
+    .option('--reset <YYYYMMDD>', 'the next poll searches from this date minus poll.overlapDays')
+    .action((options: { reset?: string }, command: Command) => {
+      const config = configFrom(command);
+      const queue = new JobQueue(config.queue.path);
+      try {
+        const previous = readWatermark(queue) ?? null;
+        if (options.reset !== undefined) setWatermark(queue, options.reset);
+        const watermark = readWatermark(queue) ?? null;
+        const now = new Date();
+        const start = pollWindowStart(config.poll, watermark ?? undefined, now);
+        const body = { watermark, nextWindow: [dicomDate(start), dicomDate(now)], lookbackDays: config.poll.lookbackDays, overlapDays: config.poll.overlapDays };
+        printJson(options.reset !== undefined ? { previous, ...body } : body);
+      } finally {
+        queue.close();
+      }
     });
 }
 
@@ -183,6 +231,8 @@ export function buildProgram(): Command {
   addServeCommand(program);
   addJobsCommand(program);
   addRequeueCommand(program);
+  addBackfillCommand(program);
+  addWatermarkCommand(program);
   addDemoCommand(program);
   return program;
 }

@@ -101,6 +101,7 @@ export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
     // A re-run whose chosen series is the one already measured, with the same instances, is skipped.
     const changed = (selected: SeriesSummary) =>
       payload.sliceSopInstanceUid !== undefined ||
+      payload.force === true ||
       previous?.outcome !== 'measured' ||
       previous.seriesInstanceUid !== selected.seriesInstanceUid ||
       previous.selectedInstanceCount !== selected.instanceCount;

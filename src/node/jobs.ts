@@ -11,6 +11,8 @@ export interface AnalyzeStudyPayload {
   instanceCount: number;
   /** A slice chosen by a person (`ct-muscle-node requeue --slice`): measured as is, no level finding. */
   sliceSopInstanceUid?: string;
+  /** Measure again even when the chosen series is unchanged (`requeue --force`, e.g. after a model update). */
+  force?: boolean;
 }
 
 export interface WriteBackPayload {

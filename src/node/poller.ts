@@ -15,7 +15,8 @@ import { headerFromParsed, parseDicom } from '../dicom/read.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { CtMuscleError, describeError } from '../errors.ts';
 import { logger } from '../logging.ts';
-import type { JobQueue } from '../queue/job-queue.ts';
+import { JobQueue } from '../queue/job-queue.ts';
+import { createAssembly } from './assembly.ts';
 import type { NodePart } from './part.ts';
 import type { PollMetrics } from './metrics.ts';
 import type { SelectionRules } from '../intake/select-series.ts';
@@ -202,10 +203,15 @@ export function readWatermark(queue: JobQueue): string | undefined {
 
 /** Set the watermark (YYYYMMDD): the next poll's window starts there minus the overlap. */
 export function setWatermark(queue: JobQueue, date: string): void {
+  queue.setState(WATERMARK, checkDicomDate(date));
+}
+
+/** A real calendar date written YYYYMMDD, else E_USAGE. */
+export function checkDicomDate(date: string): string {
   if (!/^\d{8}$/.test(date) || Number.isNaN(fromDicomDate(date).getTime()) || dicomDate(fromDicomDate(date)) !== date) {
     throw new CtMuscleError('E_USAGE', `Not a date (YYYYMMDD): ${date}`);
   }
-  queue.setState(WATERMARK, date);
+  return date;
 }
 
 export async function pollOnce(context: PollContext): Promise<PollReport> {
@@ -291,4 +297,26 @@ export function createPoller(options: { config: Config; queue: JobQueue; onStudy
       await polling;
     },
   };
+}
+
+export type BackfillRequest = { from: string; to: string } | { studies: string[] };
+
+/**
+ * A backfill (the `backfill` command): find and fetch CT studies of a past StudyDate range, or the
+ * named studies, from `poll.source` into the spool and queue their analyses in the shared queue
+ * database, where the running node picks them up. The watermark is not moved.
+ */
+export async function backfill(config: Config, request: BackfillRequest): Promise<PollReport> {
+  const queue = new JobQueue(config.queue.path);
+  try {
+    const assembly = createAssembly({ queue, spoolDir: config.spoolDir, quietMs: 0, ownManufacturer: config.selection.ownManufacturer });
+    const context = pollContext(config, queue, (uid, count) => assembly.ready(uid, count));
+    if (!context) throw new CtMuscleError('E_CONFIG_INVALID', 'backfill needs poll.source (the PACS to search) in the configuration.');
+    if ('studies' in request) return await pollStudies(context, request.studies);
+    for (const date of [request.from, request.to]) checkDicomDate(date);
+    if (request.from > request.to) throw new CtMuscleError('E_USAGE', `--from ${request.from} is after --to ${request.to}.`);
+    return await pollWindow(context, fromDicomDate(request.from), fromDicomDate(request.to), { force: true });
+  } finally {
+    queue.close();
+  }
 }
