@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { CtMuscleError } from '../src/errors.ts';
 import { writeSeg } from '../src/report/seg.ts';
-import { COMPREHENSIVE_3D_SR_SOP_CLASS_UID, writeSr } from '../src/report/sr.ts';
+import { COMPREHENSIVE_3D_SR_SOP_CLASS_UID, writeNotMeasuredSr, writeSr } from '../src/report/sr.ts';
 import type { MuscleMeasurements } from '../src/model/index.ts';
 import type { SegOutput, SrInput, SrOutput } from '../src/report/types.ts';
 import { requireCommands, requirePaths } from './support/env.ts';
@@ -216,6 +216,29 @@ describe('report: TID 1500 SR from a real CT slice', function () {
     assert.equal(seq(evidence.ReferencedSeriesSequence).length, 1);
     requireCommands(this, 'dciodvfy');
     assert.deepEqual(dciodvfy(out.bytes).errors, []);
+  });
+
+  it('a study not measured at all (level not in view): an SR with the reason and code, deterministic UIDs, valid for dciodvfy, recognisable as the node\'s', function () {
+    const input = { source: series.source, target: 'T12' as const, code: 'E_LEVEL_NOT_IN_VIEW', reason: 'T12 not in the field of view. The series ends at L1.', software: { id: 'ct-muscle-node', version: '9.9.9' } };
+    const created = new Date('2026-01-02T03:04:05Z');
+    const out = writeNotMeasuredSr({ ...input, options: { created } });
+    const again = writeNotMeasuredSr({ ...input, options: { created: new Date('2026-02-02T00:00:00Z') } });
+    assert.deepEqual([again.sopInstanceUid, again.seriesInstanceUid], [out.sopInstanceUid, out.seriesInstanceUid], 'a re-run writes the same instance');
+    const other = writeNotMeasuredSr({ ...input, code: 'E_LEVEL_AMBIGUOUS', reason: 'ambiguous', options: { created } });
+    assert.notEqual(other.sopInstanceUid, out.sopInstanceUid, 'another reason is another instance');
+    const ds = naturalize(out.bytes);
+    assert.equal(ds.Manufacturer, 'ct-muscle-node');
+    assert.equal(ds.StudyInstanceUID, series.source.studyInstanceUid);
+    const items = allItems(ds);
+    assert.equal(items.filter((i) => i.ValueType === 'NUM').length, 0);
+    assert.equal(items.find((i) => concept(i).CodeValue === 'NOT-MEASURABLE')!.TextValue, input.reason);
+    assert.ok(items.some((i) => i.TextValue === 'E_LEVEL_NOT_IN_VIEW'));
+    assert.equal(conceptValue(items.find((i) => concept(i).CodeValue === '363698007')!).CodeValue, '23215003', 'finding site T12');
+    requireCommands(this, 'dciodvfy', 'dsrdump');
+    const report = dciodvfy(out.bytes);
+    assert.deepEqual(report.errors, [], report.output);
+    assert.ok(dsrdump(out.bytes).includes('(NOT-MEASURABLE,99CTMN,"Not measurable")="T12 not in the field of vie'), 'dsrdump shows the reason (it shortens long text)');
+    assertTypedError(() => writeNotMeasuredSr({ ...input, reason: ' ' }), 'E_REPORT_INVALID');
   });
 
   it('rejects impossible input with E_REPORT_INVALID', () => {

@@ -8,7 +8,7 @@ import type { SeriesSummary } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
 import { spooledStudyDir } from '../intake/spool.ts';
 import type { LevelInfo, OutputFile, StudyResult } from '../model/index.ts';
-import { analyzeStudy, scanInputs, type PipelineObserver, type Stages } from '../pipeline/index.ts';
+import { analyzeStudy, NODE_FAILURE_CODES, scanInputs, type PipelineObserver, type Stages } from '../pipeline/index.ts';
 import type { Job, JobQueue } from '../queue/job-queue.ts';
 import type { Assembly } from './assembly.ts';
 import { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyPayload, type AnalyzeStudyResult, type JobKind, type WriteBackPayload } from './jobs.ts';
@@ -52,7 +52,7 @@ export interface AnalyzeWorkerOptions {
  * with the reason) instead of recording a result, so fixing the node's models or disk lets the
  * study be measured rather than leaving it marked "not measurable".
  */
-const NODE_FAILURES = new Set(['E_STAGE_UNAVAILABLE', 'E_INTERNAL', 'E_IO', 'E_MODEL_MANIFEST', 'E_MODEL_FILE', 'E_MODEL_LOAD', 'E_MODEL_FORMAT']);
+const NODE_FAILURES = NODE_FAILURE_CODES;
 
 /** The job row keeps the level without its evidence (result.json has it). */
 function withoutEvidence(level: LevelInfo | null): LevelInfo | null {

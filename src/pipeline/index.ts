@@ -9,3 +9,4 @@ export { levelForPaths, type LevelForPathsOptions, type PathLevelOutcome } from 
 export { inspectPaths, type InspectReport, type InspectedSeries } from './inspect.ts';
 export { patientHeightM } from '../dicom/patient.ts';
 export type { OutputFile, StudyOutputs, StudyResult } from '../model/index.ts';
+export { NODE_FAILURE_CODES, notMeasuredReason, writeNotMeasured } from './not-measured.ts';

@@ -23,6 +23,7 @@ import { requireSelectedSeries, type SelectionRules } from '../intake/select-ser
 import { logger } from '../logging.ts';
 import { explicitChoice } from '../level/index.ts';
 import { levelInfoOf, type LevelInfo, type LevelName, type StudyResult } from '../model/index.ts';
+import { writeNotMeasured } from './not-measured.ts';
 import { DEFAULT_STAGES, type PlannedVolume, type SeriesChoice, type StageName, type StageSet, type Stages } from './stages.ts';
 
 export interface StageEvent {
@@ -156,10 +157,12 @@ export async function analyzeStudy(headers: InstanceHeader[], options: AnalyzeOp
   const run = runnerFor(studyInstanceUid, options);
   let result = emptyResult(studyInstanceUid, null);
   let selected: SeriesSummary | null = null;
+  let chosen: SeriesGroup | undefined;
   try {
     const choice = await run('select', 'selectSeries', { headers, rules: options.config.selection });
     selected = choice.selection.selected ?? null;
     const { group } = chosenGroup(choice);
+    chosen = group;
     if (options.proceed && !options.proceed(selected!)) return { result, selected, declined: true };
     result = emptyResult(studyInstanceUid, group.seriesInstanceUid);
     await measureSeries(run, group, options, result);
@@ -169,6 +172,10 @@ export async function analyzeStudy(headers: InstanceHeader[], options: AnalyzeOp
     result.status = code;
     result.message = message;
     logger.debug('study not measured', { studyInstanceUid, code, reason: message });
+    if (options.outDir && options.config.output.notMeasuredSr) {
+      const target = options.target ?? options.config.level.target;
+      result.outputs = await writeNotMeasured(headers, chosen, { code, message, target, outDir: options.outDir, created: options.created });
+    }
   }
   return { result, selected, declined: false };
 }

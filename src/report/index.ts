@@ -1,6 +1,6 @@
 /** The report stage: DICOM-SEG, TID 1500 SR, the JSON result and an optional SC overlay (see docs/outputs.md). */
 export { writeSeg, checkMask, anchorPixel, SEG_SOP_CLASS_UID, SEGMENT_NUMBER, SEGMENT_LABEL } from './seg.ts';
-export { writeSr, COMPREHENSIVE_3D_SR_SOP_CLASS_UID, REPORTED_DECIMALS } from './sr.ts';
+export { writeSr, writeNotMeasuredSr, COMPREHENSIVE_3D_SR_SOP_CLASS_UID, REPORTED_DECIMALS, type NotMeasuredSrInput } from './sr.ts';
 export {
   writeOverlay,
   overlayCaption,

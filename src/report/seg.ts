@@ -25,7 +25,10 @@ export const SEG_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.66.4';
 export const DEFAULT_MANUFACTURER = 'ct-muscle-node';
 
 /** General + Enhanced General Equipment, the same in the SEG and the SR. */
-export function equipmentModule(input: ReportCommon): NaturalDataset {
+/** What the output texts need: the model (or software) that wrote them, the level if any, the options. */
+type OutputTextInput = Pick<ReportCommon, 'segmenter' | 'options'> & { level?: Pick<ReportCommon['level'], 'name'> };
+
+export function equipmentModule(input: OutputTextInput): NaturalDataset {
   const { manufacturer, modelText } = outputText(input);
   const options = input.options ?? {};
   return {
@@ -37,13 +40,13 @@ export function equipmentModule(input: ReportCommon): NaturalDataset {
 }
 
 /** What the SEG, SR and overlay all state the same way: creation time, manufacturer, model, level. */
-export function outputText(input: ReportCommon): { created: ReturnType<typeof dicomDateTime>; manufacturer: string; modelText: string; levelText: string } {
+export function outputText(input: OutputTextInput): { created: ReturnType<typeof dicomDateTime>; manufacturer: string; modelText: string; levelText: string } {
   const options = input.options ?? {};
   return {
     created: dicomDateTime(options.created ?? new Date()),
     manufacturer: clampText(options.manufacturer ?? DEFAULT_MANUFACTURER, 64),
     modelText: `${input.segmenter.id} ${input.segmenter.version}`,
-    levelText: input.level.name === 'as-provided' ? 'given slice' : input.level.name,
+    levelText: !input.level ? '' : input.level.name === 'as-provided' ? 'given slice' : input.level.name,
   };
 }
 export const SEGMENT_NUMBER = 1;

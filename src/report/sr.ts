@@ -6,7 +6,7 @@
  * the slice was chosen. Numbers that are not finite are left out, never written as NaN.
  * When the slice is not measurable the group says why and carries no numbers and no SEG link.
  */
-import type { NaturalDataset } from '../dicom/types.ts';
+import type { InstanceHeader, NaturalDataset } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
 import { CODES, PRIVATE_SCHEME, UNITS, VERTEBRA_CODES, codeItem, type Code } from './codes.ts';
 import { clampText, requireIntegerString, roundTo } from './format.ts';
@@ -14,9 +14,9 @@ import { writePart10 } from './part10.ts';
 import { patientStudyAttributes } from './patient-study.ts';
 import { equipmentModule, outputText, SEG_SOP_CLASS_UID, uidSeedOf } from './seg.ts';
 import { codeContent, container, image, num, scoordPoint, text, uidref, type ContentItem } from './sr-items.ts';
-import type { MuscleMeasurements } from '../model/index.ts';
-import type { SrInput, SrOutput } from './types.ts';
-import { deriveSeriesNumber, deriveUid, deviceObserverUid } from './uids.ts';
+import type { LevelName, MuscleMeasurements } from '../model/index.ts';
+import type { ReportOptions, SrInput, SrOutput } from './types.ts';
+import { deriveSeriesNumber, deriveUid, deviceObserverUid, type UidSeed } from './uids.ts';
 import { validateCommon, validateMeasurements } from './validate.ts';
 
 export const COMPREHENSIVE_3D_SR_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.88.34';
@@ -101,8 +101,7 @@ function measurementGroup(input: SrInput, trackingUid: string): ContentItem {
   return container('CONTAINS', CODES.measurementGroup, children);
 }
 
-function imageLibrary(input: SrInput): ContentItem {
-  const { source } = input;
+function imageLibrary(source: InstanceHeader): ContentItem {
   const group: ContentItem[] = [codeContent('HAS ACQ CONTEXT', CODES.modality, CODES.computedTomography)];
   if (source.frameOfReferenceUid) group.push(uidref('HAS ACQ CONTEXT', CODES.frameOfReferenceUid, source.frameOfReferenceUid));
   group.push(image('CONTAINS', null, { sopClassUid: source.sopClassUid, sopInstanceUid: source.sopInstanceUid }));
@@ -143,15 +142,69 @@ function evidenceOf(input: SrInput): NaturalDataset[] {
 
 export function writeSr(input: SrInput): SrOutput {
   checkSrInput(input);
-  const { source, segmenter, options = {} } = input;
   const seed = uidSeedOf(input);
+  const trackingUid = deriveUid(seed, 'tracking');
+  const { levelText } = outputText(input);
+  return srDocument({ input, seed, trackingUid, title: `Muscle report ${levelText}`, group: measurementGroup(input, trackingUid), evidence: evidenceOf(input) });
+}
+
+/** What a study that was looked at but not measured gets: an SR saying why (no slice was measured). */
+export interface NotMeasuredSrInput {
+  /** An image of the study (the chosen series' middle slice, else any CT image): patient/study attributes and evidence. */
+  source: InstanceHeader;
+  /** The level the node looked for. */
+  target: LevelName;
+  /** The status code (e.g. E_LEVEL_NOT_IN_VIEW) and a sentence for the reader. */
+  code: string;
+  reason: string;
+  /** This software's name and version, in place of a segmenter (none ran). */
+  software: { id: string; version: string };
+  options?: ReportOptions;
+}
+
+/**
+ * TID 1500 for a study the node looked at but could not measure: one measurement group for
+ * skeletal muscle at the target level, with "not measurable" and the reason, no numbers, no SEG.
+ * UIDs derive from the study's image, the code and the software version: a re-run writes the same
+ * instance, another reason a new one.
+ */
+export function writeNotMeasuredSr(input: NotMeasuredSrInput): SrOutput {
+  if (!input.reason.trim() || !input.code.trim()) throw new CtMuscleError('E_REPORT_INVALID', 'A not-measured SR needs a code and a reason.');
+  const { source, software } = input;
+  const seed = { sourceSopInstanceUid: source.sopInstanceUid, modelId: `not-measured:${input.code}`, modelVersion: software.version, revision: input.options?.revision };
+  const trackingUid = deriveUid(seed, 'tracking');
+  const group = container('CONTAINS', CODES.measurementGroup, [
+    text('HAS OBS CONTEXT', CODES.trackingIdentifier, `Skeletal muscle at ${input.target}`),
+    uidref('HAS OBS CONTEXT', CODES.trackingUniqueIdentifier, trackingUid),
+    codeContent('CONTAINS', CODES.finding, CODES.skeletalMuscle),
+    codeContent('HAS CONCEPT MOD', CODES.findingSite, VERTEBRA_CODES[input.target]),
+    text('HAS CONCEPT MOD', CODES.algorithmName, software.id),
+    text('HAS CONCEPT MOD', CODES.algorithmVersion, software.version),
+    text('CONTAINS', CODES.notMeasurable, input.reason),
+    text('CONTAINS', CODES.processingFlag, input.code),
+  ]);
+  const evidence = [{ SeriesInstanceUID: source.seriesInstanceUid, ReferencedSOPSequence: [{ ReferencedSOPClassUID: source.sopClassUid, ReferencedSOPInstanceUID: source.sopInstanceUid }] }];
+  return srDocument({ input: { source, segmenter: software, options: input.options }, seed, trackingUid, title: `Muscle not measured ${input.target}`, group, evidence });
+}
+
+interface SrDocumentParts {
+  /** The source image, the model (or software) that wrote the SR, and the options. */
+  input: { source: InstanceHeader; segmenter: { id: string; version: string }; options?: ReportOptions };
+  seed: UidSeed;
+  trackingUid: string;
+  title: string;
+  group: ContentItem;
+  evidence: NaturalDataset[];
+}
+
+/** The SR document around one measurement group: observer context, image library, series, evidence. */
+function srDocument(parts: SrDocumentParts): SrOutput {
+  const { input, seed } = parts;
+  const { source, segmenter, options = {} } = input;
   const sopInstanceUid = deriveUid(seed, 'sr');
   const seriesInstanceUid = deriveUid(seed, 'series-sr');
-  const trackingUid = deriveUid(seed, 'tracking');
-  const segSeriesNumber = deriveSeriesNumber(segmenter.id, segmenter.version, options.seriesNumber);
-  const seriesNumber = requireIntegerString(segSeriesNumber + 1, 'SR SeriesNumber');
-  const { created, manufacturer, modelText, levelText } = outputText(input);
-
+  const seriesNumber = requireIntegerString(deriveSeriesNumber(segmenter.id, segmenter.version, options.seriesNumber) + 1, 'SR SeriesNumber');
+  const { created, manufacturer, modelText } = outputText(input);
   const root: ContentItem[] = [
     codeContent('HAS CONCEPT MOD', CODES.language, CODES.english, [codeContent('HAS CONCEPT MOD', CODES.countryOfLanguage, CODES.unitedStates)]),
     codeContent('HAS OBS CONTEXT', CODES.observerType, CODES.device),
@@ -160,12 +213,9 @@ export function writeSr(input: SrInput): SrOutput {
     text('HAS OBS CONTEXT', CODES.deviceObserverManufacturer, manufacturer),
     text('HAS OBS CONTEXT', CODES.deviceObserverModelName, modelText),
     codeContent('HAS CONCEPT MOD', CODES.procedureReported, CODES.ctUnspecifiedBodyRegion),
-    imageLibrary(input),
-    container('CONTAINS', CODES.imagingMeasurements, [measurementGroup(input, trackingUid)]),
+    imageLibrary(source),
+    container('CONTAINS', CODES.imagingMeasurements, [parts.group]),
   ];
-
-  const evidenceSeries = evidenceOf(input);
-
   const dataset: NaturalDataset = {
     SpecificCharacterSet: 'ISO_IR 192',
     SOPClassUID: COMPREHENSIVE_3D_SR_SOP_CLASS_UID,
@@ -180,7 +230,7 @@ export function writeSr(input: SrInput): SrOutput {
     SeriesNumber: seriesNumber,
     SeriesDate: created.date,
     SeriesTime: created.time,
-    SeriesDescription: clampText(`Muscle report ${levelText} (${modelText})`, 64),
+    SeriesDescription: clampText(`${parts.title} (${modelText})`, 64),
     ReferencedPerformedProcedureStepSequence: [],
     // General + Enhanced General Equipment
     ...equipmentModule(input),
@@ -191,13 +241,9 @@ export function writeSr(input: SrInput): SrOutput {
     CompletionFlag: 'PARTIAL',
     VerificationFlag: 'UNVERIFIED',
     PerformedProcedureCodeSequence: [],
-    CurrentRequestedProcedureEvidenceSequence: [{ StudyInstanceUID: source.studyInstanceUid, ReferencedSeriesSequence: evidenceSeries }],
+    CurrentRequestedProcedureEvidenceSequence: [{ StudyInstanceUID: source.studyInstanceUid, ReferencedSeriesSequence: parts.evidence }],
     CodingSchemeIdentificationSequence: [
-      {
-        CodingSchemeDesignator: PRIVATE_SCHEME.designator,
-        CodingSchemeName: PRIVATE_SCHEME.name,
-        CodingSchemeResponsibleOrganization: PRIVATE_SCHEME.responsibleOrganization,
-      },
+      { CodingSchemeDesignator: PRIVATE_SCHEME.designator, CodingSchemeName: PRIVATE_SCHEME.name, CodingSchemeResponsibleOrganization: PRIVATE_SCHEME.responsibleOrganization },
     ],
     // SR Document Content: the root container
     ValueType: 'CONTAINER',
@@ -206,14 +252,5 @@ export function writeSr(input: SrInput): SrOutput {
     ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: '1500' }],
     ContentSequence: root,
   };
-
-  return {
-    bytes: writePart10(dataset),
-    sopClassUid: COMPREHENSIVE_3D_SR_SOP_CLASS_UID,
-    sopInstanceUid,
-    seriesInstanceUid,
-    studyInstanceUid: source.studyInstanceUid,
-    seriesNumber,
-    trackingUid,
-  };
+  return { bytes: writePart10(dataset), sopClassUid: COMPREHENSIVE_3D_SR_SOP_CLASS_UID, sopInstanceUid, seriesInstanceUid, studyInstanceUid: source.studyInstanceUid, seriesNumber, trackingUid: parts.trackingUid };
 }
