@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, type Config } from '../src/config.ts';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { CtMuscleError } from '../src/errors.ts';
+import { createMetrics } from '../src/node/metrics.ts';
 import { applyRetention } from '../src/node/retention.ts';
 import { generatePhantomStudy, type PhantomTruth } from '../src/phantom/index.ts';
 import type { Stages } from '../src/pipeline/index.ts';
@@ -83,6 +84,23 @@ function stagesByStudy(measured: PhantomTruth, notInView: PhantomTruth, broken: 
     segmentAndMeasure: (input) => truth.segmentAndMeasure(input),
   };
 }
+
+describe('docs/prometheus-alerts.yml and docs/grafana-dashboard.json', () => {
+  it('use only metrics the node exports', async () => {
+    const queue = new JobQueue(':memory:');
+    try {
+      const exported = new Set((await createMetrics(queue).registry.getMetricsAsJSON()).map((m) => m.name));
+      for (const file of ['docs/prometheus-alerts.yml', 'docs/grafana-dashboard.json']) {
+        const used = new Set([...readFileSync(join(repoRoot, file), 'utf8').matchAll(/ctmn_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, '')));
+        assert.ok(used.size > 5, file);
+        for (const name of used) assert.ok(exported.has(name), `${file} uses ${name}, which the node does not export`);
+      }
+      JSON.parse(readFileSync(join(repoRoot, 'docs/grafana-dashboard.json'), 'utf8'));
+    } finally {
+      queue.close();
+    }
+  });
+});
 
 describe('node operations', function () {
   this.timeout(180_000);
