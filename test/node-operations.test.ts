@@ -17,7 +17,7 @@ import { applyRetention } from '../src/node/retention.ts';
 import { generatePhantomStudy, type PhantomTruth } from '../src/phantom/index.ts';
 import type { Stages } from '../src/pipeline/index.ts';
 import { JobQueue } from '../src/queue/job-queue.ts';
-import { ANALYZE_STUDY, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
+import { ANALYZE_STUDY, requeueStudy, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';
 import { freeLoopbackPort, type OrthancHandle, requireOrthanc, startOrthanc, stow } from './support/orthanc.ts';
 import { truthStages } from './support/truth-stages.ts';
@@ -234,6 +234,29 @@ describe('node operations', function () {
     assert.equal(next?.studiesFound, 1, 'after the reset the poll window reaches the old study');
     assert.equal(next?.studiesFetched, 0, 'already fetched: not again');
     await assert.rejects(cli(configPath, 'watermark', '--reset', '20190231'), /E_USAGE: Not a date/);
+  });
+
+  it('requeue of an unchanged study says so and --force measures it again; jobs prints ISO 8601 times', async () => {
+    const study = await phantom(58, '2.25.5800000001');
+    const config = nodeConfig(tmp.path);
+    node = await startNode(config, { stages: truthStages(study.truth) });
+    await stowInstances({ url: `${node.url}/dicomweb` }, study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: study.truth.slices.find((s) => s.fileName === f.fileName)!.sopInstanceUid })));
+    await settle(node);
+    const plain = await requeueStudy(config, study.truth.studyInstanceUid);
+    assert.match(plain.note ?? '', /^unchanged: the study has the same \d+ instances as when it was last measured/);
+    await node.idle();
+    const last = () => node!.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY).at(-1)!.result as AnalyzeStudyResult;
+    assert.equal(last().outcome, 'unchanged');
+    assert.match(last().message, /late instances did not change the selected series/);
+    const forced = await requeueStudy(config, study.truth.studyInstanceUid, { force: true });
+    assert.equal(forced.note, undefined);
+    await node.idle();
+    assert.equal(last().outcome, 'measured');
+    const configPath = join(tmp.path, 'site.json');
+    writeFileSync(configPath, JSON.stringify({ queue: { path: config.queue.path }, logLevel: 'warn' }));
+    const listed = (await cli(configPath, 'jobs', '--state', 'done')) as { jobs: Array<{ createdAt: string; updatedAt: string }> };
+    assert.ok(listed.jobs.length >= 3);
+    for (const job of listed.jobs) assert.match(job.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
   it('retention deletes the spool only after write-back plus the configured time, keeps results when told to, and shows it in /metrics', async () => {
