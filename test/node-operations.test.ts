@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, type Config } from '../src/config.ts';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
+import Transport from 'winston-transport';
 import { CtMuscleError } from '../src/errors.ts';
+import { logger, setLogLevel } from '../src/logging.ts';
 import { createMetrics } from '../src/node/metrics.ts';
 import { applyRetention } from '../src/node/retention.ts';
 import { generatePhantomStudy, type PhantomTruth } from '../src/phantom/index.ts';
@@ -107,8 +109,11 @@ describe('node operations', function () {
   let tmp: ReturnType<typeof makeTempDir>;
   let node: RunningNode | undefined;
   let orthanc: OrthancHandle | undefined;
+  let restore: (() => void) | undefined;
   beforeEach(() => (tmp = makeTempDir('ctmn-ops-')));
   afterEach(async () => {
+    restore?.();
+    restore = undefined;
     await node?.stop();
     await orthanc?.stop();
     node = undefined;
@@ -121,6 +126,19 @@ describe('node operations', function () {
     const notInView = await phantom(52, '2.25.5100000002');
     const broken = await phantom(53, '2.25.5100000003');
     const stages = stagesByStudy(measured.truth, notInView.truth, broken.truth);
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = new Transport({ level: 'info' });
+    capture.log = (info: Record<string, unknown>, next: () => void) => {
+      lines.push(info);
+      next();
+    };
+    const level = logger.level;
+    logger.add(capture);
+    setLogLevel('info');
+    restore = () => {
+      logger.remove(capture);
+      logger.level = level;
+    };
     node = await startNode(nodeConfig(tmp.path), { stages });
     for (const study of [measured, notInView, broken]) await stowInstances({ url: `${node.url}/dicomweb` }, study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: study.truth.slices.find((s) => s.fileName === f.fileName)!.sopInstanceUid })));
     await settle(node);
@@ -136,6 +154,14 @@ describe('node operations', function () {
       assert.ok(metric(text, `ctmn_stage_duration_seconds_count{stage="${stage}"}`) >= 1, `stage ${stage} timed`);
     }
     assert.equal(metric(text, 'ctmn_write_backs_total{destination="local",outcome="local"}'), outcomes('measured') + outcomes('not-measured'), 'the measured study and the not-measured SR');
+    const measuredLine = lines.find((l) => l.message === 'study measured' && l.studyInstanceUid === '2.25.5100000001');
+    assert.ok(measuredLine, 'a measured study logs a result summary at info');
+    assert.deepEqual([measuredLine.level, measuredLine.vertebra, measuredLine.slice, typeof measuredLine.areaCm2, typeof measuredLine.meanHu, measuredLine.flags], ['info', 'T12', 'mid-vertebral-body', 'number', 'number', []]);
+    const notMeasuredLine = lines.find((l) => l.message === 'study not measured' && l.studyInstanceUid === '2.25.5100000002');
+    assert.ok(notMeasuredLine, 'a not-measured study logs its code and reason at info');
+    assert.deepEqual([notMeasuredLine.level, notMeasuredLine.code, notMeasuredLine.reason], ['info', 'E_LEVEL_NOT_IN_VIEW', 'T12 is not in the field of view (the series starts below it).']);
+    const infoText = JSON.stringify(lines.filter((l) => l.level === 'info'));
+    for (const patientValue of ['PHANTOM^CT MUSCLE', '19650101']) assert.ok(!infoText.includes(patientValue), `no patient data at info (${patientValue})`);
     const notMeasuredDir = join(tmp.path, 'out', '2.25.5100000002');
     assert.deepEqual(readdirSync(notMeasuredDir).sort(), ['result.json', 'sr.dcm'], 'the not-measured study has an SR saying why, and no SEG');
     const analysis = node.queue.list('done').find((j) => j.kind === ANALYZE_STUDY && j.key === '2.25.5100000002')!.result as AnalyzeStudyResult;

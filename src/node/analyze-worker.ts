@@ -27,7 +27,7 @@ function logOutcome(studyInstanceUid: string, result: StudyResult): void {
   const { level, muscle, flags, verdict, segmenter } = result;
   logger.info('study measured', {
     studyInstanceUid,
-    level: level?.name,
+    vertebra: level?.name,
     slice: level?.rule,
     areaCm2: muscle ? Number(muscle.areaCm2.toFixed(2)) : null,
     meanHu: muscle ? Number(muscle.meanHu.toFixed(1)) : null,
