@@ -331,11 +331,18 @@ describe('node operations', function () {
 
     const child = spawn(process.execPath, ['--import=tsx', join(repoRoot, 'test/support/retention-main.ts'), queuePath, spoolDir, outputDir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('START') && resolve()));
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Kill it once it has started deleting (a folder renamed or gone), not before and not after.
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && readdirSync(spoolDir).filter((name) => !name.startsWith('.deleting-')).length === studies.length) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
     child.kill('SIGKILL');
     const exit = await new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     const leftBehind = readdirSync(spoolDir).length;
-    console.log(`      killed (${exit}) with ${leftBehind} of ${studies.length} spool folders left (including any .deleting-*)`);
+    const halfDeleted = readdirSync(spoolDir).filter((name) => name.startsWith('.deleting-')).length;
+    console.log(`      killed (${exit}) with ${leftBehind - halfDeleted} of ${studies.length} spool folders untouched and ${halfDeleted} half-deleted (.deleting-*)`);
+    assert.equal(exit, 'SIGKILL', 'the pass was killed, not finished');
+    assert.ok(leftBehind > 2, 'killed mid-pass: due studies were still there');
 
     const again = new JobQueue(queuePath);
     try {
