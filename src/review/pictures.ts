@@ -146,8 +146,10 @@ export function reformatPicture(input: SagittalInput, levelZMm: number, vertebra
   const mip = sagittalMip(input);
   const { slicesZMm, pixelSpacingMm } = input;
   const extentMm = Math.abs(slicesZMm[slicesZMm.length - 1] - slicesZMm[0]);
-  const height = Math.max(mip.height, Math.round(extentMm / pixelSpacingMm[0]) + 1);
-  const width = mip.width;
+  // At least 512 px wide, so small matrices stay readable; square millimetres.
+  const scale = Math.max(1, 512 / mip.width);
+  const width = Math.round(mip.width * scale);
+  const height = Math.max(mip.height, Math.round((extentMm / pixelSpacingMm[0]) * scale) + 1);
   const base = createCanvas(width, mip.height);
   const baseContext = base.getContext('2d');
   const image = baseContext.createImageData(width, mip.height);
@@ -156,7 +158,7 @@ export function reformatPicture(input: SagittalInput, levelZMm: number, vertebra
   const canvas = createCanvas(width, height);
   const context = canvas.getContext('2d');
   context.imageSmoothingEnabled = true;
-  context.drawImage(base, 0, 0, width, height);
+  context.drawImage(base, 0, 0, mip.width, mip.height, 0, 0, width, height);
   const toRow = (z: number) => rowOfZ(z, slicesZMm, height);
   drawVertebrae(context, vertebrae, toRow, width);
   const levelRow = toRow(levelZMm);

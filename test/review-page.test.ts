@@ -1,0 +1,285 @@
+/**
+ * The status and review page, driven with Debian's Chromium (playwright-core) against the node on
+ * loopback, on the demo's phantom study measured by the real stages: the list, the measured
+ * slice's mask pixels against the SEG, the level line on the reformat, accept (dciodvfy, VERIFIED),
+ * an edited SEG upload (area changes by the erased pixels), bad uploads, another slice, and the
+ * authentication and CSRF refusals (the node bound to a non-loopback address of this machine).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadImage, createCanvas } from '@napi-rs/canvas';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { loadConfig, type Config } from '../src/config.ts';
+import { stowInstances } from '../src/dicomweb/stow-client.ts';
+import { scanBuffers } from '../src/dicom/scan.ts';
+import { generatePhantomStudy } from '../src/phantom/index.ts';
+import { readSegMask, writeSeg, type ResultJson } from '../src/report/index.ts';
+import { startNode, type RunningNode } from '../src/server.ts';
+import { hasCommand, makeTempDir, repoRoot } from './support/env.ts';
+import { dciodvfy, naturalize } from './support/report-fixtures.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const IMG_DIR = join(repoRoot, 'docs', 'img');
+
+function nodeConfig(dir: string, server: Partial<Config['server']> = {}): Config {
+  const base = loadConfig({ env: {} });
+  return {
+    ...base,
+    spoolDir: join(dir, 'spool'),
+    output: { ...base.output, dir: join(dir, 'results') },
+    queue: { ...base.queue, path: join(dir, 'jobs.sqlite'), maxAttempts: 1 },
+    server: { ...base.server, host: '127.0.0.1', port: 0, ...server },
+    assembly: { quietPeriodSeconds: 0.2 },
+  };
+}
+
+/** RGBA of a PNG (a screenshot). */
+async function pixels(png: Buffer): Promise<{ data: Uint8ClampedArray; width: number; height: number }> {
+  const image = await loadImage(png);
+  const canvas = createCanvas(image.width, image.height);
+  const context = canvas.getContext('2d');
+  context.drawImage(image, 0, 0);
+  return { data: context.getImageData(0, 0, image.width, image.height).data, width: image.width, height: image.height };
+}
+
+const isMaskColour = (d: Uint8ClampedArray, i: number) => d[i * 4] - Math.max(d[i * 4 + 1], d[i * 4 + 2]) > 40;
+const isLevelLine = (d: Uint8ClampedArray, i: number) => d[i * 4] > 200 && d[i * 4 + 1] > 170 && d[i * 4 + 2] < 90;
+
+/** A non-loopback IPv4 address of this machine, or null. */
+function outsideAddress(): string | null {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return null;
+}
+
+describe('review page (Chromium against the node)', function () {
+  this.timeout(300_000);
+  let tmp: ReturnType<typeof makeTempDir>;
+  let node: RunningNode;
+  let study: Awaited<ReturnType<typeof generatePhantomStudy>>;
+  let uid: string;
+  let browser: BrowserContext;
+  let page: Page;
+  let profile: string;
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const api = async (path: string): Promise<any> => (await fetch(`${node.url}${path}`)).json();
+  const result = (): ResultJson => JSON.parse(readFileSync(join(tmp.path, 'results', uid, 'result.json'), 'utf8')) as ResultJson;
+  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) this.skip();
+    tmp = makeTempDir('ctmn-review-');
+    node = await startNode(nodeConfig(tmp.path));
+    study = await generatePhantomStudy({ seed: 1, arms: true, fieldOfViewMm: 500 });
+    uid = study.truth.studyInstanceUid;
+    const sent = study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: study.truth.slices.find((s) => s.fileName === f.fileName)!.sopInstanceUid }));
+    await stowInstances({ url: `${node.url}/dicomweb` }, sent);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await node.idle();
+    profile = mkdtempSync(join(tmpdir(), 'ctmn-chromium-'));
+    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1500, height: 1000 } });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    mkdirSync(IMG_DIR, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    await node?.stop();
+    tmp?.remove();
+  });
+
+  it('lists the processed phantom study with its state, level and figures', async () => {
+    await page.goto(`${node.url}/`);
+    const row = page.locator('#studies tbody tr', { hasText: uid });
+    await row.waitFor();
+    const text = await row.innerText();
+    assert.match(text, /measured/);
+    assert.match(text, /T12 \/ \d+/);
+    assert.match(text, new RegExp(result().measurements!.areaCm2!.toFixed(2).replace('.', '\\.')));
+    assert.match(text, /not reviewed/);
+    await page.screenshot({ path: join(IMG_DIR, 'review-list.png') });
+  });
+
+  it('study page: the coloured pixels of the measured slice are the SEG mask', async () => {
+    await page.goto(`${node.url}/studies/${uid}`);
+    const axial = page.locator('#axial');
+    await axial.waitFor();
+    await page.waitForFunction("document.getElementById('axial').complete && document.getElementById('axial').naturalWidth > 0");
+    const shot = await pixels(await axial.screenshot());
+    const readout = await readSegMask(new Uint8Array(readFileSync(join(tmp.path, 'results', uid, 'seg.dcm'))));
+    const frame = readout.frames.find((f) => f.pixelCount > 0)!;
+    assert.deepEqual([shot.width, shot.height], [readout.columns, readout.rows]);
+    let both = 0;
+    let coloured = 0;
+    for (let i = 0; i < frame.mask.length; i++) {
+      const c = isMaskColour(shot.data, i);
+      coloured += c ? 1 : 0;
+      both += c && frame.mask[i] ? 1 : 0;
+    }
+    assert.ok(both / frame.pixelCount > 0.99, `mask pixels coloured: ${both}/${frame.pixelCount}`);
+    assert.ok(both / coloured > 0.99, `coloured pixels on the mask: ${both}/${coloured}`);
+  });
+
+  it('study page: the reformat has the level line at the measured slice and names the vertebrae', async () => {
+    const reformat = page.locator('#reformat');
+    await page.waitForFunction("document.getElementById('reformat').complete && document.getElementById('reformat').naturalWidth > 0");
+    const shot = await pixels(await reformat.screenshot());
+    const lineRows: number[] = [];
+    for (let r = 0; r < shot.height; r++) {
+      let n = 0;
+      for (let c = 0; c < shot.width; c++) n += isLevelLine(shot.data, r * shot.width + c) ? 1 : 0;
+      if (n > shot.width / 2) lineRows.push(r);
+    }
+    const zs = study.truth.slices.map((s) => s.zMm).sort((a, b) => a - b);
+    const expected = ((zs.at(-1)! - result().slice.zMm!) / (zs.at(-1)! - zs[0])) * (shot.height - 1);
+    assert.equal(lineRows.length, 1, `level line rows: ${lineRows}`);
+    assert.ok(Math.abs(lineRows[0] - expected) <= 1, `line at row ${lineRows[0]}, slice at ${expected.toFixed(1)}`);
+    const evidenceText = await page.locator('.evidence').innerText();
+    for (const name of ['T11', 'T12', 'L1']) assert.match(evidenceText, new RegExp(`\\b${name}\\b`));
+    await page.screenshot({ path: join(IMG_DIR, 'review-study.png'), fullPage: true });
+  });
+
+  it('accept writes an amended SR, VERIFIED by the named observer, that dciodvfy accepts, and queues it for write-back', async () => {
+    const original = result().outputs.sr!;
+    await page.fill('#accept-form input[name="observerName"]', 'Doe^Jane');
+    await page.click('#accept-form button');
+    const record = await waitFor('the accept record', async () => ((await api(`/api/studies/${uid}`)).reviews as Array<{ action: string; detail: { srPath: string } }>).find((r) => r.action === 'accept'));
+    const bytes = new Uint8Array(readFileSync(record.detail.srPath));
+    const ds = naturalize(bytes);
+    assert.equal(ds.VerificationFlag, 'VERIFIED');
+    const observer = (ds.VerifyingObserverSequence as Array<Record<string, unknown>>)[0];
+    assert.match(JSON.stringify(observer.VerifyingObserverName), /Doe\^Jane/);
+    assert.match(JSON.stringify(ds.PredecessorDocumentsSequence), new RegExp(original.sopInstanceUid.replace(/\./g, '\\.')));
+    assert.notEqual(ds.SOPInstanceUID, original.sopInstanceUid);
+    if (hasCommand('dciodvfy')) {
+      const report = dciodvfy(bytes);
+      assert.deepEqual(report.errors, [], report.output);
+    }
+    const writeBacks = node.queue.list().filter((j) => j.kind === 'write-back' && JSON.stringify(j.payload).includes(record.detail.srPath));
+    assert.equal(writeBacks.length, 1);
+    await page.reload();
+    assert.match(await page.locator('#figures').innerText(), /accepted by Doe\^Jane/);
+  });
+
+  async function uploadAndRead(path: string): Promise<string> {
+    await page.fill('#correct-form input[name="observerName"]', 'Doe^Jane');
+    await page.setInputFiles('#correct-form input[name="seg"]', path);
+    await page.click('#correct-form button');
+    const message = page.locator('#message');
+    await message.waitFor({ state: 'visible' });
+    return message.innerText();
+  }
+
+  it('refuses a file that is not a SEG, a SEG of another study and an empty mask, with a typed message, and changes nothing', async () => {
+    const before = (await api(`/api/studies/${uid}`)).reviews.length;
+    await page.goto(`${node.url}/studies/${uid}`);
+    const ct = join(tmp.path, 'not-a-seg.dcm');
+    writeFileSync(ct, study.files[0].bytes);
+    assert.match(await uploadAndRead(ct), /^E_NOT_SEG: /);
+    const other = await generatePhantomStudy({ rows: 64, columns: 64, fromLevel: 'L1', toLevel: 'T12', seed: 3 });
+    const otherSource = scanBuffers([{ bytes: other.files[0].bytes, label: 'other' }]).headers[0];
+    const mask = new Uint8Array(64 * 64).fill(1, 64 * 20, 64 * 30);
+    const foreign = writeSeg({ source: otherSource, level: { name: 'as-provided', sopInstanceUid: otherSource.sopInstanceUid, warnings: [] }, segmenter: { id: 'x', version: '1' }, flags: [], huWindow: { lowerHu: -29, upperHu: 150 }, mask });
+    writeFileSync(join(tmp.path, 'foreign.dcm'), foreign.bytes);
+    await page.goto(`${node.url}/studies/${uid}`);
+    assert.match(await uploadAndRead(join(tmp.path, 'foreign.dcm')), /^E_SEG_MISMATCH: /);
+    assert.equal((await api(`/api/studies/${uid}`)).reviews.length, before);
+  });
+
+  it('an uploaded edited SEG (left half erased) changes the area by the erased pixels', async () => {
+    const json = result();
+    const readout = await readSegMask(new Uint8Array(readFileSync(join(tmp.path, 'results', uid, 'seg.dcm'))));
+    const frame = readout.frames.find((f) => f.pixelCount > 0)!;
+    const edited = frame.mask.slice();
+    for (let r = 0; r < readout.rows; r++) for (let c = 0; c < readout.columns / 2; c++) edited[r * readout.columns + c] = 0;
+    const kept = edited.reduce((n, v) => n + v, 0);
+    const headers = scanBuffers(study.files.map((f) => ({ bytes: f.bytes, label: f.fileName }))).headers;
+    const source = headers.find((h) => h.sopInstanceUid === frame.referencedSopInstanceUid)!;
+    const seg = writeSeg({ source, level: { name: 'as-provided', sopInstanceUid: source.sopInstanceUid, warnings: [] }, segmenter: { id: 'viewer-edit', version: '1' }, flags: [], huWindow: { lowerHu: -29, upperHu: 150 }, mask: edited, options: { revision: 'edit-1' } });
+    const path = join(tmp.path, 'edited.dcm');
+    writeFileSync(path, seg.bytes);
+    await page.goto(`${node.url}/studies/${uid}`);
+    assert.match(await uploadAndRead(path), /Done/);
+    const [rowMm, colMm] = source.pixelSpacing!;
+    const expectedArea = (json.measurements!.areaCm2! * kept) / frame.pixelCount;
+    assert.ok(Math.abs(expectedArea - (kept * rowMm * colMm) / 100) < 1e-6);
+    const row = await waitFor('the corrected row', async () => {
+      const r = (await api('/api/studies')).studies.find((s: { studyInstanceUid: string; review: string }) => s.studyInstanceUid === uid && s.review === 'corrected');
+      return r as { areaCm2: number } | undefined;
+    });
+    assert.ok(Math.abs(row.areaCm2 - expectedArea) < 1e-6, `area ${row.areaCm2}, expected ${expectedArea}`);
+    await page.reload();
+    assert.match(await page.locator('#figures').innerText(), new RegExp(expectedArea.toFixed(2).replace('.', '\\.')));
+    const shot = await pixels(await page.locator('#axial').screenshot());
+    let colouredLeft = 0;
+    for (let r = 0; r < readout.rows; r++) for (let c = 0; c < readout.columns / 2; c++) colouredLeft += isMaskColour(shot.data, r * readout.columns + c) ? 1 : 0;
+    assert.equal(colouredLeft, 0, 'the picture shows the edited mask');
+  });
+
+  it('another slice chosen on the page is measured', async () => {
+    const chosen = result().slice.sliceIndex! + 3;
+    await page.goto(`${node.url}/studies/${uid}`);
+    await page.fill('#slice-form input[name="observerName"]', 'Doe^Jane');
+    await page.fill('#slice-form input[name="sliceIndex"]', String(chosen));
+    await page.click('#slice-form button');
+    await page.locator('#message').waitFor({ state: 'visible' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await node.idle();
+    const zs = study.truth.slices.map((s) => s.zMm).sort((a, b) => a - b);
+    const after = result();
+    assert.equal(after.level.name, 'as-provided');
+    assert.equal(after.slice.sliceIndex, chosen);
+    assert.ok(Math.abs(after.slice.zMm! - zs[chosen]) < 1e-3);
+    assert.ok(after.measurements!.areaCm2! > 0);
+    const row = (await api('/api/studies')).studies.find((s: { studyInstanceUid: string }) => s.studyInstanceUid === uid);
+    assert.equal(row.sliceIndex, chosen);
+    assert.equal(row.review, 'not reviewed', 'a new result waits for a new review');
+  });
+
+  it('refuses a POST without the CSRF token, or from another origin, and changes nothing', async () => {
+    const before = (await api(`/api/studies/${uid}`)).reviews.length;
+    const bare = await fetch(`${node.url}/api/studies/${uid}/accept`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ observerName: 'Mallory' }) });
+    assert.equal(bare.status, 403);
+    assert.equal(((await bare.json()) as { code: string }).code, 'E_CSRF');
+    const token = await page.locator('meta[name="csrf-token"]').getAttribute('content');
+    const foreign = await fetch(`${node.url}/api/studies/${uid}/accept`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': token!, Origin: 'http://evil.example' }, body: JSON.stringify({ observerName: 'Mallory' }) });
+    assert.equal(foreign.status, 403);
+    assert.equal((await api(`/api/studies/${uid}`)).reviews.length, before);
+  });
+
+  it('off loopback: 401 without credentials, the page with them, CSRF still required', async function () {
+    const address = outsideAddress();
+    if (!address) this.skip();
+    const dir = makeTempDir('ctmn-review-auth-');
+    const secured = await startNode(nodeConfig(dir.path, { host: address!, credentials: { bearerTokens: [], basic: [{ user: 'jane', password: 'correct horse' }] } }));
+    try {
+      assert.ok(!secured.url.includes('127.0.0.1'));
+      const anonymous = await fetch(`${secured.url}/`);
+      assert.equal(anonymous.status, 401);
+      assert.match(anonymous.headers.get('www-authenticate') ?? '', /Basic/);
+      assert.equal((await fetch(`${secured.url}/api/studies`)).status, 401);
+      const authorization = `Basic ${Buffer.from('jane:correct horse').toString('base64')}`;
+      const signedIn = await fetch(`${secured.url}/`, { headers: { authorization } });
+      assert.equal(signedIn.status, 200);
+      assert.equal((await fetch(`${secured.url}/`, { headers: { authorization: `Basic ${Buffer.from('jane:wrong').toString('base64')}` } })).status, 401);
+      const post = await fetch(`${secured.url}/api/jobs/1/requeue`, { method: 'POST', headers: { authorization } });
+      assert.equal(post.status, 403);
+      assert.equal((await fetch(`${secured.url}/healthz`)).status, 200, 'health stays open');
+    } finally {
+      await secured.stop();
+      dir.remove();
+    }
+  });
+});
