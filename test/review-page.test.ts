@@ -10,15 +10,17 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadImage, createCanvas } from '@napi-rs/canvas';
+import dcmjs from 'dcmjs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { loadConfig, type Config } from '../src/config.ts';
 import { stowInstances } from '../src/dicomweb/stow-client.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
+import type { InstanceHeader } from '../src/dicom/types.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { readSegMask, writeSeg, type ResultJson } from '../src/report/index.ts';
 import { startNode, type RunningNode } from '../src/server.ts';
 import { hasCommand, makeTempDir, repoRoot } from './support/env.ts';
-import { dciodvfy, naturalize } from './support/report-fixtures.ts';
+import { dciodvfy, naturalize, withGeometry } from './support/report-fixtures.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
@@ -47,6 +49,14 @@ async function pixels(png: Buffer): Promise<{ data: Uint8ClampedArray; width: nu
 
 const isMaskColour = (d: Uint8ClampedArray, i: number) => d[i * 4] - Math.max(d[i * 4 + 1], d[i * 4 + 2]) > 40;
 const isLevelLine = (d: Uint8ClampedArray, i: number) => d[i * 4] > 200 && d[i * 4 + 1] > 170 && d[i * 4 + 2] < 90;
+
+/** The picture as shown: a screenshot of exactly its box, which must sit on whole pixels (not resampled). */
+async function shotOf(page: Page, selector: string): Promise<{ data: Uint8ClampedArray; width: number; height: number }> {
+  await page.waitForFunction(`document.querySelector('${selector}').complete && document.querySelector('${selector}').naturalWidth > 0`);
+  const box = (await page.locator(selector).boundingBox())!;
+  assert.ok([box.x, box.y, box.width, box.height].every(Number.isInteger), `${selector} at ${JSON.stringify(box)}`);
+  return pixels(await page.screenshot({ clip: box, fullPage: true }));
+}
 
 /** A non-loopback IPv4 address of this machine, or null. */
 function outsideAddress(): string | null {
@@ -114,10 +124,7 @@ describe('review page (Chromium against the node)', function () {
 
   it('study page: the coloured pixels of the measured slice are the SEG mask', async () => {
     await page.goto(`${node.url}/studies/${uid}`);
-    const axial = page.locator('#axial');
-    await axial.waitFor();
-    await page.waitForFunction("document.getElementById('axial').complete && document.getElementById('axial').naturalWidth > 0");
-    const shot = await pixels(await axial.screenshot());
+    const shot = await shotOf(page, '#axial');
     const readout = await readSegMask(new Uint8Array(readFileSync(join(tmp.path, 'results', uid, 'seg.dcm'))));
     const frame = readout.frames.find((f) => f.pixelCount > 0)!;
     assert.deepEqual([shot.width, shot.height], [readout.columns, readout.rows]);
@@ -133,9 +140,7 @@ describe('review page (Chromium against the node)', function () {
   });
 
   it('study page: the reformat has the level line at the measured slice and names the vertebrae', async () => {
-    const reformat = page.locator('#reformat');
-    await page.waitForFunction("document.getElementById('reformat').complete && document.getElementById('reformat').naturalWidth > 0");
-    const shot = await pixels(await reformat.screenshot());
+    const shot = await shotOf(page, '#reformat');
     const lineRows: number[] = [];
     for (let r = 0; r < shot.height; r++) {
       let n = 0;
@@ -154,7 +159,9 @@ describe('review page (Chromium against the node)', function () {
   it('accept writes an amended SR, VERIFIED by the named observer, that dciodvfy accepts, and queues it for write-back', async () => {
     const original = result().outputs.sr!;
     await page.fill('#accept-form input[name="observerName"]', 'Doe^Jane');
+    const reloaded = page.waitForEvent('load');
     await page.click('#accept-form button');
+    await reloaded;
     const record = await waitFor('the accept record', async () => ((await api(`/api/studies/${uid}`)).reviews as Array<{ action: string; detail: { srPath: string } }>).find((r) => r.action === 'accept'));
     const bytes = new Uint8Array(readFileSync(record.detail.srPath));
     const ds = naturalize(bytes);
@@ -169,33 +176,59 @@ describe('review page (Chromium against the node)', function () {
     }
     const writeBacks = node.queue.list().filter((j) => j.kind === 'write-back' && JSON.stringify(j.payload).includes(record.detail.srPath));
     assert.equal(writeBacks.length, 1);
-    await page.reload();
     assert.match(await page.locator('#figures').innerText(), /accepted by Doe\^Jane/);
   });
 
-  async function uploadAndRead(path: string): Promise<string> {
+  /** Upload on the study page; the page's message, and (on success) after the page reloaded. */
+  async function uploadAndRead(path: string, succeeds = false): Promise<string> {
     await page.fill('#correct-form input[name="observerName"]', 'Doe^Jane');
     await page.setInputFiles('#correct-form input[name="seg"]', path);
+    const reloaded = succeeds ? page.waitForEvent('load') : null;
     await page.click('#correct-form button');
     const message = page.locator('#message');
     await message.waitFor({ state: 'visible' });
-    return message.innerText();
+    const text = await message.innerText();
+    await reloaded;
+    return text;
   }
 
-  it('refuses a file that is not a SEG, a SEG of another study and an empty mask, with a typed message, and changes nothing', async () => {
+  /** A SEG on `source` (possibly with changed geometry) holding `mask`. */
+  function segOn(source: InstanceHeader, mask: Uint8Array, revision: string): Uint8Array {
+    return writeSeg({ source, level: { name: 'as-provided', sopInstanceUid: source.sopInstanceUid, warnings: [] }, segmenter: { id: 'viewer-edit', version: '1' }, flags: [], huWindow: { lowerHu: -29, upperHu: 150 }, mask, options: { revision } }).bytes;
+  }
+
+  /** The same SEG with every frame's pixels cleared: what a viewer stores after erasing everything. */
+  function emptied(bytes: Uint8Array): Uint8Array {
+    const message = dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    for (const frame of message.dict['7FE00010'].Value as ArrayBuffer[]) new Uint8Array(frame).fill(0);
+    return new Uint8Array(message.write());
+  }
+
+  it('refuses a file that is not a SEG, a SEG of another study or geometry and an empty mask, with a typed message, and changes nothing', async () => {
     const before = (await api(`/api/studies/${uid}`)).reviews.length;
+    const figures = async () => page.locator('#figures').innerText();
     await page.goto(`${node.url}/studies/${uid}`);
-    const ct = join(tmp.path, 'not-a-seg.dcm');
-    writeFileSync(ct, study.files[0].bytes);
-    assert.match(await uploadAndRead(ct), /^E_NOT_SEG: /);
+    const shownBefore = await figures();
+    const headers = scanBuffers(study.files.map((f) => ({ bytes: f.bytes, label: f.fileName }))).headers;
+    const measured = headers.find((h) => h.sopInstanceUid === result().slice.sopInstanceUid)!;
     const other = await generatePhantomStudy({ rows: 64, columns: 64, fromLevel: 'L1', toLevel: 'T12', seed: 3 });
     const otherSource = scanBuffers([{ bytes: other.files[0].bytes, label: 'other' }]).headers[0];
-    const mask = new Uint8Array(64 * 64).fill(1, 64 * 20, 64 * 30);
-    const foreign = writeSeg({ source: otherSource, level: { name: 'as-provided', sopInstanceUid: otherSource.sopInstanceUid, warnings: [] }, segmenter: { id: 'x', version: '1' }, flags: [], huWindow: { lowerHu: -29, upperHu: 150 }, mask });
-    writeFileSync(join(tmp.path, 'foreign.dcm'), foreign.bytes);
+    const band = (rows: number, columns: number) => new Uint8Array(rows * columns).fill(1, columns * 20, columns * 30);
+    const cases: Array<[string, Uint8Array, RegExp]> = [
+      ['a CT slice', study.files[0].bytes, /^E_NOT_SEG: /],
+      ['a SEG of another study', segOn(otherSource, band(64, 64), 'foreign'), /^E_SEG_MISMATCH: /],
+      ['a SEG of another geometry', segOn(withGeometry(measured, { rows: 100, columns: 120 }), band(100, 120), 'geometry'), /^E_INCONSISTENT_GEOMETRY: /],
+      ['an empty mask', emptied(segOn(measured, band(measured.rows!, measured.columns!), 'empty')), /^E_EMPTY_MASK: /],
+    ];
+    for (const [what, bytes, expected] of cases) {
+      const path = join(tmp.path, `bad-${what.replace(/\W+/g, '-')}.dcm`);
+      writeFileSync(path, bytes);
+      await page.goto(`${node.url}/studies/${uid}`);
+      assert.match(await uploadAndRead(path), expected, what);
+    }
+    assert.equal((await api(`/api/studies/${uid}`)).reviews.length, before, 'no review recorded');
     await page.goto(`${node.url}/studies/${uid}`);
-    assert.match(await uploadAndRead(join(tmp.path, 'foreign.dcm')), /^E_SEG_MISMATCH: /);
-    assert.equal((await api(`/api/studies/${uid}`)).reviews.length, before);
+    assert.equal(await figures(), shownBefore, 'the figures are unchanged');
   });
 
   it('an uploaded edited SEG (left half erased) changes the area by the erased pixels', async () => {
@@ -211,7 +244,7 @@ describe('review page (Chromium against the node)', function () {
     const path = join(tmp.path, 'edited.dcm');
     writeFileSync(path, seg.bytes);
     await page.goto(`${node.url}/studies/${uid}`);
-    assert.match(await uploadAndRead(path), /Done/);
+    assert.match(await uploadAndRead(path, true), /Done/);
     const [rowMm, colMm] = source.pixelSpacing!;
     const expectedArea = (json.measurements!.areaCm2! * kept) / frame.pixelCount;
     assert.ok(Math.abs(expectedArea - (kept * rowMm * colMm) / 100) < 1e-6);
@@ -220,9 +253,8 @@ describe('review page (Chromium against the node)', function () {
       return r as { areaCm2: number } | undefined;
     });
     assert.ok(Math.abs(row.areaCm2 - expectedArea) < 1e-6, `area ${row.areaCm2}, expected ${expectedArea}`);
-    await page.reload();
     assert.match(await page.locator('#figures').innerText(), new RegExp(expectedArea.toFixed(2).replace('.', '\\.')));
-    const shot = await pixels(await page.locator('#axial').screenshot());
+    const shot = await shotOf(page, '#axial');
     let colouredLeft = 0;
     for (let r = 0; r < readout.rows; r++) for (let c = 0; c < readout.columns / 2; c++) colouredLeft += isMaskColour(shot.data, r * readout.columns + c) ? 1 : 0;
     assert.equal(colouredLeft, 0, 'the picture shows the edited mask');
@@ -233,8 +265,9 @@ describe('review page (Chromium against the node)', function () {
     await page.goto(`${node.url}/studies/${uid}`);
     await page.fill('#slice-form input[name="observerName"]', 'Doe^Jane');
     await page.fill('#slice-form input[name="sliceIndex"]', String(chosen));
+    const reloaded = page.waitForEvent('load');
     await page.click('#slice-form button');
-    await page.locator('#message').waitFor({ state: 'visible' });
+    await reloaded;
     await new Promise((resolve) => setTimeout(resolve, 300));
     await node.idle();
     const zs = study.truth.slices.map((s) => s.zMm).sort((a, b) => a - b);

@@ -153,10 +153,12 @@ function evidenceOf(input: SrInput): NaturalDataset[] {
 
 /** VerificationFlag and, when verified, the Verifying Observer (SR Document General, Type 1C). */
 function verificationAttributes(input: SrInput): NaturalDataset {
-  if (!input.verification) return { VerificationFlag: 'UNVERIFIED' };
+  if (!input.verification) return { CompletionFlag: 'PARTIAL', VerificationFlag: 'UNVERIFIED' };
   const { observerName, organization, dateTime } = input.verification;
   const when = dicomDateTime(dateTime);
+  // PS3.3 C.17.2: only a COMPLETE document may be VERIFIED; a person checked it, so it is complete.
   return {
+    CompletionFlag: 'COMPLETE',
     VerificationFlag: 'VERIFIED',
     VerifyingObserverSequence: [
       {
@@ -230,7 +232,6 @@ export function writeSr(input: SrInput): SrOutput {
     InstanceNumber: 1,
     ContentDate: created.date,
     ContentTime: created.time,
-    CompletionFlag: 'PARTIAL',
     ...verificationAttributes(input),
     ...predecessorAttributes(input),
     PerformedProcedureCodeSequence: [],

@@ -163,7 +163,8 @@ function actionRoutes(router: Router, deps: ReviewRouterDeps, auth: PageAuth): v
       deps.logger.info('review action', { path: req.path, by: identity.key });
       res.json({ ok: true, outcome });
     } catch (error) {
-      deps.logger.warn('review action refused', { path: req.path, ...describeError(error) });
+      const { code, message } = describeError(error);
+      deps.logger.warn('review action refused', { path: req.path, code, reason: message });
       sendError(res, error);
     }
   };
