@@ -11,7 +11,7 @@ import { CtMuscleError } from './errors.ts';
 import { measureMuscle } from './measure/muscle.ts';
 import { MUSCLE_HU_WINDOW, type MuscleMeasurements, type OutputFile } from './model/index.ts';
 import { patientHeightM, scanInputs, sliceVolume } from './pipeline/index.ts';
-import { anchorPixel, maskForSlice, readSegMask, SEG_SOP_CLASS_UID, writeSr, type SrInput } from './report/index.ts';
+import { maskForSlice, readSegMask, segReferenceOf, writeSr, type SrInput } from './report/index.ts';
 
 export const CORRECTION_SEGMENTER = { id: 'ct-muscle-node/correction', version: '1' };
 
@@ -66,14 +66,7 @@ export async function correctionReport(segBytes: Uint8Array, headers: InstanceHe
     flags: [`corrected: re-measured from the edited segmentation ${readout.sopInstanceUid}; supersedes the automatic measurement of this slice`],
     huWindow: MUSCLE_HU_WINDOW,
     measurements: muscle,
-    seg: {
-      sopClassUid: SEG_SOP_CLASS_UID,
-      sopInstanceUid: readout.sopInstanceUid,
-      seriesInstanceUid: readout.seriesInstanceUid,
-      segmentNumber: frame.segmentNumber,
-      frameNumber: frame.frameNumber,
-      anchor: anchorPixel(mask, rows, columns),
-    },
+    seg: segReferenceOf(readout, frame, mask),
   };
   return { result, srInput, mask };
 }

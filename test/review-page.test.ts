@@ -13,7 +13,7 @@ import { loadImage, createCanvas } from '@napi-rs/canvas';
 import dcmjs from 'dcmjs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { loadConfig, type Config } from '../src/config.ts';
-import { stowInstances } from '../src/dicomweb/stow-client.ts';
+import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
 import type { InstanceHeader } from '../src/dicom/types.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
@@ -150,6 +150,14 @@ describe('review page (Chromium against the node)', function () {
     const zs = study.truth.slices.map((s) => s.zMm).sort((a, b) => a - b);
     const expected = ((zs.at(-1)! - result().slice.zMm!) / (zs.at(-1)! - zs[0])) * (shot.height - 1);
     assert.equal(lineRows.length, 1, `level line rows: ${lineRows}`);
+    // The body fills the picture from top to bottom (the phantom covers the whole series).
+    const emptyRows = [];
+    for (let r = 0; r < shot.height; r++) {
+      let bright = 0;
+      for (let c = 0; c < shot.width / 2; c++) bright += shot.data[(r * shot.width + c) * 4] > 60 ? 1 : 0;
+      if (bright < 10) emptyRows.push(r);
+    }
+    assert.deepEqual(emptyRows, [], 'rows without anatomy');
     assert.ok(Math.abs(lineRows[0] - expected) <= 1, `line at row ${lineRows[0]}, slice at ${expected.toFixed(1)}`);
     const evidenceText = await page.locator('.evidence').innerText();
     for (const name of ['T11', 'T12', 'L1']) assert.match(evidenceText, new RegExp(`\\b${name}\\b`));
@@ -158,7 +166,7 @@ describe('review page (Chromium against the node)', function () {
 
   it('accept writes an amended SR, VERIFIED by the named observer, that dciodvfy accepts, and queues it for write-back', async () => {
     const original = result().outputs.sr!;
-    await page.fill('#accept-form input[name="observerName"]', 'Doe^Jane');
+    await page.fill('#observer-name', 'Doe^Jane');
     const reloaded = page.waitForEvent('load');
     await page.click('#accept-form button');
     await reloaded;
@@ -181,7 +189,7 @@ describe('review page (Chromium against the node)', function () {
 
   /** Upload on the study page; the page's message, and (on success) after the page reloaded. */
   async function uploadAndRead(path: string, succeeds = false): Promise<string> {
-    await page.fill('#correct-form input[name="observerName"]', 'Doe^Jane');
+    await page.fill('#observer-name', 'Doe^Jane');
     await page.setInputFiles('#correct-form input[name="seg"]', path);
     const reloaded = succeeds ? page.waitForEvent('load') : null;
     await page.click('#correct-form button');
@@ -263,7 +271,7 @@ describe('review page (Chromium against the node)', function () {
   it('another slice chosen on the page is measured', async () => {
     const chosen = result().slice.sliceIndex! + 3;
     await page.goto(`${node.url}/studies/${uid}`);
-    await page.fill('#slice-form input[name="observerName"]', 'Doe^Jane');
+    await page.fill('#observer-name', 'Doe^Jane');
     await page.fill('#slice-form input[name="sliceIndex"]', String(chosen));
     const reloaded = page.waitForEvent('load');
     await page.click('#slice-form button');
@@ -279,6 +287,46 @@ describe('review page (Chromium against the node)', function () {
     const row = (await api('/api/studies')).studies.find((s: { studyInstanceUid: string }) => s.studyInstanceUid === uid);
     assert.equal(row.sliceIndex, chosen);
     assert.equal(row.review, 'not reviewed', 'a new result waits for a new review');
+  });
+
+  it('reject writes an amended SR without figures that says the result is not to be used', async () => {
+    const inForce = result().outputs.sr!;
+    await page.goto(`${node.url}/studies/${uid}`);
+    await page.fill('#observer-name', 'Doe^Jane');
+    await page.fill('#reject-form input[name="reason"]', 'wrong level');
+    const reloaded = page.waitForEvent('load');
+    await page.click('#reject-form button');
+    await reloaded;
+    const records = (await api(`/api/studies/${uid}`)).reviews as Array<{ action: string; who: string; detail: { srPath: string } }>;
+    const record = records.at(-1)!;
+    assert.deepEqual([record.action, record.who], ['reject', 'Doe^Jane']);
+    const bytes = new Uint8Array(readFileSync(record.detail.srPath));
+    const ds = naturalize(bytes);
+    const text = JSON.stringify(ds.ContentSequence);
+    assert.match(text, /Rejected on review by Doe\^Jane \([^)]+\): wrong level\. The measurement of the predecessor report is not to be used\./);
+    assert.doesNotMatch(text, /"NUM"[^]*131184002/, 'no area item');
+    assert.equal(ds.VerificationFlag, 'UNVERIFIED');
+    assert.match(JSON.stringify(ds.PredecessorDocumentsSequence), new RegExp(inForce.sopInstanceUid.replace(/\./g, '\\.')));
+    if (hasCommand('dciodvfy')) assert.deepEqual(dciodvfy(bytes).errors, []);
+    const row = (await api('/api/studies?review=rejected')).studies.find((s: { studyInstanceUid: string }) => s.studyInstanceUid === uid);
+    assert.ok(row, 'the list filtered on "rejected" shows the study');
+    assert.match(await page.locator('#history').innerText(), /reject/);
+  });
+
+  it('lists a dead letter with its reason and queues it again', async () => {
+    const deadUid = '1.2.826.0.1.3680043.8.498.1';
+    node.queue.enqueue('analyze-study', deadUid, { studyInstanceUid: deadUid, instanceCount: 0 });
+    await node.idle();
+    const dead = node.queue.list('dead').find((j) => j.key === deadUid)!;
+    assert.ok(dead, 'the job is dead-lettered');
+    await page.goto(`${node.url}/`);
+    const row = page.locator('#dead tbody tr', { hasText: deadUid });
+    assert.match(await row.innerText(), new RegExp(dead.lastErrorCode!));
+    await row.locator('button').click();
+    await page.locator('#message', { hasText: 'Queued again' }).waitFor();
+    const again = node.queue.list().filter((j) => j.key === deadUid && j.id > dead.id);
+    assert.equal(again.length, 1);
+    assert.deepEqual(again[0].payload, dead.payload);
   });
 
   it('refuses a POST without the CSRF token, or from another origin, and changes nothing', async () => {

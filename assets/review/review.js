@@ -49,10 +49,12 @@ function wireForms() {
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       const data = new FormData(form);
+      // One name field for all actions (shown when no signed-in person is known).
+      const name = document.getElementById('observer-name')?.value.trim();
+      if (name) data.set('observerName', name);
       try {
         if (form.hasAttribute('data-upload')) {
           const file = data.get('seg');
-          const name = data.get('observerName');
           await post(form.dataset.action, file, { 'Content-Type': 'application/dicom', ...(name ? { 'X-Observer-Name': encodeURIComponent(name) } : {}) });
         } else {
           await post(form.dataset.action, Object.fromEntries(data));

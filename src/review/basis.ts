@@ -12,7 +12,7 @@ import type { InstanceHeader } from '../dicom/types.ts';
 import { planVolume } from '../dicom/volume.ts';
 import { CtMuscleError } from '../errors.ts';
 import type { LevelInfo } from '../model/index.ts';
-import { anchorPixel, maskForSlice, readSegMask, SEG_SOP_CLASS_UID, type ResultJson, type SrInput, type SrPredecessor } from '../report/index.ts';
+import { maskForSlice, readSegMask, segReferenceOf, type ResultJson, type SrInput, type SrPredecessor } from '../report/index.ts';
 import type { ReviewRecord } from './review-store.ts';
 
 export interface Basis {
@@ -78,14 +78,7 @@ async function originalBasis(sources: BasisSources, json: ResultJson, ordered: I
       flags: json.flags,
       huWindow: json.huWindow,
       measurements: { areaCm2: m.areaCm2!, meanHu: m.meanHu!, sdHu: m.sdHu!, imatAreaCm2: m.imatAreaCm2, lowAttenuationFraction: m.lowAttenuationFraction, smiCm2PerM2: m.smiCm2PerM2, pixelCount: m.pixelCount ?? frame.pixelCount },
-      seg: {
-        sopClassUid: SEG_SOP_CLASS_UID,
-        sopInstanceUid: readout.sopInstanceUid,
-        seriesInstanceUid: readout.seriesInstanceUid,
-        segmentNumber: frame.segmentNumber,
-        frameNumber: frame.frameNumber,
-        anchor: anchorPixel(mask, readout.rows, readout.columns),
-      },
+      seg: segReferenceOf(readout, frame, mask),
     },
   };
 }

@@ -89,18 +89,22 @@ function evidence(json: ResultJson | null, row: StudyRow): string {
     : '<p>No level evidence (a slice given by a person, or the finder kept none).</p>';
   const anchors = e ? `<p>Anchors: ribs ${esc(e.anchors.ribs ?? '–')}; sacrum ${esc(e.anchors.sacrum ?? '–')}. Rib-bearing vertebrae: ${e.ribBearingCount}; lumbar: ${e.lumbarCount ?? '–'}.</p>` : '';
   const method = json ? `<p>Method: ${esc(json.level.method ?? '–')}; rule: ${esc(json.level.rule ?? '–')}; confidence: ${fixed(json.level.confidence, 2)}.</p>` : '';
-  const warnings = [...(json?.level.warnings ?? []), ...row.flags];
-  return `<section class="evidence"><h2>Evidence</h2>${method}${anchors}${vertebrae}<h3>Warnings and flags</h3>${warnings.length ? `<ul>${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '<p>None.</p>'}${row.message ? `<p class="note">${esc(row.message)}</p>` : ''}</section>`;
+  // The node repeats the level's warnings among the flags as "level: …": list each once.
+  const levelWarnings = json?.level.warnings ?? [];
+  const warnings = [...levelWarnings, ...row.flags.filter((f) => !levelWarnings.some((w) => f === `level: ${w}`))];
+  return `<section class="evidence"><h2>Evidence</h2>${method}${anchors}${vertebrae}<h3>Warnings and flags</h3>${warnings.length ? `<ul>${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '<p>None.</p>'}${row.message && row.message !== 'measured' ? `<p class="note">${esc(row.message)}</p>` : ''}</section>`;
 }
 
 function actions(view: StudyView): string {
   const uid = esc(view.row.studyInstanceUid);
-  const name = view.askName ? '<label>Your name (verifying observer) <input name="observerName" required maxlength="64" autocomplete="name"></label>' : '';
-  return `<section class="actions"><h2>Review</h2>
-<form data-action="/api/studies/${uid}/accept" id="accept-form">${name}<button>Accept (verified SR)</button></form>
-<form data-action="/api/studies/${uid}/reject" id="reject-form">${name}<label>Reason <input name="reason" maxlength="200"></label><button class="danger">Reject (not to be used)</button></form>
-<form data-action="/api/studies/${uid}/slice" id="slice-form">${name}<label>Slice index <input name="sliceIndex" type="number" min="0" required></label><button>Measure this slice</button><small>or click the reformat</small></form>
-<form data-action="/api/studies/${uid}/correct" data-upload id="correct-form">${name}<label>Edited SEG <input name="seg" type="file" accept=".dcm,application/dicom" required></label><button>Upload and re-measure</button></form></section>`;
+  const ask = view.askName
+    ? '<p><label>Your name, as the SR names the reviewer <input id="observer-name" name="observerName" required maxlength="64" autocomplete="name" placeholder="Family^Given"></label></p>'
+    : '';
+  return `<section class="actions"><h2>Review</h2>${ask}
+<form data-action="/api/studies/${uid}/accept" id="accept-form"><button>Accept (verified SR)</button></form>
+<form data-action="/api/studies/${uid}/reject" id="reject-form"><label>Reason <input name="reason" maxlength="200"></label><button class="danger">Reject (not to be used)</button></form>
+<form data-action="/api/studies/${uid}/slice" id="slice-form"><label>Slice index <input name="sliceIndex" type="number" min="0" required></label><button>Measure this slice</button><small>or click the reformat</small></form>
+<form data-action="/api/studies/${uid}/correct" data-upload id="correct-form"><label>Edited SEG <input name="seg" type="file" accept=".dcm,application/dicom" required></label><button>Upload and re-measure</button></form></section>`;
 }
 
 function history(records: ReviewRecord[]): string {

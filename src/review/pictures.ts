@@ -150,9 +150,9 @@ export function reformatPicture(input: SagittalInput, levelZMm: number, vertebra
   const scale = Math.max(1, 512 / mip.width);
   const width = Math.round(mip.width * scale);
   const height = Math.max(mip.height, Math.round((extentMm / pixelSpacingMm[0]) * scale) + 1);
-  const base = createCanvas(width, mip.height);
+  const base = createCanvas(mip.width, mip.height);
   const baseContext = base.getContext('2d');
-  const image = baseContext.createImageData(width, mip.height);
+  const image = baseContext.createImageData(mip.width, mip.height);
   for (let i = 0; i < mip.grey.length; i++) image.data.set([mip.grey[i], mip.grey[i], mip.grey[i], 255], i * 4);
   baseContext.putImageData(image, 0, 0);
   const canvas = createCanvas(width, height);

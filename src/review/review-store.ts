@@ -3,8 +3,8 @@
  * an edited SEG). Behind a small interface so a PostgreSQL job store can hold them later; today
  * a table in the node's SQLite job database (its own connection, WAL, like the queue's).
  */
-import Database from 'better-sqlite3';
-import { CtMuscleError } from '../errors.ts';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../queue/sqlite.ts';
 
 export const REVIEW_ACTIONS = ['accept', 'reject', 'choose-slice', 'correct'] as const;
 export type ReviewAction = (typeof REVIEW_ACTIONS)[number];
@@ -71,15 +71,7 @@ export class SqliteReviewStore implements ReviewStore {
 
   /** path: the job database (config.queue.path); the table sits beside the jobs. */
   constructor(path: string) {
-    try {
-      this.db = new Database(path);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
-      this.db.exec(SCHEMA);
-    } catch (error) {
-      throw new CtMuscleError('E_IO', `Cannot open the review table in ${path}: ${(error as Error).message}`);
-    }
+    this.db = openSqlite(path, SCHEMA, 'the review table in');
   }
 
   record(entry: NewReviewRecord): ReviewRecord {
