@@ -272,13 +272,18 @@ describe('review page (Chromium against the node)', function () {
     const chosen = result().slice.sliceIndex! + 3;
     await page.goto(`${node.url}/studies/${uid}`);
     await page.fill('#observer-name', 'Doe^Jane');
-    await page.fill('#slice-form input[name="sliceIndex"]', String(chosen));
+    // Picked on the reformat: a click on the row of that slice's z fills in the slice index.
+    const zs = study.truth.slices.map((s) => s.zMm).sort((a, b) => a - b);
+    await page.waitForFunction("document.getElementById('reformat').complete");
+    const box = (await page.locator('#reformat').boundingBox())!;
+    const clickRow = ((zs.at(-1)! - zs[chosen]) / (zs.at(-1)! - zs[0])) * (box.height - 1);
+    await page.locator('#reformat').click({ position: { x: box.width / 3, y: clickRow + 0.5 } });
+    assert.equal(await page.inputValue('#slice-form input[name="sliceIndex"]'), String(chosen));
     const reloaded = page.waitForEvent('load');
     await page.click('#slice-form button');
     await reloaded;
     await new Promise((resolve) => setTimeout(resolve, 300));
     await node.idle();
-    const zs = study.truth.slices.map((s) => s.zMm).sort((a, b) => a - b);
     const after = result();
     assert.equal(after.level.name, 'as-provided');
     assert.equal(after.slice.sliceIndex, chosen);
@@ -357,6 +362,12 @@ describe('review page (Chromium against the node)', function () {
       assert.equal((await fetch(`${secured.url}/`, { headers: { authorization: `Basic ${Buffer.from('jane:wrong').toString('base64')}` } })).status, 401);
       const post = await fetch(`${secured.url}/api/jobs/1/requeue`, { method: 'POST', headers: { authorization } });
       assert.equal(post.status, 403);
+      // With the token the page gave this user, the same POST gets through to the action (no such job).
+      const token = /name="csrf-token" content="([^"]+)"/.exec(await signedIn.text())![1];
+      const withToken = await fetch(`${secured.url}/api/jobs/1/requeue`, { method: 'POST', headers: { authorization, 'X-CSRF-Token': token } });
+      assert.deepEqual([withToken.status, ((await withToken.json()) as { code: string }).code], [409, 'E_REVIEW_STATE']);
+      const otherUsersToken = await fetch(`${secured.url}/api/jobs/1/requeue`, { method: 'POST', headers: { authorization, 'X-CSRF-Token': `${token}x` } });
+      assert.equal(otherUsersToken.status, 403);
       assert.equal((await fetch(`${secured.url}/healthz`)).status, 200, 'health stays open');
     } finally {
       await secured.stop();
