@@ -319,14 +319,15 @@ describe('review page (Chromium against the node)', function () {
   });
 
   it('lists a dead letter with its reason and queues it again', async () => {
+    // A job of a kind no worker takes, failed for good: the dead letter the page must show.
     const deadUid = '1.2.826.0.1.3680043.8.498.1';
-    node.queue.enqueue('analyze-study', deadUid, { studyInstanceUid: deadUid, instanceCount: 0 });
-    await node.idle();
-    const dead = node.queue.list('dead').find((j) => j.key === deadUid)!;
-    assert.ok(dead, 'the job is dead-lettered');
+    node.queue.enqueue('review-test', deadUid, { studyInstanceUid: deadUid, note: 'kept as is' });
+    const claimed = node.queue.claim(['review-test'])!;
+    const dead = node.queue.fail(claimed.id, { code: 'E_IO', message: 'disk full (test)' }, { retryable: false });
+    assert.equal(dead.state, 'dead');
     await page.goto(`${node.url}/`);
     const row = page.locator('#dead tbody tr', { hasText: deadUid });
-    assert.match(await row.innerText(), new RegExp(dead.lastErrorCode!));
+    assert.match(await row.innerText(), /E_IO disk full \(test\)/);
     await row.locator('button').click();
     await page.locator('#message', { hasText: 'Queued again' }).waitFor();
     const again = node.queue.list().filter((j) => j.key === deadUid && j.id > dead.id);
