@@ -24,7 +24,8 @@ import { dciodvfy, naturalize, withGeometry } from './support/report-fixtures.ts
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
-const IMG_DIR = join(repoRoot, 'docs', 'img');
+/** docs/img is rewritten only on request (CT_MUSCLE_UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean. */
+const UPDATE_SCREENSHOTS = process.env.CT_MUSCLE_UPDATE_SCREENSHOTS === '1';
 
 function nodeConfig(dir: string, server: Partial<Config['server']> = {}): Config {
   const base = loadConfig({ env: {} });
@@ -73,6 +74,7 @@ describe('review page (Chromium against the node)', function () {
   let browser: BrowserContext;
   let page: Page;
   let profile: string;
+  let imgDir: string;
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const api = async (path: string): Promise<any> => (await fetch(`${node.url}${path}`)).json();
@@ -90,6 +92,8 @@ describe('review page (Chromium against the node)', function () {
   before(async function () {
     if (!existsSync(CHROMIUM)) this.skip();
     tmp = makeTempDir('ctmn-review-');
+    imgDir = UPDATE_SCREENSHOTS ? join(repoRoot, 'docs', 'img') : join(tmp.path, 'img');
+    mkdirSync(imgDir, { recursive: true });
     node = await startNode(nodeConfig(tmp.path));
     study = await generatePhantomStudy({ seed: 1, arms: true, fieldOfViewMm: 500 });
     uid = study.truth.studyInstanceUid;
@@ -100,7 +104,6 @@ describe('review page (Chromium against the node)', function () {
     profile = mkdtempSync(join(tmpdir(), 'ctmn-chromium-'));
     browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1500, height: 1000 } });
     page = browser.pages()[0] ?? (await browser.newPage());
-    mkdirSync(IMG_DIR, { recursive: true });
   });
 
   after(async () => {
@@ -119,7 +122,7 @@ describe('review page (Chromium against the node)', function () {
     assert.match(text, /T12 \/ \d+/);
     assert.match(text, new RegExp(result().measurements!.areaCm2!.toFixed(2).replace('.', '\\.')));
     assert.match(text, /not reviewed/);
-    await page.screenshot({ path: join(IMG_DIR, 'review-list.png') });
+    await page.screenshot({ path: join(imgDir, 'review-list.png') });
   });
 
   it('study page: the coloured pixels of the measured slice are the SEG mask', async () => {
@@ -161,7 +164,7 @@ describe('review page (Chromium against the node)', function () {
     assert.ok(Math.abs(lineRows[0] - expected) <= 1, `line at row ${lineRows[0]}, slice at ${expected.toFixed(1)}`);
     const evidenceText = await page.locator('.evidence').innerText();
     for (const name of ['T11', 'T12', 'L1']) assert.match(evidenceText, new RegExp(`\\b${name}\\b`));
-    await page.screenshot({ path: join(IMG_DIR, 'review-study.png'), fullPage: true });
+    await page.screenshot({ path: join(imgDir, 'review-study.png'), fullPage: true });
   });
 
   it('accept writes an amended SR, VERIFIED by the named observer, that dciodvfy accepts, and queues it for write-back', async () => {
