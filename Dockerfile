@@ -13,6 +13,8 @@ COPY bin ./bin
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# A font for the overlay caption and the review page's pictures (@napi-rs/canvas draws with it).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
@@ -21,6 +23,7 @@ COPY package.json ./
 COPY config ./config
 COPY models ./models
 COPY bin ./bin
+COPY assets ./assets
 RUN mkdir -p /app/var && chown node:node /app/var
 USER node
 # The node listens on loopback by default; in a container bind it to all interfaces and give it credentials:

@@ -18,4 +18,5 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
   },
+  { files: ['assets/**/*.js'], languageOptions: { globals: { ...globals.browser } } },
 );

@@ -96,6 +96,16 @@ const configSchema = z
       .strict(),
     assembly: z.object({ quietPeriodSeconds: z.number().min(0) }).strict(),
     writeBack: z.object({ destination: dicomWebTarget.nullable(), deadlineHours: z.number().positive() }).strict(),
+    review: z
+      .object({
+        /** VerifyingOrganization of SRs verified on the review page. */
+        organization: z.string().min(1).max(64),
+        /** How long a sign-in on the review page lasts. */
+        sessionHours: z.number().positive().max(24 * 30),
+        /** Largest edited SEG the page accepts (MB). */
+        maxUploadMb: z.number().positive(),
+      })
+      .strict(),
     poll: z
       .object({
         source: dicomWebTarget.nullable(),

@@ -6,11 +6,12 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { InstanceHeader } from './dicom/types.ts';
 import { CtMuscleError } from './errors.ts';
 import { measureMuscle } from './measure/muscle.ts';
 import { MUSCLE_HU_WINDOW, type MuscleMeasurements, type OutputFile } from './model/index.ts';
 import { patientHeightM, scanInputs, sliceVolume } from './pipeline/index.ts';
-import { anchorPixel, maskForSlice, readSegMask, SEG_SOP_CLASS_UID, writeSr } from './report/index.ts';
+import { maskForSlice, readSegMask, segReferenceOf, writeSr, type SrInput } from './report/index.ts';
 
 export const CORRECTION_SEGMENTER = { id: 'ct-muscle-node/correction', version: '1' };
 
@@ -22,13 +23,26 @@ export interface RemeasureResult {
   outputs: { sr?: OutputFile };
 }
 
-export async function remeasureFromSeg(segPath: string, ctPaths: string[], options: { outDir?: string; created?: Date } = {}): Promise<RemeasureResult> {
-  const readout = await readSegMask(new Uint8Array(await readFile(segPath)));
+/** What re-measuring an edited SEG gives: the figures, and the SR input that reports them. */
+export interface CorrectionReport {
+  result: RemeasureResult;
+  /** The amended SR's content, without options (the caller sets revision, predecessor, verification). */
+  srInput: Omit<SrInput, 'options'>;
+  /** The edited mask on the measured slice. */
+  mask: Uint8Array;
+}
+
+/**
+ * Re-measure an edited SEG (its bytes; `label` names it in messages) on the CT slice it references
+ * among `headers`. Writes nothing: E_EMPTY_MASK, E_SLICE_NOT_FOUND or E_INCONSISTENT_GEOMETRY
+ * before anything is changed.
+ */
+export async function correctionReport(segBytes: Uint8Array, headers: InstanceHeader[], label: string): Promise<CorrectionReport> {
+  const readout = await readSegMask(segBytes);
   // The measured slice is the frame that holds the mask (full-stack SEGs have empty frames too).
   const frame = [...readout.frames].filter((f) => f.pixelCount > 0 && f.referencedSopInstanceUid).sort((a, b) => b.pixelCount - a.pixelCount)[0];
-  if (!frame) throw new CtMuscleError('E_EMPTY_MASK', `${segPath}: the edited segmentation is empty; there is nothing to re-measure.`);
+  if (!frame) throw new CtMuscleError('E_EMPTY_MASK', `${label}: the edited segmentation is empty; there is nothing to re-measure.`);
   const sopInstanceUid = frame.referencedSopInstanceUid!;
-  const { headers } = await scanInputs(ctPaths);
   const { source, ordered, sliceIndex, volume } = await sliceVolume(headers, sopInstanceUid);
   const { rows, columns, pixelSpacingMm } = volume.geometry;
   if (rows !== readout.rows || columns !== readout.columns) {
@@ -36,7 +50,7 @@ export async function remeasureFromSeg(segPath: string, ctPaths: string[], optio
   }
   const mask = maskForSlice(readout, sopInstanceUid, frame.segmentNumber)!;
   const muscle = measureMuscle({ mask, hu: volume.hu, rows, columns, pixelSpacingMm, heightM: patientHeightM(source) });
-  if (!muscle) throw new CtMuscleError('E_EMPTY_MASK', `${segPath}: the edited segmentation is empty.`);
+  if (!muscle) throw new CtMuscleError('E_EMPTY_MASK', `${label}: the edited segmentation is empty.`);
   const result: RemeasureResult = {
     studyInstanceUid: source.studyInstanceUid,
     editedSeg: { sopInstanceUid: readout.sopInstanceUid, seriesInstanceUid: readout.seriesInstanceUid },
@@ -44,8 +58,7 @@ export async function remeasureFromSeg(segPath: string, ctPaths: string[], optio
     muscle,
     outputs: {},
   };
-  if (!options.outDir) return result;
-  const sr = writeSr({
+  const srInput: Omit<SrInput, 'options'> = {
     source,
     seriesSlices: ordered,
     level: { name: 'as-provided', sliceIndex, sopInstanceUid, zMm: volume.slices[0].zMm, rule: 'slice of the edited segmentation', method: 'manual correction', confidence: null, warnings: [] },
@@ -53,17 +66,18 @@ export async function remeasureFromSeg(segPath: string, ctPaths: string[], optio
     flags: [`corrected: re-measured from the edited segmentation ${readout.sopInstanceUid}; supersedes the automatic measurement of this slice`],
     huWindow: MUSCLE_HU_WINDOW,
     measurements: muscle,
-    seg: {
-      sopClassUid: SEG_SOP_CLASS_UID,
-      sopInstanceUid: readout.sopInstanceUid,
-      seriesInstanceUid: readout.seriesInstanceUid,
-      segmentNumber: frame.segmentNumber,
-      frameNumber: frame.frameNumber,
-      anchor: anchorPixel(mask, rows, columns),
-    },
-    options: { revision: `correction:${readout.sopInstanceUid}`, created: options.created },
-  });
-  const directory = join(options.outDir, source.studyInstanceUid);
+    seg: segReferenceOf(readout, frame, mask),
+  };
+  return { result, srInput, mask };
+}
+
+export async function remeasureFromSeg(segPath: string, ctPaths: string[], options: { outDir?: string; created?: Date } = {}): Promise<RemeasureResult> {
+  const segBytes = new Uint8Array(await readFile(segPath));
+  const { headers } = await scanInputs(ctPaths);
+  const { result, srInput } = await correctionReport(segBytes, headers, segPath);
+  if (!options.outDir) return result;
+  const sr = writeSr({ ...srInput, options: { revision: `correction:${result.editedSeg.sopInstanceUid}`, created: options.created } });
+  const directory = join(options.outDir, result.studyInstanceUid);
   await mkdir(directory, { recursive: true });
   const path = join(directory, 'sr-corrected.dcm');
   await writeFile(path, sr.bytes);

@@ -1,7 +1,7 @@
 /**
  * The node as one process, composed of parts (src/node/): the HTTP listener with the STOW-RS
- * intake and health/metrics routes, study assembly, the worker pool running the analyze and
- * write-back jobs, and the poller. This file only makes the parts, passing each its
+ * intake, health/metrics and the status/review page, study assembly, the worker pool running the
+ * analyze and write-back jobs, and the poller. This file only makes the parts, passing each its
  * dependencies, and starts them in order; `stop()` stops them in reverse (SIGTERM in `serve`).
  */
 import { mkdir } from 'node:fs/promises';
@@ -15,6 +15,7 @@ import { createAssembly } from './node/assembly.ts';
 import { createHealth } from './node/health.ts';
 import { createHttp } from './node/http.ts';
 import { createStowIntake } from './node/intake.ts';
+import { createPage } from './node/page.ts';
 import { ANALYZE_STUDY, type AnalyzeStudyPayload, type AnalyzeStudyResult } from './node/jobs.ts';
 import { createMetrics } from './node/metrics.ts';
 import { startParts, stopParts, type NodePart } from './node/part.ts';
@@ -91,7 +92,8 @@ export async function startNode(config: Config, options: { stages?: Stages; obse
   const health = createHealth({ app: http.app, queue, config, metrics, pollStatus: () => poller.status() });
   const retention = createRetention({ config, queue, metrics });
   // Started in this order, stopped in reverse: no request or poll arrives once the workers stop.
-  const parts: NodePart[] = [assembly, workers, retention, createStowIntake({ app: http.app, config, storeInstance, metrics }), health, http, poller];
+  const page = createPage({ app: http.app, config, queue, requeue: (uid, slice) => requeueStudy(config, uid, { slice }) });
+  const parts: NodePart[] = [assembly, workers, retention, createStowIntake({ app: http.app, config, storeInstance, metrics }), health, page, http, poller];
   try {
     await startParts(parts);
   } catch (error) {

@@ -10,7 +10,7 @@ describe('demo', function () {
   it('receives the phantom over STOW-RS, finds T12, measures it and writes a valid SEG and SR', function () {
     const tmp = makeTempDir('ctmn-demo-');
     try {
-      const run = spawnSync(process.execPath, [join(repoRoot, 'bin/ct-muscle-node.js'), 'demo', '--out', tmp.path], { encoding: 'utf8', cwd: tmp.path });
+      const run = spawnSync(process.execPath, [join(repoRoot, 'bin/ct-muscle-node.js'), 'demo', '--once', '--out', tmp.path], { encoding: 'utf8', cwd: tmp.path });
       assert.equal(run.status, 0, run.stderr);
       const out = JSON.parse(run.stdout);
       assert.equal(out.status, 'ok', out.message);

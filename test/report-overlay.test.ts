@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { readInstanceHeader } from '../src/dicom/read.ts';
 import { groupIntoSeries, summarizeSeries } from '../src/dicom/series.ts';
 import { selectSeries } from '../src/intake/select-series.ts';
-import { GLYPH_HEIGHT } from '../src/report/font.ts';
 import { captionLayout, orientationLetters, overlayCaption, SECONDARY_CAPTURE_SOP_CLASS_UID, writeOverlay, type OverlayOutput } from '../src/report/overlay.ts';
 import { writeReport } from '../src/report/report.ts';
 import { writeSeg } from '../src/report/seg.ts';
@@ -98,7 +97,7 @@ describe('report: Secondary Capture overlay', function () {
     const rgb = new Uint8Array((ds.PixelData as ArrayBuffer[])[0]);
     const columns = 512;
     const layout = captionLayout(overlay.caption!, 512, 512)!;
-    const captionBottom = layout.margin + GLYPH_HEIGHT * layout.scale + 2 * layout.pad;
+    const captionBottom = layout.margin + layout.boxHeight;
     let maskRed = 0;
     let maskCount = 0;
     let white = 0;

@@ -241,6 +241,46 @@ describe('report: TID 1500 SR from a real CT slice', function () {
     assertTypedError(() => writeNotMeasuredSr({ ...input, reason: ' ' }), 'E_REPORT_INVALID');
   });
 
+  describe('amended by a review (verified, predecessor)', () => {
+    const verifiedAt = new Date('2026-03-04T05:06:07.089Z');
+    const predecessor = () => ({ studyInstanceUid: series.source.studyInstanceUid, seriesInstanceUid: sr.seriesInstanceUid, sopClassUid: COMPREHENSIVE_3D_SR_SOP_CLASS_UID, sopInstanceUid: sr.sopInstanceUid });
+
+    it('VERIFIED with the verifying observer, COMPLETE, the predecessor named, new UIDs, valid for dciodvfy', function () {
+      const out = writeSr({
+        ...srInput,
+        verification: { observerName: 'Doe^Jane', organization: 'Muscle Lab', dateTime: verifiedAt },
+        predecessor: predecessor(),
+        options: { ...srInput.options, revision: 'accept:1' },
+      });
+      const ds = naturalize(out.bytes);
+      assert.equal(ds.VerificationFlag, 'VERIFIED');
+      assert.equal(ds.CompletionFlag, 'COMPLETE');
+      const [observer] = seq(ds.VerifyingObserverSequence);
+      assert.match(JSON.stringify(observer.VerifyingObserverName), /Doe\^Jane/);
+      assert.equal(observer.VerifyingOrganization, 'Muscle Lab');
+      // DT is padded to even length with a space (PS3.5 6.2), which is not part of the value.
+      assert.equal(String(observer.VerificationDateTime).trimEnd(), '20260304050607.089+0000');
+      const [previous] = seq(ds.PredecessorDocumentsSequence);
+      assert.equal(previous.StudyInstanceUID, series.source.studyInstanceUid);
+      assert.equal(seq(seq(previous.ReferencedSeriesSequence)[0].ReferencedSOPSequence)[0].ReferencedSOPInstanceUID, sr.sopInstanceUid);
+      assert.notEqual(out.sopInstanceUid, sr.sopInstanceUid);
+      assert.notEqual(out.seriesInstanceUid, sr.seriesInstanceUid);
+      requireCommands(this, 'dciodvfy');
+      const report = dciodvfy(out.bytes);
+      assert.deepEqual(report.errors, [], report.output);
+    });
+
+    it('refuses a verification without a name, of a not-measurable report, or an amendment without a revision', () => {
+      assertTypedError(() => writeSr({ ...srInput, verification: { observerName: ' ', organization: 'Muscle Lab', dateTime: verifiedAt } }), 'E_REPORT_INVALID');
+      assertTypedError(() => writeSr({ ...srInput, verification: { observerName: 'Doe^Jane', organization: 'Muscle Lab', dateTime: new Date(NaN) } }), 'E_REPORT_INVALID');
+      assertTypedError(
+        () => writeSr({ ...srInput, measurements: null, seg: null, notMeasurableReason: 'x', verification: { observerName: 'Doe^Jane', organization: 'Muscle Lab', dateTime: verifiedAt } }),
+        'E_REPORT_INVALID',
+      );
+      assertTypedError(() => writeSr({ ...srInput, predecessor: predecessor() }), 'E_REPORT_INVALID');
+    });
+  });
+
   it('rejects impossible input with E_REPORT_INVALID', () => {
     assertTypedError(() => writeSr({ ...srInput, measurements: { ...measurements, lowAttenuationFraction: 12.3 } }), 'E_REPORT_INVALID');
     assertTypedError(() => writeSr({ ...srInput, measurements: { ...measurements, areaCm2: -1 } }), 'E_REPORT_INVALID');

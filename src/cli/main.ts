@@ -212,9 +212,18 @@ function addDemoCommand(program: Command): void {
     .command('demo')
     .description('Run the job on a generated CT phantom with embedded defaults (no PACS, no model files).')
     .option('--out <dir>', 'where to write the phantom study (default: a new temporary folder)')
-    .action(async (options: { out?: string }, command: Command) => {
+    .option('--once', 'stop the node once the study is processed (for scripts and tests)')
+    .action(async (options: { out?: string; once?: boolean }, command: Command) => {
       const config = configFrom(command);
-      printJson(await runDemo({ outDir: options.out, config }));
+      const run = await runDemo({ outDir: options.out, config, once: options.once === true });
+      printJson(run.summary);
+      if (!run.node) return;
+      process.stdout.write(`\nReview page: ${run.pageUrl}  (the node keeps running; Ctrl-C stops it)\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      await run.node.stop();
     });
 }
 

@@ -5,10 +5,9 @@
  *
  * States: pending → running → done | pending (retry after backoff) | dead (with the reason).
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
 import { CtMuscleError } from '../errors.ts';
+import { openSqlite } from './sqlite.ts';
 
 export const JOB_STATES = ['pending', 'running', 'done', 'dead'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -111,16 +110,7 @@ export class JobQueue {
   private readonly random: () => number;
 
   constructor(path: string, options: { retry?: Partial<RetryPolicy>; random?: () => number } = {}) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    try {
-      this.db = new Database(path);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
-      this.db.exec(SCHEMA);
-    } catch (error) {
-      throw new CtMuscleError('E_IO', `Cannot open the job database ${path}: ${(error as Error).message}`);
-    }
+    this.db = openSqlite(path, SCHEMA, 'the job database');
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.random = options.random ?? Math.random;
   }

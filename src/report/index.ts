@@ -13,7 +13,7 @@ export {
 } from './overlay.ts';
 export { writeReport, EMPTY_MASK_REASON, type ReportInput, type ReportOutput } from './report.ts';
 export { buildResultJson, RESULT_SCHEMA, type ResultJson, type ResultJsonInput } from './result-json.ts';
-export { readSegMask, maskForSlice, type SegReadout, type SegFrame } from './read-seg.ts';
+export { readSegMask, maskForSlice, segReferenceOf, type SegReadout, type SegFrame } from './read-seg.ts';
 export { deriveUid, deriveSeriesNumber, dicomDateTime, type UidKind, type UidSeed } from './uids.ts';
 export { CODES, UNITS, VERTEBRA_CODES } from './codes.ts';
 export type * from './types.ts';

@@ -12,7 +12,7 @@
 import type { NaturalDataset } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
 import { CODES, codeItem } from './codes.ts';
-import { drawText, GLYPH_HEIGHT, textWidth } from './font.ts';
+import { captionLayout, renderCaption } from './caption.ts';
 import { clampText, formatDs, requireIntegerString, roundTo } from './format.ts';
 import { writePart10 } from './part10.ts';
 import { patientStudyAttributes } from './patient-study.ts';
@@ -22,6 +22,9 @@ import type { MuscleMeasurements } from '../model/index.ts';
 import type { ReportCommon, WrittenInstance } from './types.ts';
 import { deriveSeriesNumber, deriveUid } from './uids.ts';
 import { validateCommon, validateMeasurements } from './validate.ts';
+
+/** Where the caption goes and how large: also what tests use to find it. */
+export { captionLayout } from './caption.ts';
 
 export const SECONDARY_CAPTURE_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.7';
 
@@ -123,23 +126,16 @@ function renderRgb(hu: ArrayLike<number>, mask: Uint8Array, rows: number, column
     }
   }
   if (caption) {
-    const { scale, margin, pad } = captionLayout(caption, columns, rows)!;
-    const boxWidth = textWidth(caption, scale) + 2 * pad;
-    const boxHeight = GLYPH_HEIGHT * scale + 2 * pad;
-    for (let y = margin; y < margin + boxHeight; y++) rgb.fill(0, (y * columns + margin) * 3, (y * columns + margin + boxWidth) * 3);
-    drawText(caption, margin + pad, margin + pad, scale, (x, y) => rgb.fill(255, (y * columns + x) * 3, (y * columns + x) * 3 + 3));
+    const layout = captionLayout(caption, columns, rows)!;
+    const box = renderCaption(caption, layout);
+    for (let y = 0; y < layout.boxHeight; y++) {
+      for (let x = 0; x < layout.boxWidth; x++) {
+        const i = ((layout.margin + y) * columns + layout.margin + x) * 3;
+        rgb.fill(box[y * layout.boxWidth + x], i, i + 3);
+      }
+    }
   }
   return rgb;
-}
-
-/** Scale 2 from 512 columns, else 1; null when even scale 1 does not fit (the caption is then left out). */
-export function captionLayout(caption: string, columns: number, rows: number): { scale: number; margin: number; pad: number } | null {
-  for (let scale = Math.max(1, Math.floor(columns / 256)); scale >= 1; scale--) {
-    const margin = 4 * scale;
-    const pad = 2 * scale;
-    if (textWidth(caption, scale) + 2 * (margin + pad) <= columns && GLYPH_HEIGHT * scale + 2 * (margin + pad) <= rows) return { scale, margin, pad };
-  }
-  return null;
 }
 
 // eslint-disable-next-line max-lines-per-function -- over 80 lines before issue #10; split left for a follow-up (see docs/architecture.md)

@@ -8,7 +8,8 @@ import { decodeFrame } from '../dicom/pixels.ts';
 import { parseDicomAsync } from '../dicom/read.ts';
 import type { NaturalDataset } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
-import { SEG_SOP_CLASS_UID } from './seg.ts';
+import { anchorPixel, SEG_SOP_CLASS_UID } from './seg.ts';
+import type { SegReference } from './types.ts';
 
 export interface SegFrame {
   /** 1-based frame number in the SEG. */
@@ -159,4 +160,16 @@ export function maskForSlice(readout: SegReadout, sopInstanceUid: string, segmen
   const out = new Uint8Array(readout.rows * readout.columns);
   for (const frame of frames) for (let i = 0; i < out.length; i++) out[i] |= frame.mask[i];
   return out;
+}
+
+/** What an SR needs to point at a frame of a SEG that was read back (with `mask`, that frame's mask). */
+export function segReferenceOf(readout: SegReadout, frame: SegFrame, mask: Uint8Array): SegReference {
+  return {
+    sopClassUid: SEG_SOP_CLASS_UID,
+    sopInstanceUid: readout.sopInstanceUid,
+    seriesInstanceUid: readout.seriesInstanceUid,
+    segmentNumber: frame.segmentNumber,
+    frameNumber: frame.frameNumber,
+    anchor: anchorPixel(mask, readout.rows, readout.columns),
+  };
 }

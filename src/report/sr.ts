@@ -16,7 +16,7 @@ import { equipmentModule, outputText, SEG_SOP_CLASS_UID, uidSeedOf } from './seg
 import { codeContent, container, image, num, scoordPoint, text, uidref, type ContentItem } from './sr-items.ts';
 import type { LevelName, MuscleMeasurements } from '../model/index.ts';
 import type { ReportOptions, SrInput, SrOutput } from './types.ts';
-import { deriveSeriesNumber, deriveUid, deviceObserverUid, type UidSeed } from './uids.ts';
+import { deriveSeriesNumber, deriveUid, deviceObserverUid, dicomDateTime, type UidSeed } from './uids.ts';
 import { validateCommon, validateMeasurements } from './validate.ts';
 
 export const COMPREHENSIVE_3D_SR_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.88.34';
@@ -117,6 +117,16 @@ function checkSrInput(input: SrInput): void {
   if (!input.measurements && !(typeof input.notMeasurableReason === 'string' && input.notMeasurableReason.trim() !== '')) {
     throw new CtMuscleError('E_REPORT_INVALID', 'Without measurements the SR needs notMeasurableReason.');
   }
+  if (input.verification) {
+    const { observerName, organization, dateTime } = input.verification;
+    if (!observerName?.trim() || !organization?.trim() || Number.isNaN(dateTime?.getTime())) {
+      throw new CtMuscleError('E_REPORT_INVALID', 'A verified SR needs the verifying observer\'s name, organization and a valid date.');
+    }
+    if (!input.measurements) throw new CtMuscleError('E_REPORT_INVALID', 'Only a measured report can be verified; a not-measurable one has nothing to verify.');
+  }
+  if (input.predecessor && !input.options?.revision) {
+    throw new CtMuscleError('E_REPORT_INVALID', 'An amended SR needs options.revision: it must not reuse the UIDs of the SR it amends.');
+  }
   if (input.seg && input.seg.sopClassUid !== SEG_SOP_CLASS_UID) {
     throw new CtMuscleError('E_REPORT_INVALID', `seg.sopClassUid must be Segmentation Storage; got ${input.seg.sopClassUid}.`);
   }
@@ -138,6 +148,40 @@ function evidenceOf(input: SrInput): NaturalDataset[] {
     });
   }
   return evidenceSeries;
+}
+
+/** VerificationFlag and, when verified, the Verifying Observer (SR Document General, Type 1C). */
+function verificationAttributes(input: Pick<SrInput, 'verification'>): NaturalDataset {
+  if (!input.verification) return { CompletionFlag: 'PARTIAL', VerificationFlag: 'UNVERIFIED' };
+  const { observerName, organization, dateTime } = input.verification;
+  const when = dicomDateTime(dateTime);
+  // PS3.3 C.17.2: only a COMPLETE document may be VERIFIED; a person checked it, so it is complete.
+  return {
+    CompletionFlag: 'COMPLETE',
+    VerificationFlag: 'VERIFIED',
+    VerifyingObserverSequence: [
+      {
+        VerifyingObserverName: clampText(observerName, 64),
+        VerifyingObserverIdentificationCodeSequence: [],
+        VerifyingOrganization: clampText(organization, 64),
+        VerificationDateTime: `${when.date}${when.time}${when.timezoneOffset}`,
+      },
+    ],
+  };
+}
+
+/** The SR this one amends (Type 1C: present when the document replaces another). */
+function predecessorAttributes(input: Pick<SrInput, 'predecessor'>): NaturalDataset {
+  const p = input.predecessor;
+  if (!p) return {};
+  return {
+    PredecessorDocumentsSequence: [
+      {
+        StudyInstanceUID: p.studyInstanceUid,
+        ReferencedSeriesSequence: [{ SeriesInstanceUID: p.seriesInstanceUid, ReferencedSOPSequence: [{ ReferencedSOPClassUID: p.sopClassUid, ReferencedSOPInstanceUID: p.sopInstanceUid }] }],
+      },
+    ],
+  };
 }
 
 export function writeSr(input: SrInput): SrOutput {
@@ -189,7 +233,7 @@ export function writeNotMeasuredSr(input: NotMeasuredSrInput): SrOutput {
 
 interface SrDocumentParts {
   /** The source image, the model (or software) that wrote the SR, and the options. */
-  input: { source: InstanceHeader; segmenter: { id: string; version: string }; options?: ReportOptions };
+  input: { source: InstanceHeader; segmenter: { id: string; version: string }; options?: ReportOptions } & Pick<SrInput, 'verification' | 'predecessor'>;
   seed: UidSeed;
   trackingUid: string;
   title: string;
@@ -238,8 +282,8 @@ function srDocument(parts: SrDocumentParts): SrOutput {
     InstanceNumber: 1,
     ContentDate: created.date,
     ContentTime: created.time,
-    CompletionFlag: 'PARTIAL',
-    VerificationFlag: 'UNVERIFIED',
+    ...verificationAttributes(input),
+    ...predecessorAttributes(input),
     PerformedProcedureCodeSequence: [],
     CurrentRequestedProcedureEvidenceSequence: [{ StudyInstanceUID: source.studyInstanceUid, ReferencedSeriesSequence: parts.evidence }],
     CodingSchemeIdentificationSequence: [

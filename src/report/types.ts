@@ -76,6 +76,27 @@ export interface SrInput extends ReportCommon {
   seg: SegReference | null;
   /** Why there are no measurements; required when measurements is null. */
   notMeasurableReason?: string;
+  /**
+   * A person checked the report (the review page's "accept"): VerificationFlag VERIFIED with this
+   * verifying observer. Without it the SR is UNVERIFIED, as every SR the node writes on its own.
+   */
+  verification?: SrVerification;
+  /** The SR this one amends (PredecessorDocumentsSequence); give options.revision too, for new UIDs. */
+  predecessor?: SrPredecessor;
+}
+
+export interface SrVerification {
+  /** Person Name of whoever verified (DICOM PN, e.g. "Doe^Jane" or a user name). */
+  observerName: string;
+  organization: string;
+  dateTime: Date;
+}
+
+export interface SrPredecessor {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
 }
 
 export interface WrittenInstance {
