@@ -45,7 +45,8 @@ export interface SegmentAndMeasureResult {
 }
 
 export async function segmentAndMeasure(input: SegmentAndMeasureInput): Promise<SegmentAndMeasureResult> {
-  const slice = sliceInput(input.volume, input.sliceIndex);
+  // The level travels with the slice so a segmenter can flag a level it was not made for.
+  const slice: SegmentInput = { ...sliceInput(input.volume, input.sliceIndex), level: input.level };
   checkSegmentInput(slice);
   const segmenter = await chooseSegmenter(input.segmenter, input.models);
 
@@ -80,6 +81,7 @@ export async function segmentAndMeasure(input: SegmentAndMeasureInput): Promise<
       heightUsable: height !== undefined,
       config: input.plausibility,
     }),
+    ...(result.reviewFlags ?? []),
   ];
   const verdict = lowMuscleVerdict(muscle, input.cutoffs ?? [], input.level ?? 'T12', input.patient?.sex ?? null);
   return {

@@ -12,6 +12,10 @@ import { labelSet, TISSUE } from './tissues.ts';
 const ONLY_ERECTOR = labelSet(TISSUE.MUSCLE_PARASPINAL);
 const ONLY_WALL = labelSet(TISSUE.MUSCLE_WALL);
 const ONLY_PSOAS = labelSet(TISSUE.MUSCLE_PSOAS);
+/** Organs that lie against the posterior abdominal wall: a fat plane (perirenal fat, fascia) always separates them from its muscles. */
+const POSTERIOR_ORGANS = labelSet(TISSUE.KIDNEY, TISSUE.LIVER, TISSUE.SPLEEN);
+/** Width of that fat plane (mm). */
+const FAT_PLANE_MM = 5;
 
 export function paintTrunk(section: Section, grid: Grid, labels: Uint8Array): void {
   fillEgg(grid, labels, section.skin, TISSUE.SKIN);
@@ -33,15 +37,16 @@ export function paintBackMuscles(anatomy: Anatomy, section: Section, grid: Grid,
   const { midX, erector: es } = section;
   const s = anatomy.sizeScale;
   const ql = extent(section.u, 11.8, 13.5, 15.8);
-  if (ql > 0) {
-    for (const side of [1, -1]) {
-      fillEllipse(grid, labels, midX + side * (es.dx + es.rx + 8 * s), section.spine.canalY + 2, 15 * ql * s, 9 * ql * s, TISSUE.MUSCLE_OTHER);
-    }
-  }
-  for (const side of [1, -1]) fillEllipse(grid, labels, midX + side * es.dx, es.cy, es.rx, es.ry, TISSUE.MUSCLE_PARASPINAL);
   const psoas = psoasAt(anatomy, section);
-  if (psoas) {
-    for (const side of [1, -1]) fillEllipse(grid, labels, midX + side * psoas.dx, psoas.cy, psoas.rx, psoas.ry, TISSUE.MUSCLE_PSOAS);
+  // Quadratus lumborum and psoas, each inside its own fat plane where an organ lies against it.
+  const muscle = (x: number, y: number, rx: number, ry: number, label: number) => {
+    fillEllipse(grid, labels, x, y, rx + FAT_PLANE_MM, ry + FAT_PLANE_MM, TISSUE.FAT_VISCERAL, { only: POSTERIOR_ORGANS });
+    fillEllipse(grid, labels, x, y, rx, ry, label);
+  };
+  for (const side of [1, -1]) {
+    if (ql > 0) muscle(midX + side * (es.dx + es.rx + 8 * s), section.spine.canalY + 2, 15 * ql * s, 9 * ql * s, TISSUE.MUSCLE_OTHER);
+    fillEllipse(grid, labels, midX + side * es.dx, es.cy, es.rx, es.ry, TISSUE.MUSCLE_PARASPINAL);
+    if (psoas) muscle(midX + side * psoas.dx, psoas.cy, psoas.rx, psoas.ry, TISSUE.MUSCLE_PSOAS);
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import type { Anatomy } from './anatomy.ts';
 import { clamp, extent, profile } from './interp.ts';
-import { fillCapsule, fillCircle, fillEgg, fillEllipse, insetEgg, type Grid } from './raster.ts';
+import { eggContains, fillCapsule, fillCircle, fillEgg, fillEllipse, insetEgg, type Grid } from './raster.ts';
 import type { Section } from './section.ts';
 import { labelSet, TISSUE } from './tissues.ts';
 
@@ -22,6 +22,11 @@ const MEDIASTINAL = labelSet(TISSUE.FAT_VISCERAL, TISSUE.LUNG);
 const VESSEL_BED = labelSet(TISSUE.FAT_VISCERAL, TISSUE.LUNG, TISSUE.HEART);
 const KIDNEY_BED = labelSet(TISSUE.FAT_VISCERAL, TISSUE.LIVER, TISSUE.SPLEEN);
 const GALLBLADDER_BED = labelSet(TISSUE.FAT_VISCERAL, TISSUE.LIVER);
+/** The crura lie against the aorta with liver, lung bases and fat around them. */
+const CRUS_BED = labelSet(TISSUE.FAT_VISCERAL, TISSUE.LIVER, TISSUE.LUNG);
+
+/** Posterior pararenal fat between the kidney and the wall (mm). */
+const PARARENAL_FAT_MM = 5;
 
 const aortaSide = profile([3, 9, 12, 15.5], [24, 24, 12, 8]);
 // Depth behind the front of the vertebral body (negative: in front of it).
@@ -101,11 +106,28 @@ export function paintOrgans(anatomy: Anatomy, section: Section, grid: Grid, labe
     if (kidney <= 0) continue;
     const kx = mx + side * (sp.bodyRx + 52 * s);
     const ky = sp.canalY - 14 * s;
-    fillEllipse(grid, labels, kx, ky, 24 * kidney * s, 27 * kidney * s, TISSUE.KIDNEY, { only: KIDNEY_BED });
+    // Pararenal fat always separates the kidney from the muscles of the wall behind and beside it.
+    const clear = insetEgg(cavity, PARARENAL_FAT_MM);
+    fillEllipse(grid, labels, kx, ky, 24 * kidney * s, 27 * kidney * s, TISSUE.KIDNEY, { only: KIDNEY_BED, where: (x, y) => eggContains(clear, x, y) });
     // Renal sinus fat at the hilum, facing the spine.
     if (kidney > 0.55) fillEllipse(grid, labels, kx - side * 10 * s, ky, 7 * kidney * s, 9 * kidney * s, TISSUE.FAT_VISCERAL, { only: ONLY_KIDNEY });
   }
+  paintCrura(u, mx, front, sp.bodyRx, s, grid, labels);
   paintBowel(anatomy, section, grid, labels);
+}
+
+/**
+ * The diaphragmatic crura: muscular bands from the front of the upper lumbar bodies (right to L3,
+ * left to L2) up beside the aorta to the oesophageal hiatus. Muscle by HU, beside the vertebral
+ * body like the psoas, but not trunk skeletal muscle: a segmenter must leave them out.
+ */
+function paintCrura(u: number, mx: number, front: number, bodyRx: number, s: number, grid: Grid, labels: Uint8Array): void {
+  for (const side of [1, -1]) {
+    const crus = side < 0 ? extent(u, 10.4, 11.8, 14.2) : extent(u, 10.4, 11.6, 13.6);
+    if (crus <= 0.2) continue;
+    const r = 4.5 * crus * s;
+    fillCapsule(grid, labels, mx + side * 0.75 * bodyRx, front + 3 * s, mx + side * 0.45 * bodyRx, front - 16 * s, r, TISSUE.CRUS, { only: CRUS_BED });
+  }
 }
 
 function paintAirways(u: number, mx: number, front: number, s: number, grid: Grid, labels: Uint8Array): void {

@@ -42,12 +42,14 @@ export const TISSUE = {
   STOOL: 34,
   TABLE_SHELL: 35,
   TABLE_CORE: 36,
+  /** Diaphragmatic crura: muscle by HU, but not counted as trunk skeletal muscle (as in TotalSegmentator's mask). */
+  CRUS: 37,
 } as const;
 
 export type TissueName = keyof typeof TISSUE;
 export type TissueLabel = (typeof TISSUE)[TissueName];
 
-export const TISSUE_COUNT = 37;
+export const TISSUE_COUNT = 38;
 
 /** Label → name, for reports and test messages. */
 export const TISSUE_NAMES: readonly TissueName[] = (() => {
@@ -96,6 +98,7 @@ const PLAIN_HU: Record<TissueName, number> = {
   STOOL: -120,
   TABLE_SHELL: 200,
   TABLE_CORE: -600,
+  CRUS: 45,
 };
 
 /** Portal-venous phase enhancement: only perfused soft tissue and blood change. */
@@ -113,6 +116,7 @@ const CONTRAST_HU: Partial<Record<TissueName, number>> = {
   MUSCLE_PSOAS: 56,
   MUSCLE_OTHER: 51,
   MUSCLE_ARM: 54,
+  CRUS: 51,
 };
 
 /** HU per label as a lookup table (index = label). */

@@ -6,20 +6,27 @@
  * islands removed.
  */
 import { bodyParts } from './body.ts';
-import { posteriorInImage } from './directions.ts';
+import { leftInImage, posteriorInImage } from './directions.ts';
 import { finishMuscleMask } from './hu-rule.ts';
 import { boxMean3, close, countOnes } from '../image/morphology.ts';
 import type { SegmentInput, SegmentResult, Segmenter } from './types.ts';
+import { posteriorWallMuscles } from './psoas.ts';
+import { anatomicReviewFlags, outlineOnEdge, pelvisBeside } from './scope.ts';
 import { clearParavertebral, findSpine } from './spine.ts';
 import { trunkCentre, wallBand } from './wall-rays.ts';
 import { stopwatch } from './stopwatch.ts';
 
 export const ANATOMIC_SEGMENTER_ID = 'ct-muscle-node/anatomic';
-export const ANATOMIC_SEGMENTER_VERSION = '1.1.0';
+export const ANATOMIC_SEGMENTER_VERSION = '1.2.0';
 /** Gaps between muscle bellies up to this radius count as intermuscular (for the IMAT envelope). */
 const ENVELOPE_CLOSE_MM = 4;
 
-export function segmentAnatomic(input: SegmentInput): SegmentResult {
+export interface AnatomicOptions {
+  /** Search for psoas and quadratus lumborum beside the vertebra (default true; off only to show what the rule adds). */
+  posteriorWallMuscles?: boolean;
+}
+
+export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = {}): SegmentResult {
   const { hu, rows, columns, pixelSpacingMm: spacing } = input;
   const { timingsMs, lap } = stopwatch();
   const smooth = boxMean3(hu, rows, columns, spacing);
@@ -32,11 +39,26 @@ export function segmentAnatomic(input: SegmentInput): SegmentResult {
   const spine = centre ? findSpine(smooth, trunk, rows, columns, spacing, posterior, centre) : null;
   const cleared = centre && spine ? clearParavertebral(band, rows, columns, spacing, posterior, centre, spine) : 0;
   lap('spine');
+  const deep = centre && spine?.found && options.posteriorWallMuscles !== false ? posteriorWallMuscles(smooth, trunk, band, rows, columns, spacing, posterior, centre, spine, leftInImage(input.rowCosine, input.columnCosine)) : null;
+  if (deep) for (let i = 0; i < band.length; i++) band[i] |= deep.mask[i];
+  lap('psoas');
   const mask = finishMuscleMask(band, hu, rows, columns, spacing);
   const closed = close(mask, rows, columns, spacing, ENVELOPE_CLOSE_MM);
   const envelope = new Uint8Array(mask.length);
   for (let i = 0; i < mask.length; i++) envelope[i] = mask[i] || (closed[i] && band[i]) ? 1 : 0;
   lap('mask');
+  const left = leftInImage(input.rowCosine, input.columnCosine);
+  const pixelCm2 = (spacing[0] * spacing[1]) / 100;
+  const reviewFlags = anatomicReviewFlags({
+    level: input.level,
+    outlineOnEdge: outlineOnEdge(trunk, rows, columns),
+    pelvis: spine?.found ? pelvisBeside(smooth, trunk, spine.vertebra, rows, columns, spacing, (x, y) => (x - spine.canal[0]) * left[0] + (y - spine.canal[1]) * left[1]) : false,
+    vertebraFound: spine?.found ?? false,
+    // Not searched although a vertebra was found counts as not found: the area is still short.
+    psoasCm2: deep ? [deep.psoasPixels[0] * pixelCm2, deep.psoasPixels[1] * pixelCm2] : spine?.found ? [0, 0] : null,
+    quadratusCm2: deep ? [deep.quadratusPixels[0] * pixelCm2, deep.quadratusPixels[1] * pixelCm2] : spine?.found ? [0, 0] : null,
+  });
+  lap('scope');
   return {
     mask,
     envelope,
@@ -48,8 +70,13 @@ export function segmentAnatomic(input: SegmentInput): SegmentResult {
       scores: { boneCoveredRayFraction: rays > 0 ? boneRays / rays : 0 },
       timingsMs,
       armPixels,
-      notes: [`trunk ${countOnes(trunk)} px, muscle ${countOnes(mask)} px`, spine?.found ? `vertebra found; ${cleared} paravertebral px cleared` : 'no vertebra found'],
+      notes: [
+        `trunk ${countOnes(trunk)} px, muscle ${countOnes(mask)} px`,
+        spine?.found ? `vertebra found; ${cleared} paravertebral px cleared` : 'no vertebra found',
+        deep ? `psoas ${deep.psoasPixels.join('/')} px, quadratus lumborum ${deep.quadratusPixels.join('/')} px (right/left, before the HU rule)` : 'psoas and quadratus lumborum not searched',
+      ],
     },
+    reviewFlags,
   };
 }
 

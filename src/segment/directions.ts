@@ -17,3 +17,12 @@ export function posteriorInImage(rowCosine: Vec3, columnCosine: Vec3): [number, 
   if (!(len > 1e-6)) return [0, 1];
   return [x / len, y / len];
 }
+
+/** Unit vector toward patient left (LPS +x) in the image's millimetre frame; [1, 0] when the slice has no x component. */
+export function leftInImage(rowCosine: Vec3, columnCosine: Vec3): [number, number] {
+  const x = rowCosine[0];
+  const y = columnCosine[0];
+  const len = Math.hypot(x, y);
+  if (!(len > 1e-6)) return [1, 0];
+  return [x / len, y / len];
+}

@@ -23,6 +23,11 @@ export interface SliceImage {
 export interface SegmentInput extends SliceImage {
   /** Adjacent slices on the same grid (e.g. k−1 and k+1); optional context, never required. */
   neighbours?: Int16Array[];
+  /**
+   * The vertebral level the slice is meant to show ('T12', 'L3', …), when known. Lets a segmenter
+   * say (in `reviewFlags`) that the slice is outside what it was made for; never changes the mask.
+   */
+  level?: string;
 }
 
 /** Pixel box on the native grid: x = column, y = row, inclusive-exclusive edges in pixel units. */
@@ -103,6 +108,12 @@ export interface SegmentResult {
   arms?: Uint8Array;
   segmenter: { id: string; version: string };
   diagnostics: SegmentDiagnostics;
+  /**
+   * Reasons to review the mask that only the segmenter can see (level or anatomy it has no rules
+   * for, trunk cut by the image edge, a muscle it could not find), as `code: explanation` strings.
+   * They travel into the measurement's flags.
+   */
+  reviewFlags?: string[];
 }
 
 export interface Segmenter {

@@ -1,0 +1,188 @@
+/**
+ * The muscles of the posterior abdominal wall that the wall rays do not reach: psoas (beside the
+ * vertebral body, from T12/L1 down) and quadratus lumborum (lateral to the erector spinae, in
+ * front of the transverse processes, from L1 down). Both lie in the zone beside the vertebral
+ * body that is otherwise cleared, next to organs of the same density (crura, kidneys, bowel,
+ * vessels). What separates them is anatomy, not HU:
+ * - they touch a known structure: psoas the side of the vertebral body, quadratus lumborum the
+ *   erector spinae already in the band;
+ * - organs lie behind a fat plane (perirenal fat, the fascia), or join them only through a
+ *   bridge thinner than the muscle, which an opening cuts;
+ * - the crura, aorta and cava lie in front of the vertebral body, medial to its sides: that box
+ *   is never grown into;
+ * - enhancing organs and vessels (contrast) are denser than any muscle.
+ */
+import { connectedComponents, distanceToZero, invert } from '../image/morphology.ts';
+import type { SpineFrame } from './spine.ts';
+
+export interface PsoasOptions {
+  /** Smoothed HU accepted as muscle while growing (denser: enhancing kidney, vessels, bone). */
+  huRange: [number, number];
+  /** Bridges narrower than twice this radius (mm) are cut (opening by reconstruction). */
+  openRadiusMm: number;
+  /** Psoas box: from the side of the vertebral body out to this many mm, from this far in front of the body's front back to the canal. */
+  psoasLateralMm: number;
+  psoasAnteriorMm: number;
+  /** Quadratus lumborum box: lateral range (mm beyond the body's side) and front-to-back range (mm from the canal centre). */
+  quadratusLateralMm: [number, number];
+  quadratusPostMm: [number, number];
+  /** A psoas seed lies within this distance (mm) of the vertebral body. */
+  seedMm: number;
+  /** The erector spinae (where quadratus lumborum is seeded) lies within this distance (mm) of the body's side. */
+  erectorLateralMm: number;
+  /** In front of the body's front third, the crura lie within this distance (mm) of its side: never grown into. */
+  cruraClearMm: number;
+}
+
+export const DEFAULT_PSOAS_OPTIONS: PsoasOptions = {
+  huRange: [-29, 100],
+  openRadiusMm: 4,
+  psoasLateralMm: 50,
+  psoasAnteriorMm: 30,
+  quadratusLateralMm: [10, 75],
+  quadratusPostMm: [-25, 15],
+  seedMm: 10,
+  erectorLateralMm: 50,
+  cruraClearMm: 4,
+};
+
+export interface PosteriorWallMuscles {
+  /** 0/1: psoas and quadratus lumborum candidates (before the HU rule). */
+  mask: Uint8Array;
+  /** Pixels per side, [patient right, patient left] in the frame of the canal. */
+  psoasPixels: [number, number];
+  quadratusPixels: [number, number];
+}
+
+interface SpineGeometry {
+  lat: (x: number, y: number) => number;
+  post: (x: number, y: number) => number;
+  bodyHalfWidthMm: number;
+}
+
+/** Coordinates across (lateral, signed) and along (posterior) the spine's axis, and the body's half-width. */
+function spineGeometry(spine: SpineFrame, rows: number, columns: number, spacing: [number, number], posterior: [number, number], centre: [number, number]): SpineGeometry {
+  const [sy, sx] = spacing;
+  const spineLat = -(spine.canal[0] - centre[0]) * posterior[1] + (spine.canal[1] - centre[1]) * posterior[0];
+  const lat = (x: number, y: number) => -(x - centre[0]) * posterior[1] + (y - centre[1]) * posterior[0] - spineLat;
+  const post = (x: number, y: number) => (x - centre[0]) * posterior[0] + (y - centre[1]) * posterior[1];
+  // The body's half-width, measured over its middle half front to back (its front is rounded,
+  // pedicles and transverse processes stand out behind it; the canal's centre is ~8 mm behind it).
+  const bodyDepth = spine.canalMm - 8 - spine.anteriorMm;
+  const from = spine.anteriorMm + bodyDepth / 4;
+  const to = spine.anteriorMm + (3 * bodyDepth) / 4;
+  let half = 0;
+  const vertebra = spine.vertebra!;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      if (!vertebra[r * columns + c]) continue;
+      const p = post(c * sx, r * sy);
+      const l = Math.abs(lat(c * sx, r * sy));
+      if (p >= from && p <= to && l <= 40 && l > half) half = l;
+    }
+  }
+  return { lat, post, bodyHalfWidthMm: half };
+}
+
+/**
+ * Psoas and quadratus lumborum beside a found vertebra: muscle-density tissue in the zone beside
+ * the body, opened, grown from the body's sides and from the erector spinae in `band`.
+ */
+export function posteriorWallMuscles(
+  smoothHu: Float32Array,
+  trunk: Uint8Array,
+  band: Uint8Array,
+  rows: number,
+  columns: number,
+  spacing: [number, number],
+  posterior: [number, number],
+  centre: [number, number],
+  spine: SpineFrame,
+  /** Unit vector toward patient left in the image's millimetre frame. */
+  left: [number, number],
+  options: PsoasOptions = DEFAULT_PSOAS_OPTIONS,
+): PosteriorWallMuscles {
+  const n = rows * columns;
+  const none: PosteriorWallMuscles = { mask: new Uint8Array(n), psoasPixels: [0, 0], quadratusPixels: [0, 0] };
+  if (!spine.found || !spine.vertebra) return none;
+  const [sy, sx] = spacing;
+  const g = spineGeometry(spine, rows, columns, spacing, posterior, centre);
+  const half = g.bodyHalfWidthMm;
+  if (half <= 0) return none;
+  const front = spine.anteriorMm;
+  const bodyDepth = spine.canalMm - 8 - front;
+  const [lo, hi] = options.huRange;
+  const zone = new Uint8Array(n);
+  const latMm = new Float32Array(n);
+  const postMm = new Float32Array(n);
+  /** Muscle-density tissue lateral to the body but outside both boxes: a region reaching it runs beyond any psoas or quadratus lumborum. */
+  const beyond = new Uint8Array(n);
+  const [qIn, qOut] = options.quadratusLateralMm;
+  const [qFront, qBack] = options.quadratusPostMm;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const i = r * columns + c;
+      const l = g.lat(c * sx, r * sy);
+      const p = g.post(c * sx, r * sy);
+      latMm[i] = l;
+      postMm[i] = p;
+      if (!trunk[i] || band[i] || spine.vertebra[i] || smoothHu[i] < lo || smoothHu[i] > hi) continue;
+      // Never medial to the body's sides: crura, aorta and cava in front, the canal behind.
+      const d = Math.abs(l) - half;
+      if (d < 0) continue;
+      // In front of the body's front third the crura lie against its sides: psoas only further out.
+      if (p < front + bodyDepth / 3 && d < options.cruraClearMm) continue;
+      const inPsoas = d <= options.psoasLateralMm && p >= front - options.psoasAnteriorMm && p <= spine.canalMm - 5;
+      const inQuadratus = d >= qIn && d <= qOut && p >= spine.canalMm + qFront && p <= spine.canalMm + qBack;
+      if (inPsoas || inQuadratus) zone[i] = 1;
+      else beyond[i] = 1;
+    }
+  }
+  const depthInZone = distanceToZero(zone, rows, columns, spacing);
+  const core = new Uint8Array(n);
+  for (let i = 0; i < n; i++) core[i] = zone[i] && depthInZone[i] > options.openRadiusMm ? 1 : 0;
+  const toBody = distanceToZero(vertebraPart(spine.vertebra, postMm, -Infinity, spine.canalMm - 5), rows, columns, spacing);
+  // The erector spinae: the band behind the transverse processes, near the midline.
+  const notErector = new Uint8Array(n);
+  for (let i = 0; i < n; i++) notErector[i] = band[i] && postMm[i] >= spine.canalMm - 5 && Math.abs(latMm[i]) <= half + options.erectorLateralMm ? 0 : 1;
+  const toErector = distanceToZero(notErector, rows, columns, spacing);
+  const touch = options.openRadiusMm + 1.5 * Math.max(sx, sy);
+  const { labels, count } = connectedComponents(core, rows, columns);
+  const seeded = new Uint8Array(count + 1);
+  // A muscle ends inside its box; a region that runs on beyond it is an organ (liver, kidney,
+  // bowel) that touched the body or the erector spinae.
+  const toBeyond = distanceToZero(invert(beyond), rows, columns, spacing);
+  const margin = options.openRadiusMm + 2 * Math.max(sx, sy);
+  const unbounded = new Uint8Array(count + 1);
+  for (let i = 0; i < n; i++) if (labels[i] && toBeyond[i] <= margin) unbounded[labels[i]] = 1;
+  for (let i = 0; i < n; i++) {
+    const l = labels[i];
+    if (!l || unbounded[l]) continue;
+    // Psoas: beside the body. Quadratus lumborum: against the erector spinae (the band behind the transverse processes).
+    // Psoas arises from the sides of the bodies and the transverse processes, behind the crura: a seed lies beside the body behind its front third.
+    const nearBody = toBody[i] <= options.openRadiusMm + options.seedMm && Math.abs(latMm[i]) >= half - 2 && postMm[i] >= front + bodyDepth / 3;
+    const onErector = toErector[i] <= touch;
+    if (nearBody || onErector) seeded[l] = 1;
+  }
+  const grown = new Uint8Array(n);
+  for (let i = 0; i < n; i++) grown[i] = labels[i] && seeded[labels[i]] ? 0 : 1; // 0 where the grown core is
+  const toGrown = distanceToZero(grown, rows, columns, spacing);
+  const reach = options.openRadiusMm + 0.5 * Math.max(sx, sy);
+  const out = none;
+  for (let i = 0; i < n; i++) {
+    if (!zone[i] || toGrown[i] > reach) continue;
+    out.mask[i] = 1;
+    const r = (i / columns) | 0;
+    const side = (((i - r * columns) * sx - spine.canal[0]) * left[0] + (r * sy - spine.canal[1]) * left[1]) > 0 ? 1 : 0;
+    if (postMm[i] < spine.canalMm - 5 && Math.abs(latMm[i]) < half + 50) out.psoasPixels[side]++;
+    else out.quadratusPixels[side]++;
+  }
+  return out;
+}
+
+/** 0 on the part of the vertebra between `minPost` and `maxPost` (posterior mm), 1 elsewhere: for distances to that part. */
+function vertebraPart(vertebra: Uint8Array, postMm: Float32Array, minPost: number, maxPost: number): Uint8Array {
+  const out = new Uint8Array(vertebra.length);
+  for (let i = 0; i < vertebra.length; i++) out[i] = vertebra[i] && postMm[i] >= minPost && postMm[i] < maxPost ? 0 : 1;
+  return out;
+}

@@ -1,0 +1,115 @@
+/**
+ * Psoas and quadratus lumborum in the anatomic segmenter (issue 17), and the review flags for
+ * levels and anatomy it has no rules for. Phantom truth: the psoas label, kidneys and crura are
+ * painted separately, so "psoas found" and "no organ taken" are counted, not eyeballed.
+ */
+import assert from 'node:assert/strict';
+import { planPhantom, renderPhantomSlice, TISSUE, type VertebraName } from '../src/phantom/index.ts';
+import { segmentAnatomic, type AnatomicOptions } from '../src/segment/anatomic.ts';
+import { anatomicReviewFlags } from '../src/segment/scope.ts';
+import type { SegmentInput } from '../src/segment/types.ts';
+
+const plans = new Map<string, ReturnType<typeof planPhantom>>();
+
+function phantomAt(level: VertebraName, orientation: 'HFS' | 'FFS' | 'HFP' | 'FFP', seed: number) {
+  const key = `${orientation}-${seed}`;
+  let plan = plans.get(key);
+  if (!plan) {
+    plan = planPhantom({ orientation, arms: true, table: true, seed, rows: 512, columns: 512, fromLevel: 'L5' });
+    plans.set(key, plan);
+  }
+  const index = plan.truth.vertebrae.find((v) => v.name === level)!.nearestSliceIndex!;
+  const slice = renderPhantomSlice(plan, index);
+  const iop = slice.imageOrientationPatient;
+  const input: SegmentInput = {
+    hu: slice.hu,
+    rows: slice.rows,
+    columns: slice.columns,
+    pixelSpacingMm: slice.pixelSpacingMm,
+    rowCosine: [iop[0], iop[1], iop[2]],
+    columnCosine: [iop[3], iop[4], iop[5]],
+    level,
+  };
+  return { slice, input };
+}
+
+function tally(level: VertebraName, orientation: 'HFS' | 'FFS' | 'HFP' | 'FFP', seed: number, options?: AnatomicOptions) {
+  const { slice, input } = phantomAt(level, orientation, seed);
+  const result = segmentAnatomic(input, options);
+  const counts = { psoas: 0, psoasFound: 0, kidney: 0, crus: 0 };
+  for (let i = 0; i < slice.labels.length; i++) {
+    const label = slice.labels[i];
+    if (label === TISSUE.MUSCLE_PSOAS) {
+      counts.psoas++;
+      counts.psoasFound += result.mask[i];
+    }
+    if (result.mask[i] && label === TISSUE.KIDNEY) counts.kidney++;
+    if (result.mask[i] && label === TISSUE.CRUS) counts.crus++;
+  }
+  return { ...counts, result };
+}
+
+describe('anatomic segmenter: psoas and quadratus lumborum (phantom truth)', function () {
+  this.timeout(60000);
+  for (const [level, orientation, seed] of [['L2', 'HFS', 1], ['L3', 'HFS', 1], ['L2', 'FFP', 2], ['L3', 'HFP', 2]] as const) {
+    it(`${level} ${orientation} seed ${seed}: ≥ 90% of the psoas truth, no kidney or crus pixel, no review flag`, () => {
+      const t = tally(level, orientation, seed);
+      assert.ok(t.psoas > 500, `the phantom paints psoas at ${level} (${t.psoas} px)`);
+      assert.ok(t.psoasFound / t.psoas >= 0.9, `psoas ${t.psoasFound}/${t.psoas}`);
+      assert.equal(t.kidney, 0, 'kidney pixels in the mask');
+      assert.equal(t.crus, 0, 'crus pixels in the mask');
+      assert.deepEqual(t.result.reviewFlags, []);
+    });
+  }
+
+  it('L1 HFS seed 2: ≥ 90% of the (small) psoas truth and no crus pixel', () => {
+    const t = tally('L1', 'HFS', 2);
+    assert.ok(t.psoasFound / t.psoas >= 0.9, `psoas ${t.psoasFound}/${t.psoas}`);
+    assert.equal(t.crus, 0);
+  });
+
+  it('T12: the crura beside the vertebral body stay out', () => {
+    const t = tally('T12', 'HFS', 1);
+    assert.equal(t.crus, 0);
+    assert.equal(t.kidney, 0);
+  });
+
+  it('with the psoas rule switched off the L2 psoas is missed, and the slice is flagged', () => {
+    const t = tally('L2', 'HFS', 1, { posteriorWallMuscles: false });
+    assert.ok(t.psoasFound / t.psoas < 0.9, `psoas ${t.psoasFound}/${t.psoas} found without the rule`);
+    assert.ok(t.result.reviewFlags?.some((f) => f.startsWith('psoas-not-found:')), JSON.stringify(t.result.reviewFlags));
+  });
+});
+
+describe('anatomic segmenter: review flags where it cannot be trusted', function () {
+  this.timeout(60000);
+  it('L4 (below its levels) is flagged; L5 with the iliac wings in view also as below L3', () => {
+    const l4 = segmentAnatomic(phantomAt('L4', 'HFS', 1).input);
+    assert.ok(l4.reviewFlags?.some((f) => f.startsWith('segmenter-level-unsupported:')), JSON.stringify(l4.reviewFlags));
+    const l5 = phantomAt('L5', 'HFS', 1).input;
+    const unnamed = segmentAnatomic({ ...l5, level: undefined });
+    assert.ok(unnamed.reviewFlags?.some((f) => f.startsWith('segmenter-below-l3:')), `no level given, the anatomy alone: ${JSON.stringify(unnamed.reviewFlags)}`);
+  });
+
+  it('a trunk mostly outside the field of view is flagged', () => {
+    const { input } = phantomAt('L2', 'HFS', 1);
+    // Keep the middle 200 columns: both flanks cut off by the image edge.
+    const columns = 200;
+    const offset = (input.columns - columns) >> 1;
+    const hu = new Int16Array(input.rows * columns);
+    for (let r = 0; r < input.rows; r++) hu.set(input.hu.subarray(r * input.columns + offset, r * input.columns + offset + columns), r * columns);
+    const result = segmentAnatomic({ ...input, hu, columns });
+    assert.ok(result.reviewFlags?.some((f) => f.startsWith('trunk-outside-view:')), JSON.stringify(result.reviewFlags));
+    assert.deepEqual(segmentAnatomic(input).reviewFlags, [], 'the whole slice is not flagged');
+  });
+
+  it('flag rules: psoas or quadratus missing on one side at L1–L3; user-chosen slices are judged by anatomy only', () => {
+    const base = { outlineOnEdge: 0, pelvis: false, vertebraFound: true, psoasCm2: [5, 0.1] as [number, number], quadratusCm2: [4, 4] as [number, number] };
+    assert.deepEqual(anatomicReviewFlags({ ...base, level: 'L2' }).map((f) => f.split(':')[0]), ['psoas-not-found']);
+    assert.match(anatomicReviewFlags({ ...base, level: 'L2' })[0], /left side at L2/);
+    assert.deepEqual(anatomicReviewFlags({ ...base, level: 'T12' }), [], 'psoas is not expected at T12');
+    assert.deepEqual(anatomicReviewFlags({ ...base, level: 'user-selected' }), []);
+    assert.deepEqual(anatomicReviewFlags({ ...base, psoasCm2: [5, 5], quadratusCm2: [0, 4], level: 'L3' }).map((f) => f.split(':')[0]), ['quadratus-not-found']);
+    assert.deepEqual(anatomicReviewFlags({ ...base, vertebraFound: false, psoasCm2: null, quadratusCm2: null, level: 'L2' }).map((f) => f.split(':')[0]), ['segmenter-no-vertebra']);
+  });
+});
