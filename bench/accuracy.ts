@@ -19,7 +19,9 @@ import { scanPaths } from '../src/dicom/scan.ts';
 import { groupIntoSeries } from '../src/dicom/series.ts';
 import type { CtVolume } from '../src/dicom/types.ts';
 import { buildVolume } from '../src/dicom/volume.ts';
-import { planPhantom, renderPhantomSlice } from '../src/phantom/index.ts';
+import { planPhantom, renderPhantomSlice, TISSUE } from '../src/phantom/index.ts';
+import { segmentAnatomic } from '../src/segment/anatomic.ts';
+import type { Vec3 } from '../src/segment/types.ts';
 import { anatomicSegmenter, createModelSegmenter, findPipeline, loadManifest, pipelineFilesPresent, releaseSessions, type Segmenter, type SegmentInput } from '../src/segment/index.ts';
 import { dice as diceOrNull } from '../src/measure/index.ts';
 
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
   const { headers } = await scanPaths([join(data, 'totalsegmentator_example_ct_dicom_T11-T12', 'uid_repaired_uncompressed')]);
   const dicom = await buildVolume(groupIntoSeries(headers)[0]);
   const labels = await readNiftiVolume(join(data, 'totalsegmentator_example_ct_dicom_T11-T12', 'example_seg_dicom.nii.gz'));
+  const seg = await readNiftiVolume(join(data, 'totalsegmentator_example_ct_sm', 'example_seg.nii.gz'));
 
   for (const segmenter of list) {
     console.log(`\n== ${segmenter.id} ${segmenter.version}`);
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
     console.log(
       `  all ${dices.length} slices (all-HU ref): Dice mean ${f3(mean(dices))}, min ${f3(Math.min(...dices))} (slice ${dices.indexOf(Math.min(...dices))}); area diff mean ${f1(100 * mean(areaDiffs))}%, mean |diff| ${f1(100 * mean(areaDiffs.map(Math.abs)))}%`,
     );
+    if (segmenter.id === anatomicSegmenter.id) await perLevel(sm, ref, seg);
     console.log('T11/T12 DICOM series: erector spinae (labels 86/87) coverage, arm pixels in the mask');
     for (const k of [3, 5, 8, 12, 16]) {
       const input = sliceOf(dicom, k);
@@ -142,6 +146,7 @@ async function main(): Promise<void> {
     console.log(
       `  all ${covers.length} slices: ES in mask ${f3(Math.min(...covers))}–${f3(Math.max(...covers))} (HU-rule ceiling ${f3(Math.min(...ceilings))}–${f3(Math.max(...ceilings))}), arm pixels in mask ${armTotal}`,
     );
+    if (segmenter.id === anatomicSegmenter.id) phantomLevels();
     console.log('Phantoms at T12 with arms and table: Dice vs truth');
     for (const orientation of ['HFS', 'FFS', 'HFP', 'FFP'] as const) {
       for (const seed of [1, 2]) {
@@ -156,6 +161,77 @@ async function main(): Promise<void> {
     }
   }
   await releaseSessions();
+}
+
+/** Vertebra label (example_seg.nii.gz) covering most of the slice's vertebra pixels: 30 = L2, 31 = L1, 32 = T12, 33 = T11. */
+function levelOf(seg: CtVolume, k: number): string {
+  const names: Record<number, string> = { 30: 'L2', 31: 'L1', 32: 'T12', 33: 'T11' };
+  const counts: Record<number, number> = {};
+  for (const v of sliceOf(seg, k).hu) if (names[v]) counts[v] = (counts[v] ?? 0) + 1;
+  const best = Object.entries(counts).sort((a, b) => b[1] - a[1])[0];
+  return best ? names[Number(best[0])] : '?';
+}
+
+/**
+ * Every example_ct_sm slice by level, before (psoas/QL rule off = 1.1.0's output) and after:
+ * Dice and area difference against the whole reference mask and against its −29..150 HU pixels.
+ */
+async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<void> {
+  type Row = { level: string; k: number; before: number[]; after: number[] };
+  const rows: Row[] = [];
+  for (let k = 0; k < sm.slices.length; k++) {
+    const input = { ...sliceOf(sm, k), level: levelOf(seg, k) };
+    const r = sliceOf(ref, k).hu;
+    const all = new Uint8Array(r.length);
+    const inRange = new Uint8Array(r.length);
+    for (let i = 0; i < r.length; i++) {
+      all[i] = r[i] > 0 ? 1 : 0;
+      inRange[i] = all[i] && input.hu[i] >= -29 && input.hu[i] <= 150 ? 1 : 0;
+    }
+    const figures = (mask: Uint8Array) => [dice(mask, all), (count(mask) - count(all)) / count(all), dice(mask, inRange), (count(mask) - count(inRange)) / count(inRange)];
+    rows.push({ level: input.level, k, before: figures(segmentAnatomic(input, { posteriorWallMuscles: false }).mask), after: figures(segmentAnatomic(input).mask) });
+  }
+  const pct = (v: number) => `${v >= 0 ? '+' : ''}${f1(100 * v)}%`;
+  console.log('example_ct_sm per slice (level from the vertebra labels): Dice / area diff, whole ref | −29..150 HU ref; before (1.1.0 rules) → after');
+  for (const row of rows) {
+    const [b, a] = [row.before, row.after];
+    console.log(`  ${String(row.k).padStart(2)} ${row.level.padEnd(3)} ${f3(b[0])} ${pct(b[1])} | ${f3(b[2])} ${pct(b[3])}  →  ${f3(a[0])} ${pct(a[1])} | ${f3(a[2])} ${pct(a[3])}${a[0] < b[0] - 0.01 ? '  (worse by > 0.01)' : ''}`);
+  }
+  const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
+  for (const level of ['T12', 'L1', 'L2']) {
+    const sel = rows.filter((r) => r.level === level);
+    const col = (which: 'before' | 'after', j: number) => mean(sel.map((r) => r[which][j]));
+    console.log(
+      `  ${level} (${sel.length} slices) mean: before Dice ${f3(col('before', 0))}, area ${pct(col('before', 1))} | in-range Dice ${f3(col('before', 2))}, area ${pct(col('before', 3))}  →  after Dice ${f3(col('after', 0))}, area ${pct(col('after', 1))} | in-range Dice ${f3(col('after', 2))}, area ${pct(col('after', 3))}`,
+    );
+  }
+}
+
+/** Phantoms per level (T12–L3), 4 positions × seeds 1, 2: Dice against the truth, before and after. */
+function phantomLevels(): void {
+  console.log('Phantoms per level (4 positions × seeds 1, 2): Dice vs truth, before (1.1.0 rules) → after; psoas truth found after');
+  for (const level of ['T12', 'L1', 'L2', 'L3'] as const) {
+    const line: string[] = [];
+    for (const orientation of ['HFS', 'FFS', 'HFP', 'FFP'] as const) {
+      for (const seed of [1, 2]) {
+        const plan = planPhantom({ orientation, arms: true, table: true, seed, rows: 512, columns: 512, fromLevel: 'L5' });
+        const s = renderPhantomSlice(plan, plan.truth.vertebrae.find((v) => v.name === level)!.nearestSliceIndex!);
+        const iop = s.imageOrientationPatient;
+        const input = { hu: s.hu, rows: s.rows, columns: s.columns, pixelSpacingMm: s.pixelSpacingMm, rowCosine: [iop[0], iop[1], iop[2]] as Vec3, columnCosine: [iop[3], iop[4], iop[5]] as Vec3, level };
+        const before = segmentAnatomic(input, { posteriorWallMuscles: false }).mask;
+        const after = segmentAnatomic(input).mask;
+        let psoas = 0;
+        let found = 0;
+        for (let i = 0; i < s.labels.length; i++) {
+          if (s.labels[i] !== TISSUE.MUSCLE_PSOAS) continue;
+          psoas++;
+          found += after[i];
+        }
+        line.push(`${orientation}/${seed} ${f3(dice(before, s.muscleMask))}→${f3(dice(after, s.muscleMask))}${psoas ? ` (psoas ${f3(found / psoas)})` : ''}`);
+      }
+    }
+    console.log(`  ${level}: ${line.join(', ')}`);
+  }
 }
 
 await main();

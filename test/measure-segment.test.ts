@@ -41,13 +41,22 @@ describe('segmentAndMeasure', () => {
     const result = await segmentAndMeasure({ volume, sliceIndex: 0, patient: { heightM: 1.75, sex: 'M' } });
     assert.ok(Math.abs(result.muscle.areaCm2 - truthCm2) / truthCm2 < 0.1, `${result.muscle.areaCm2} vs ${truthCm2}`);
     assert.equal(result.segmenter.id, 'ct-muscle-node/anatomic');
-    assert.equal(result.segmenter.version, '1.1.0');
+    // 1.2.0: psoas and quadratus lumborum rules (issue 17) changed the output, so the version moved.
+    assert.equal(result.segmenter.version, '1.2.0');
     assert.equal(result.segmenter.prompt, null);
     assert.ok(result.flags.some((f) => f.startsWith('arms-in-view')));
     assert.ok(Math.abs(result.muscle.smiCm2PerM2! - result.muscle.areaCm2 / 1.75 ** 2) < 1e-9);
     assert.equal(result.verdict, null, 'no cut-offs configured: no verdict');
     assert.equal(result.crossCheck, null);
     for (const v of Object.values(result.muscle)) assert.ok(v === null || Number.isFinite(v));
+  });
+
+  it("the segmenter's review flags reach the result: a level it has no rules for is flagged, never silent", async () => {
+    const { volume } = phantomVolume();
+    const l4 = await segmentAndMeasure({ volume, sliceIndex: 0, level: 'L4' });
+    assert.ok(l4.flags.some((f) => f.startsWith('segmenter-level-unsupported:')), JSON.stringify(l4.flags));
+    const t12 = await segmentAndMeasure({ volume, sliceIndex: 0, level: 'T12' });
+    assert.ok(!t12.flags.some((f) => f.startsWith('segmenter-')), JSON.stringify(t12.flags));
   });
 
   it('missing or implausible height: SMI null, never NaN; implausible height is flagged', async () => {
