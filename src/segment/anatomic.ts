@@ -10,6 +10,7 @@ import { leftInImage, posteriorInImage } from './directions.ts';
 import { finishMuscleMask } from './hu-rule.ts';
 import { boxMean3, close, countOnes } from '../image/morphology.ts';
 import type { SegmentInput, SegmentResult, Segmenter } from './types.ts';
+import { clearBoneEdge } from './bone-edge.ts';
 import { posteriorWallMuscles } from './psoas.ts';
 import { anatomicReviewFlags, outlineOnEdge, pelvisBeside } from './scope.ts';
 import { clearParavertebral, findSpine } from './spine.ts';
@@ -42,6 +43,7 @@ export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = 
   const deep = centre && spine?.found && options.posteriorWallMuscles !== false ? posteriorWallMuscles(smooth, trunk, band, rows, columns, spacing, posterior, centre, spine, leftInImage(input.rowCosine, input.columnCosine)) : null;
   if (deep) for (let i = 0; i < band.length; i++) band[i] |= deep.mask[i];
   lap('psoas');
+  const boneEdge = clearBoneEdge(band, hu, rows, columns);
   const mask = finishMuscleMask(band, hu, rows, columns, spacing);
   const closed = close(mask, rows, columns, spacing, ENVELOPE_CLOSE_MM);
   const envelope = new Uint8Array(mask.length);
@@ -73,6 +75,7 @@ export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = 
       notes: [
         `trunk ${countOnes(trunk)} px, muscle ${countOnes(mask)} px`,
         spine?.found ? `vertebra found; ${cleared} paravertebral px cleared` : 'no vertebra found',
+        `${boneEdge} px of bone-edge partial volume cleared`,
         deep ? `psoas ${deep.psoasPixels.join('/')} px, quadratus lumborum ${deep.quadratusPixels.join('/')} px (right/left, before the HU rule)` : 'psoas and quadratus lumborum not searched',
       ],
     },

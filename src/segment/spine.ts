@@ -19,6 +19,29 @@ export interface SpineFrame {
   found: boolean;
   /** The vertebra with its canal and marrow (holes filled): bone and neural tissue, never muscle. */
   vertebra: Uint8Array | null;
+  /**
+   * The canal where the arch is not closed in this slice (a gap between the laminae, or partial
+   * volume on a coarse grid): soft tissue within CANAL_RADIUS_MM of the canal centre that a closing
+   * by CANAL_CLOSE_MM would enclose. Cord, dura and CSF have muscle density; they are never muscle.
+   */
+  canalZone: Uint8Array | null;
+}
+
+/** Closing radius that bridges an open arch (the gap between laminae is narrower than twice this). */
+const CANAL_CLOSE_MM = 8;
+/** The canal's contents lie within this distance of its centre (an adult canal is 15–25 mm across). */
+const CANAL_RADIUS_MM = 12;
+
+function openCanal(parts: Uint8Array, filled: Uint8Array, canal: [number, number], rows: number, columns: number, spacing: [number, number]): Uint8Array {
+  const enclosed = fillHoles(close(parts, rows, columns, spacing, CANAL_CLOSE_MM), rows, columns);
+  const out = new Uint8Array(rows * columns);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const i = r * columns + c;
+      if (enclosed[i] && !filled[i] && Math.hypot(c * spacing[1] - canal[0], r * spacing[0] - canal[1]) <= CANAL_RADIUS_MM) out[i] = 1;
+    }
+  }
+  return out;
 }
 
 // eslint-disable-next-line max-lines-per-function -- over 80 lines before issue #10; split left for a follow-up (see docs/architecture.md)
@@ -36,7 +59,7 @@ export function findSpine(
   const bone = new Uint8Array(n);
   for (let i = 0; i < n; i++) bone[i] = trunk[i] && smoothHu[i] >= BONE_HU ? 1 : 0;
   const { labels, count, sizes } = connectedComponents(bone, rows, columns);
-  const none: SpineFrame = { canal: centre, anteriorMm: 0, canalMm: 0, found: false, vertebra: null };
+  const none: SpineFrame = { canal: centre, anteriorMm: 0, canalMm: 0, found: false, vertebra: null, canalZone: null };
   if (count === 0) return none;
   // Candidates: centroid behind the trunk centre and within 40 mm of the midline axis.
   const sumP = new Float64Array(count + 1);
@@ -112,7 +135,7 @@ export function findSpine(
   if (canalLabel && hc.sizes[canalLabel] * sx * sy >= minCanalMm2) {
     const canal: [number, number] = [cxSum / k, cySum / k];
     const canalMm = (canal[0] - centre[0]) * posterior[0] + (canal[1] - centre[1]) * posterior[1];
-    return { canal, anteriorMm: minP, canalMm, found: true, vertebra: filled };
+    return { canal, anteriorMm: minP, canalMm, found: true, vertebra: filled, canalZone: openCanal(parts, filled, canal, rows, columns, spacing) };
   }
   // Open canal (a foramen in this slice): the vertebra's posterior quarter stands in for it.
   ps.sort((a, b) => a - b);
@@ -122,7 +145,7 @@ export function findSpine(
     centre[0] + posterior[0] * canalMm - posterior[1] * lat,
     centre[1] + posterior[1] * canalMm + posterior[0] * lat,
   ];
-  return { canal, anteriorMm: minP, canalMm, found: true, vertebra: filled };
+  return { canal, anteriorMm: minP, canalMm, found: true, vertebra: filled, canalZone: openCanal(parts, filled, canal, rows, columns, spacing) };
 }
 
 /**
@@ -150,7 +173,7 @@ export function clearParavertebral(
     for (let c = 0; c < columns; c++) {
       const i = r * columns + c;
       if (!band[i]) continue;
-      if (vertebra && vertebra[i]) {
+      if ((vertebra && vertebra[i]) || spine.canalZone?.[i]) {
         band[i] = 0;
         cleared++;
         continue;
