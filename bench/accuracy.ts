@@ -21,6 +21,7 @@ import type { CtVolume } from '../src/dicom/types.ts';
 import { buildVolume } from '../src/dicom/volume.ts';
 import { planPhantom, renderPhantomSlice, TISSUE } from '../src/phantom/index.ts';
 import { segmentAnatomic } from '../src/segment/anatomic.ts';
+import { MUSCLE_HU } from '../src/segment/hu-rule.ts';
 import type { Vec3 } from '../src/segment/types.ts';
 import { anatomicSegmenter, createModelSegmenter, findPipeline, loadManifest, pipelineFilesPresent, releaseSessions, type Segmenter, type SegmentInput } from '../src/segment/index.ts';
 import { dice as diceOrNull } from '../src/measure/index.ts';
@@ -31,6 +32,18 @@ function sliceOf(volume: CtVolume, k: number): SegmentInput {
   const { rows, columns, pixelSpacingMm, rowCosine, columnCosine } = volume.geometry;
   const n = rows * columns;
   return { hu: volume.hu.subarray(k * n, (k + 1) * n), rows, columns, pixelSpacingMm, rowCosine, columnCosine };
+}
+
+/** The reference muscle mask of slice k, whole and restricted to the paper's −29..150 HU. */
+function referenceMasks(ref: CtVolume, k: number, hu: Int16Array): { all: Uint8Array; inRange: Uint8Array } {
+  const r = sliceOf(ref, k).hu;
+  const all = new Uint8Array(r.length);
+  const inRange = new Uint8Array(r.length);
+  for (let i = 0; i < r.length; i++) {
+    all[i] = r[i] > 0 ? 1 : 0;
+    inRange[i] = all[i] && hu[i] >= MUSCLE_HU[0] && hu[i] <= MUSCLE_HU[1] ? 1 : 0;
+  }
+  return { all, inRange };
 }
 
 /** Dice of two masks; NaN (printed as such) when both are empty. */
@@ -64,13 +77,7 @@ async function main(): Promise<void> {
     for (const k of [24, 25]) {
       const input = sliceOf(sm, k);
       const result = await segmenter.segment(input);
-      const r = sliceOf(ref, k).hu;
-      const all = new Uint8Array(r.length);
-      const inRange = new Uint8Array(r.length);
-      for (let i = 0; i < r.length; i++) {
-        all[i] = r[i] > 0 ? 1 : 0;
-        inRange[i] = all[i] && input.hu[i] >= -29 && input.hu[i] <= 150 ? 1 : 0;
-      }
+      const { all, inRange } = referenceMasks(ref, k, input.hu);
       const px = (input.pixelSpacingMm[0] * input.pixelSpacingMm[1]) / 100;
       const area = count(result.mask) * px;
       const aAll = count(all) * px;
@@ -173,7 +180,7 @@ function levelOf(seg: CtVolume, k: number): string {
 }
 
 /**
- * Every example_ct_sm slice by level, before (psoas/QL rule off = 1.1.0's output) and after:
+ * Every example_ct_sm slice by level, with the psoas/QL rule off and on (off = 1.1.0 plus the 1.2.0 canal and bone-edge clearing):
  * Dice and area difference against the whole reference mask and against its −29..150 HU pixels.
  */
 async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<void> {
@@ -181,18 +188,12 @@ async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<voi
   const rows: Row[] = [];
   for (let k = 0; k < sm.slices.length; k++) {
     const input = { ...sliceOf(sm, k), level: levelOf(seg, k) };
-    const r = sliceOf(ref, k).hu;
-    const all = new Uint8Array(r.length);
-    const inRange = new Uint8Array(r.length);
-    for (let i = 0; i < r.length; i++) {
-      all[i] = r[i] > 0 ? 1 : 0;
-      inRange[i] = all[i] && input.hu[i] >= -29 && input.hu[i] <= 150 ? 1 : 0;
-    }
+    const { all, inRange } = referenceMasks(ref, k, input.hu);
     const figures = (mask: Uint8Array) => [dice(mask, all), (count(mask) - count(all)) / count(all), dice(mask, inRange), (count(mask) - count(inRange)) / count(inRange)];
     rows.push({ level: input.level, k, before: figures(segmentAnatomic(input, { posteriorWallMuscles: false }).mask), after: figures(segmentAnatomic(input).mask) });
   }
   const pct = (v: number) => `${v >= 0 ? '+' : ''}${f1(100 * v)}%`;
-  console.log('example_ct_sm per slice (level from the vertebra labels): Dice / area diff, whole ref | −29..150 HU ref; before (1.1.0 rules) → after');
+  console.log('example_ct_sm per slice (level from the vertebra labels): Dice / area diff, whole ref | −29..150 HU ref; psoas/QL rule off → on');
   for (const row of rows) {
     const [b, a] = [row.before, row.after];
     console.log(`  ${String(row.k).padStart(2)} ${row.level.padEnd(3)} ${f3(b[0])} ${pct(b[1])} | ${f3(b[2])} ${pct(b[3])}  →  ${f3(a[0])} ${pct(a[1])} | ${f3(a[2])} ${pct(a[3])}${a[0] < b[0] - 0.01 ? '  (worse by > 0.01)' : ''}`);
@@ -209,7 +210,7 @@ async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<voi
 
 /** Phantoms per level (T12–L3), 4 positions × seeds 1, 2: Dice against the truth, before and after. */
 function phantomLevels(): void {
-  console.log('Phantoms per level (4 positions × seeds 1, 2): Dice vs truth, before (1.1.0 rules) → after; psoas truth found after');
+  console.log('Phantoms per level (4 positions × seeds 1, 2): Dice vs truth, psoas/QL rule off → on; psoas truth found with it on');
   for (const level of ['T12', 'L1', 'L2', 'L3'] as const) {
     const line: string[] = [];
     for (const orientation of ['HFS', 'FFS', 'HFP', 'FFP'] as const) {
