@@ -8,7 +8,7 @@ import type { CtVolume } from '../dicom/types.ts';
 import { anatomicSegmenter } from '../segment/anatomic.ts';
 import { chooseSegmenter, sliceInput, type ModelsConfig, type SegmenterChoice } from '../segment/choose.ts';
 import { checkSegmentInput } from '../segment/model-segmenter.ts';
-import type { SegmentDiagnostics, SegmentResult } from '../segment/types.ts';
+import type { SegmentDiagnostics, SegmentInput, SegmentResult } from '../segment/types.ts';
 import type { MuscleMeasurements, SegmenterRuntime, Verdict } from '../model/index.ts';
 import { lowMuscleVerdict, type Cutoff } from './cutoffs.ts';
 import { DEFAULT_PLAUSIBILITY, dice, extraFlags, plausibleHeight, type PlausibilityConfig } from './flags.ts';

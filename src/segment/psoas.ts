@@ -151,15 +151,11 @@ export function posteriorWallMuscles(
   const seeded = new Uint8Array(count + 1);
   // A muscle ends inside its box; a region that runs on beyond it is an organ (liver, kidney,
   // bowel) that touched the body or the erector spinae.
-  const toBeyond = distanceToZero(invert(beyond), rows, columns, spacing);
-  const margin = options.openRadiusMm + 2 * Math.max(sx, sy);
-  const unbounded = new Uint8Array(count + 1);
-  for (let i = 0; i < n; i++) if (labels[i] && toBeyond[i] <= margin) unbounded[labels[i]] = 1;
+  const unbounded = componentsNear(labels, count, beyond, rows, columns, spacing, options.openRadiusMm + 2 * Math.max(sx, sy));
   for (let i = 0; i < n; i++) {
     const l = labels[i];
     if (!l || unbounded[l]) continue;
-    // Psoas: beside the body. Quadratus lumborum: against the erector spinae (the band behind the transverse processes).
-    // Psoas arises from the sides of the bodies and the transverse processes, behind the crura: a seed lies beside the body behind its front third.
+    // Psoas arises from the sides of the bodies behind the crura: beside the body behind its front third. Quadratus lumborum: against the erector spinae.
     const nearBody = toBody[i] <= options.openRadiusMm + options.seedMm && Math.abs(latMm[i]) >= half - 2 && postMm[i] >= front + bodyDepth / 3;
     const onErector = toErector[i] <= touch;
     if (nearBody || onErector) seeded[l] = 1;
@@ -178,6 +174,14 @@ export function posteriorWallMuscles(
     else out.quadratusPixels[side]++;
   }
   return out;
+}
+
+/** 1 for each component label with a pixel within `distanceMm` of `target`. */
+function componentsNear(labels: Int32Array, count: number, target: Uint8Array, rows: number, columns: number, spacing: [number, number], distanceMm: number): Uint8Array {
+  const toTarget = distanceToZero(invert(target), rows, columns, spacing);
+  const near = new Uint8Array(count + 1);
+  for (let i = 0; i < labels.length; i++) if (labels[i] && toTarget[i] <= distanceMm) near[labels[i]] = 1;
+  return near;
 }
 
 /** 0 on the part of the vertebra between `minPost` and `maxPost` (posterior mm), 1 elsewhere: for distances to that part. */
