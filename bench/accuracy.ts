@@ -21,7 +21,7 @@ import type { CtVolume } from '../src/dicom/types.ts';
 import { buildVolume } from '../src/dicom/volume.ts';
 import { planPhantom, renderPhantomSlice, TISSUE } from '../src/phantom/index.ts';
 import { segmentAnatomic } from '../src/segment/anatomic.ts';
-import { MUSCLE_HU } from '../src/segment/hu-rule.ts';
+import { MUSCLE_HU } from '../src/model/index.ts';
 import type { Vec3 } from '../src/segment/types.ts';
 import { anatomicSegmenter, createModelSegmenter, findPipeline, loadManifest, pipelineFilesPresent, releaseSessions, type Segmenter, type SegmentInput } from '../src/segment/index.ts';
 import { dice as diceOrNull } from '../src/measure/index.ts';
