@@ -32,6 +32,12 @@ export interface PsoasOptions {
   erectorLateralMm: number;
   /** In front of the body's front third, the crura lie within this distance (mm) of its side: never grown into. */
   cruraClearMm: number;
+  /**
+   * Below this much vertebral-body bone (cm², in front of the canal) the body's outline is not
+   * closed in the slice (through an endplate, or low-density bone): its sides are unknown, and
+   * marrow or crura beside it would be taken for psoas. The search is skipped (and flagged at L1–L3).
+   */
+  minBodyCm2: number;
 }
 
 export const DEFAULT_PSOAS_OPTIONS: PsoasOptions = {
@@ -44,6 +50,7 @@ export const DEFAULT_PSOAS_OPTIONS: PsoasOptions = {
   seedMm: 10,
   erectorLateralMm: 50,
   cruraClearMm: 4,
+  minBodyCm2: 3.5,
 };
 
 export interface PosteriorWallMuscles {
@@ -58,6 +65,7 @@ interface SpineGeometry {
   lat: (x: number, y: number) => number;
   post: (x: number, y: number) => number;
   bodyHalfWidthMm: number;
+  bodyCm2: number;
 }
 
 /** Coordinates across (lateral, signed) and along (posterior) the spine's axis, and the body's half-width. */
@@ -72,16 +80,18 @@ function spineGeometry(spine: SpineFrame, rows: number, columns: number, spacing
   const from = spine.anteriorMm + bodyDepth / 4;
   const to = spine.anteriorMm + (3 * bodyDepth) / 4;
   let half = 0;
+  let body = 0;
   const vertebra = spine.vertebra!;
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < columns; c++) {
       if (!vertebra[r * columns + c]) continue;
       const p = post(c * sx, r * sy);
+      if (p < spine.canalMm - 8) body++;
       const l = Math.abs(lat(c * sx, r * sy));
       if (p >= from && p <= to && l <= 40 && l > half) half = l;
     }
   }
-  return { lat, post, bodyHalfWidthMm: half };
+  return { lat, post, bodyHalfWidthMm: half, bodyCm2: (body * sx * sy) / 100 };
 }
 
 /**
@@ -108,7 +118,7 @@ export function posteriorWallMuscles(
   const [sy, sx] = spacing;
   const g = spineGeometry(spine, rows, columns, spacing, posterior, centre);
   const half = g.bodyHalfWidthMm;
-  if (half <= 0) return none;
+  if (half <= 0 || g.bodyCm2 < options.minBodyCm2) return none;
   const front = spine.anteriorMm;
   const bodyDepth = spine.canalMm - 8 - front;
   const [lo, hi] = options.huRange;
