@@ -6,9 +6,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
 import { planPhantom, renderPhantomSlice, TISSUE } from '../src/phantom/index.ts';
 import { segmentAnatomic } from '../src/segment/anatomic.ts';
+import { encodePng } from '../src/review/pictures.ts';
 
 type Rgb = [number, number, number];
 const WINDOW: [number, number] = [-160, 240];
@@ -18,7 +18,7 @@ function outlinePng(hu: Int16Array, columns: number, crop: [number, number, numb
   const [r0, r1, c0, c1] = crop;
   const width = (c1 - c0) * scale;
   const height = (r1 - r0) * scale;
-  const png = new PNG({ width, height });
+  const rgba = new Uint8ClampedArray(width * height * 4);
   const on = (m: Uint8Array, r: number, c: number) => r >= r0 && r < r1 && c >= c0 && c < c1 && m[r * columns + c] === 1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -34,13 +34,13 @@ function outlinePng(hu: Int16Array, columns: number, crop: [number, number, numb
         if (edge) rgb = colour;
       }
       const o = (y * width + x) * 4;
-      png.data[o] = rgb[0];
-      png.data[o + 1] = rgb[1];
-      png.data[o + 2] = rgb[2];
-      png.data[o + 3] = 255;
+      rgba[o] = rgb[0];
+      rgba[o + 1] = rgb[1];
+      rgba[o + 2] = rgb[2];
+      rgba[o + 3] = 255;
     }
   }
-  return PNG.sync.write(png, { colorType: 2 });
+  return encodePng(rgba, width, height);
 }
 
 const outDir = process.argv[2] ?? join(import.meta.dirname, '..', 'docs', 'img');
