@@ -43,6 +43,12 @@ export const ERROR_CODES = {
   E_INSTANCE_TOO_LARGE: 'The instance (or its inflated dataset) exceeds the configured size limit or what its image size can explain.',
   E_INCOMPLETE_PIXEL_DATA: 'The pixel data is shorter than the image size the instance declares (cut in transfer?).',
   E_NOT_A_FILE: 'The path is not a regular file (FIFO, socket, device…); it is not read.',
+  E_ADAPT_TOO_FEW_CASES: 'The adaptation training (or validation) set has fewer cases than the configured minimum.',
+  E_ADAPT_MASK: 'A case of the adaptation set has an empty mask, a mask that does not match its CT slice, or no usable prompt.',
+  E_ADAPT_PYTHON: 'The training step needs Python 3 with PyTorch and the onnx package (Debian: python3-torch, python3-onnx), and they were not found.',
+  E_ADAPT_TRAINING: 'The training step failed or did not produce a decoder.',
+  E_ADAPT_EXPORT: 'The exported decoder does not reproduce the trained PyTorch decoder within the tolerance.',
+  E_ADAPT_UNSUPPORTED: 'The configured model pipeline cannot be adapted by this node (only segment-anything SAM decoders can).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

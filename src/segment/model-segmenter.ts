@@ -37,7 +37,7 @@ export function encoderFrame(model: ModelEntry, grey: Float32Array, rows: number
   return samFrame(grey, rows, columns, model.inputSize, model.mean ?? SAM_MEAN, model.std ?? SAM_STD, model.resize ?? 'longest-side');
 }
 
-interface Loaded {
+export interface LoadedPipeline {
   encoder: LoadedSession;
   decoder: LoadedSession;
   detector: LoadedSession | null;
@@ -46,25 +46,79 @@ interface Loaded {
   detectorModel: ModelEntry | null;
 }
 
-// eslint-disable-next-line max-lines-per-function -- over 80 lines before issue #10; split left for a follow-up (see docs/architecture.md)
-export function createModelSegmenter(options: ModelSegmenterOptions): Segmenter {
+/** Opens (and hash-checks, unless told not to) the pipeline's encoder, decoder and detector sessions. */
+export async function loadPipelineModels(options: ModelSegmenterOptions): Promise<LoadedPipeline> {
   const pipeline = findPipeline(options.manifest, options.pipeline);
-  const id = `ct-muscle-node/sam:${pipeline.id}`;
   const sessionOptions: SessionOptions = { executionProviders: options.executionProviders, threads: options.threads };
-  let loading: Promise<Loaded> | null = null;
-
   const open = async (model: ModelEntry): Promise<LoadedSession> => {
     const path = options.verifyHashes === false ? modelPath(options.manifest, model) : await verifyModelFile(options.manifest, model);
     return loadSession(path, sessionOptions, model.id);
   };
-  const load = (): Promise<Loaded> => {
-    loading ??= (async () => {
-      const encoderModel = findModel(options.manifest, pipeline.encoder);
-      const decoderModel = findModel(options.manifest, pipeline.decoder);
-      const detectorModel = pipeline.detector ? findModel(options.manifest, pipeline.detector) : null;
-      const [encoder, decoder, detector] = await Promise.all([open(encoderModel), open(decoderModel), detectorModel ? open(detectorModel) : Promise.resolve(null)]);
-      return { encoder, decoder, detector, encoderModel, decoderModel, detectorModel };
-    })();
+  const encoderModel = findModel(options.manifest, pipeline.encoder);
+  const decoderModel = findModel(options.manifest, pipeline.decoder);
+  const detectorModel = pipeline.detector ? findModel(options.manifest, pipeline.detector) : null;
+  const [encoder, decoder, detector] = await Promise.all([open(encoderModel), open(decoderModel), detectorModel ? open(detectorModel) : Promise.resolve(null)]);
+  return { encoder, decoder, detector, encoderModel, decoderModel, detectorModel };
+}
+
+type Thresholds = { scoreThreshold?: number; iouThreshold?: number };
+
+export interface ChosenPrompt {
+  prompt: PromptInfo;
+  scores: Record<string, number>;
+  notes: string[];
+}
+
+/**
+ * The box prompt as inference builds it: the detector's best box when a detector is configured
+ * and finds one above the threshold, else the fallback box around the trunk's muscle/fat pixels.
+ * The adaptation command builds its training prompts with this same function.
+ */
+export async function choosePrompt(models: LoadedPipeline, grey: Float32Array, hu: Int16Array, rows: number, columns: number, trunk: Uint8Array, thresholds: Thresholds = {}): Promise<ChosenPrompt> {
+  const scores: Record<string, number> = {};
+  const notes: string[] = [];
+  if (models.detector && models.detectorModel) {
+    const lb = letterbox(grey, rows, columns, models.detectorModel.inputSize);
+    const session = models.detector.session;
+    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', lb.tensor, [1, 3, lb.size, lb.size]) });
+    const output = out[session.outputNames[0]];
+    const { format, detections } = decodeYolo(output.data as Float32Array, output.dims, lb, rows, columns, {
+      scoreThreshold: thresholds.scoreThreshold ?? 0.25,
+      iouThreshold: thresholds.iouThreshold ?? 0.7,
+    });
+    const best: Detection | undefined = detections[0];
+    notes.push(`detector ${format}: ${detections.length} box(es) above threshold`);
+    if (best) {
+      scores.detector = best.score;
+      return { prompt: { source: 'detector', box: best.box, score: best.score }, scores, notes };
+    }
+  }
+  const box = fallbackBox(hu, rows, columns, trunk);
+  return { prompt: { source: box ? 'fallback-muscle-hu' : 'none', box, score: null }, scores, notes };
+}
+
+export interface SlicePrompt extends ChosenPrompt {
+  grey: Float32Array;
+  trunk: Uint8Array;
+  arms: Uint8Array;
+  armPixels: number;
+}
+
+/** Window, trunk and prompt for one slice: everything before the encoder, as inference does it. */
+export async function slicePrompt(models: LoadedPipeline, input: Pick<SegmentInput, 'hu' | 'rows' | 'columns' | 'pixelSpacingMm'>, thresholds: Thresholds = {}): Promise<SlicePrompt> {
+  const { hu, rows, columns, pixelSpacingMm: spacing } = input;
+  const grey = windowHu(hu);
+  const { trunk, arms, armPixels } = bodyParts(boxMean3(hu, rows, columns, spacing), rows, columns, spacing);
+  const chosen = await choosePrompt(models, grey, hu, rows, columns, trunk, thresholds);
+  return { ...chosen, grey, trunk, arms, armPixels };
+}
+
+export function createModelSegmenter(options: ModelSegmenterOptions): Segmenter {
+  const pipeline = findPipeline(options.manifest, options.pipeline);
+  const id = `ct-muscle-node/sam:${pipeline.id}`;
+  let loading: Promise<LoadedPipeline> | null = null;
+  const load = (): Promise<LoadedPipeline> => {
+    loading ??= loadPipelineModels(options);
     loading.catch(() => {
       loading = null;
     });
@@ -77,33 +131,9 @@ export function createModelSegmenter(options: ModelSegmenterOptions): Segmenter 
     const family = samFamily(models.encoder.session, models.decoder.session);
     const { timingsMs, lap } = stopwatch();
     const notes: string[] = [`${family} decoder`];
-    const grey = windowHu(hu);
-    const { trunk, arms, armPixels } = bodyParts(boxMean3(hu, rows, columns, spacing), rows, columns, spacing);
-    lap('preprocess');
-
-    let prompt: PromptInfo | null = null;
-    const scores: Record<string, number> = {};
-    if (models.detector && models.detectorModel) {
-      const lb = letterbox(grey, rows, columns, models.detectorModel.inputSize);
-      const session = models.detector.session;
-      const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', lb.tensor, [1, 3, lb.size, lb.size]) });
-      const output = out[session.outputNames[0]];
-      const { format, detections } = decodeYolo(output.data as Float32Array, output.dims, lb, rows, columns, {
-        scoreThreshold: options.scoreThreshold ?? 0.25,
-        iouThreshold: options.iouThreshold ?? 0.7,
-      });
-      const best: Detection | undefined = detections[0];
-      notes.push(`detector ${format}: ${detections.length} box(es) above threshold`);
-      if (best) {
-        prompt = { source: 'detector', box: best.box, score: best.score };
-        scores.detector = best.score;
-      }
-      lap('detector');
-    }
-    if (!prompt) {
-      const box = fallbackBox(hu, rows, columns, trunk);
-      prompt = { source: box ? 'fallback-muscle-hu' : 'none', box, score: null };
-    }
+    const { grey, trunk, arms, armPixels, prompt, scores, notes: promptNotes } = await slicePrompt(models, input, options);
+    notes.push(...promptNotes);
+    lap(models.detector ? 'preprocess+detector' : 'preprocess');
     const empty = new Uint8Array(rows * columns);
     const versions = `encoder ${models.encoderModel.id}@${models.encoderModel.version}, decoder ${models.decoderModel.id}@${models.decoderModel.version}${models.detectorModel ? `, detector ${models.detectorModel.id}@${models.detectorModel.version}` : ''}`;
     notes.push(versions);
@@ -150,7 +180,7 @@ export function createModelSegmenter(options: ModelSegmenterOptions): Segmenter 
 }
 
 /** Which provider each session runs on (and what was skipped), for the result's diagnostics. */
-function providerDiagnostics(models: Loaded): Pick<SegmentDiagnostics, 'executionProvider' | 'sessions'> {
+function providerDiagnostics(models: LoadedPipeline): Pick<SegmentDiagnostics, 'executionProvider' | 'sessions'> {
   const roles = [
     ['encoder', models.encoder, models.encoderModel],
     ['decoder', models.decoder, models.decoderModel],
