@@ -25,9 +25,12 @@ interface RunResult {
   stderr: string;
 }
 
-function run(python: string, args: string[], onLine?: (line: string) => void): Promise<RunResult> {
+function run(python: string, args: string[], onLine?: (line: string) => void, threads?: number): Promise<RunResult> {
+  // One thread budget for every pool (PyTorch's, OpenMP's, the BLAS library's): without it a
+  // multithreaded BLAS starts one thread per core on top of PyTorch's and they fight.
+  const pools = threads ? { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) } : {};
   return new Promise((resolvePromise) => {
-    const child = spawn(python, args, { cwd: TOOLS_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    const child = spawn(python, args, { cwd: TOOLS_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...pools } });
     let stdout = '';
     let stderr = '';
     let pending = '';
@@ -63,7 +66,7 @@ export async function findPython(python = DEFAULT_PYTHON): Promise<PythonInfo> {
 }
 
 /** Runs `python -m module args…`; each stdout line that is a JSON object goes to `onEvent`. */
-export async function runPythonModule(python: string, module: string, args: string[], onEvent?: (event: Record<string, unknown>) => void): Promise<Array<Record<string, unknown>>> {
+export async function runPythonModule(python: string, module: string, args: string[], onEvent?: (event: Record<string, unknown>) => void, threads?: number): Promise<Array<Record<string, unknown>>> {
   const events: Array<Record<string, unknown>> = [];
   const result = await run(python, ['-m', module, ...args], (line) => {
     let event: unknown;
@@ -76,7 +79,7 @@ export async function runPythonModule(python: string, module: string, args: stri
       events.push(event as Record<string, unknown>);
       onEvent?.(event as Record<string, unknown>);
     }
-  });
+  }, threads);
   if (result.code !== 0) {
     const tail = result.stderr.trim().split('\n').slice(-6).join(' | ');
     throw new CtMuscleError('E_ADAPT_TRAINING', `python -m ${module} exited with ${result.code ?? 'an error'}: ${tail}`, { module });

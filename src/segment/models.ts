@@ -13,6 +13,16 @@ import { CtMuscleError } from '../errors.ts';
 export const MODEL_KINDS = ['sam2-encoder', 'sam2-decoder', 'sam-encoder', 'sam-decoder', 'yolo'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
+/** How an adapted decoder was made (written by `ct-muscle-node adapt`; informative, not used to run it). */
+const adaptationSchema = z.object({
+  base: z.object({ id: z.string(), version: z.string(), sha256: z.string() }),
+  trainingCases: z.array(z.string()),
+  validationCases: z.array(z.string()),
+  recipe: z.record(z.string(), z.unknown()),
+  figures: z.record(z.string(), z.number().nullable()),
+  createdAt: z.string(),
+});
+
 const modelSchema = z.object({
   id: z.string().min(1),
   kind: z.enum(MODEL_KINDS),
@@ -28,6 +38,7 @@ const modelSchema = z.object({
   license: z.string().optional(),
   source: z.string().optional(),
   notes: z.string().optional(),
+  adaptation: adaptationSchema.optional(),
 });
 
 const pipelineSchema = z.object({
