@@ -49,6 +49,12 @@ export const ERROR_CODES = {
   E_ADAPT_TRAINING: 'The training step failed or did not produce a decoder.',
   E_ADAPT_EXPORT: 'The exported decoder does not reproduce the trained PyTorch decoder within the tolerance.',
   E_ADAPT_UNSUPPORTED: 'The configured model pipeline cannot be adapted by this node (only segment-anything SAM decoders can).',
+  E_REFERENCE_INVALID: 'The reference (folder of cases, case.json or CSV of reader areas) is malformed.',
+  E_REFERENCE_NO_CT: 'A reference case holds no CT (no CT image instances, no ct.nii/ct.nii.gz).',
+  E_REFERENCE_NO_MASK: "A reference case holds no reader's mask (no DICOM-SEG, no mask.nii/mask.nii.gz).",
+  E_REFERENCE_GRID_MISMATCH: "The reader's mask is not on the CT's grid (size, spacing or slice positions differ).",
+  E_REFERENCE_EMPTY_MASK: "The reader's mask has no muscle pixel on the chosen slice (or on any slice).",
+  E_REFERENCE_SEG_SERIES: "The reader's DICOM-SEG was drawn on another series than the case's CT.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
