@@ -50,6 +50,19 @@ const configSchema = z
         crossCheck: z.boolean(),
       })
       .strict(),
+    adaptation: z
+      .object({
+        /** The interpreter that has torch and onnx (Debian: python3-torch, python3-onnx). */
+        python: z.string().min(1),
+        /** Fewer training cases are refused (the paper used 16). */
+        minTrainingCases: z.number().int().min(1),
+        epochs: z.number().int().min(1).max(10_000),
+        /** Stop after this many epochs without a better validation Dice (0: never). */
+        patience: z.number().int().min(0),
+        learningRate: z.number().positive(),
+        batchSize: z.number().int().min(1),
+      })
+      .strict(),
     measurement: z
       .object({
         areaRangeCm2: z.tuple([z.number().min(0), z.number().positive()]).refine(([lo, hi]) => lo < hi, 'the lower bound must be below the upper one'),

@@ -35,6 +35,8 @@ export interface AdaptOptions {
   minTrainingCases?: number;
   python?: string;
   threads?: number;
+  /** Detector thresholds, as configured for inference (prompts are built as inference builds them). */
+  thresholds?: { scoreThreshold?: number; iouThreshold?: number };
   /** Largest accepted |ONNX − PyTorch| logit difference on the validation slices. */
   tolerance?: number;
   onProgress?: (event: Record<string, unknown>) => void;
@@ -86,7 +88,7 @@ export async function adaptDecoder(options: AdaptOptions): Promise<AdaptSummary>
   await mkdir(trainingDir, { recursive: true });
 
   const slices = [...options.train.map((slice) => ({ slice, split: 'train' as const })), ...options.val.map((slice) => ({ slice, split: 'val' as const }))];
-  const dataset = await writeTrainingSet(datasetDir, slices, models, (done, total) => progress({ event: 'embedding', done, total }));
+  const dataset = await writeTrainingSet(datasetDir, slices, models, (done, total) => progress({ event: 'embedding', done, total }), options.thresholds);
   const args = ['--dataset', datasetDir, '--base', models.decoder.path, '--out', trainingDir, '--epochs', String(options.epochs ?? 300), '--patience', String(options.patience ?? 0)];
   args.push('--lr', String(options.lr ?? 6e-5), '--batch', String(options.batch ?? 2), '--seed', String(options.seed ?? 0), '--threads', String(options.threads ?? 2));
   const events = await runPythonModule(python.python, 'tools.adapt.train', args, progress, options.threads ?? 2);

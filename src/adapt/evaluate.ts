@@ -56,9 +56,10 @@ export async function evaluateDecoders(datasetDir: string, dataset: Dataset, sli
   const base = await loadSession(basePath, { threads });
   const adapted = await loadSession(adaptedPath, { threads });
   const figures: CaseFigures[] = [];
-  for (const entry of dataset.cases.filter((c) => c.split === 'val')) {
-    const slice = slices.find((s) => s.id === entry.id);
-    if (!slice) continue;
+  // The validation slices follow the training slices in the dataset, in the same order.
+  const validation = dataset.cases.filter((c) => c.split === 'val');
+  for (const [k, entry] of validation.entries()) {
+    const slice = slices[k];
     const bytes = await readFile(join(datasetDir, entry.embedding));
     const embedding = new ort.Tensor('float32', new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)), [1, ...dataset.embeddingDims]);
     const before = await nodeMask(encoder, base, embedding, entry, dataset.frameSize, slice);

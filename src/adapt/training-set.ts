@@ -29,6 +29,8 @@ export interface AdaptSlice {
 
 export type Split = 'train' | 'val';
 
+type Thresholds = { scoreThreshold?: number; iouThreshold?: number };
+
 export interface DatasetCase {
   id: string;
   split: Split;
@@ -84,8 +86,8 @@ async function cachedEmbedding(dir: string, slice: AdaptSlice, frame: SamFrame, 
   return { file, dims };
 }
 
-async function writeCase(dir: string, index: number, slice: AdaptSlice, split: Split, models: LoadedPipeline): Promise<{ entry: DatasetCase; dims: number[] }> {
-  const { prompt, grey } = await slicePrompt(models, slice);
+async function writeCase(dir: string, index: number, slice: AdaptSlice, split: Split, models: LoadedPipeline, thresholds: Thresholds): Promise<{ entry: DatasetCase; dims: number[] }> {
+  const { prompt, grey } = await slicePrompt(models, slice, thresholds);
   if (!prompt.box) throw new CtMuscleError('E_ADAPT_MASK', `Case ${slice.id}: no trunk pixel in the −190..150 HU range, so no box prompt can be built.`, { case: slice.id });
   const frame = encoderFrame(models.encoderModel, grey, slice.rows, slice.columns);
   const name = `${String(index).padStart(4, '0')}`;
@@ -110,7 +112,7 @@ async function writeCase(dir: string, index: number, slice: AdaptSlice, split: S
 }
 
 /** Encodes every slice once and writes `dir/dataset.json` + `dir/cases/*`. Only SAM (not SAM2) decoders for now. */
-export async function writeTrainingSet(dir: string, slices: Array<{ slice: AdaptSlice; split: Split }>, models: LoadedPipeline, onCase?: (done: number, total: number) => void): Promise<Dataset> {
+export async function writeTrainingSet(dir: string, slices: Array<{ slice: AdaptSlice; split: Split }>, models: LoadedPipeline, onCase?: (done: number, total: number) => void, thresholds: Thresholds = {}): Promise<Dataset> {
   if (samFamily(models.encoder.session, models.decoder.session) !== 'sam') {
     throw new CtMuscleError('E_ADAPT_UNSUPPORTED', 'Adaptation here re-creates segment-anything\'s SAM decoder; the pipeline\'s decoder is a SAM2 export (see docs/models.md, "Adapting a SAM2 decoder").');
   }
@@ -118,7 +120,7 @@ export async function writeTrainingSet(dir: string, slices: Array<{ slice: Adapt
   const cases: DatasetCase[] = [];
   let embeddingDims: number[] = [];
   for (const [i, { slice, split }] of slices.entries()) {
-    const { entry, dims } = await writeCase(dir, i, slice, split, models);
+    const { entry, dims } = await writeCase(dir, i, slice, split, models, thresholds);
     cases.push(entry);
     embeddingDims = dims;
     onCase?.(i + 1, slices.length);

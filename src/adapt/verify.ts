@@ -14,7 +14,7 @@ type OutputName = (typeof OUTPUTS)[number];
 
 interface ReferenceFile {
   torch: string;
-  cases: Array<{ id: string; outputs: Record<OutputName, { file: string; dims: number[] }> }>;
+  cases: Array<{ id: string; index: number; outputs: Record<OutputName, { file: string; dims: number[] }> }>;
 }
 
 export interface DecoderComparison {
@@ -53,8 +53,8 @@ export async function compareDecoder(decoderPath: string, datasetDir: string, re
   let disagreeing = 0;
   let pixels = 0;
   for (const ref of reference.cases) {
-    const entry = dataset.cases.find((c) => c.id === ref.id);
-    if (!entry) throw new CtMuscleError('E_ADAPT_EXPORT', `Reference case ${ref.id} is not in the training set.`);
+    const entry = dataset.cases[ref.index];
+    if (!entry || entry.id !== ref.id) throw new CtMuscleError('E_ADAPT_EXPORT', `Reference case ${ref.id} is not in the training set.`);
     const out = await session.run(await decoderFeeds(datasetDir, dataset, entry));
     for (const name of OUTPUTS) {
       const expected = await readFloat32(join(referenceDir, ref.outputs[name].file));

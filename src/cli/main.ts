@@ -15,6 +15,7 @@ import { TARGET_LEVELS, type LevelName } from '../model/index.ts';
 import { analyzeHeaders, inspectPaths, levelForPaths, scanInputs } from '../pipeline/index.ts';
 import { JOB_STATES, JobQueue, type Job, type JobState } from '../queue/job-queue.ts';
 import { backfill, pollWindowStart, readWatermark, setWatermark, dicomDate } from '../node/poller.ts';
+import { adaptFromReferences, type AdaptCliOptions } from '../adapt/command.ts';
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -32,6 +33,12 @@ function parseLevel(level: string | undefined): LevelName | undefined {
   if (level === undefined) return undefined;
   if (!isLevelName(level)) throw usageError(`--level must be one of ${TARGET_LEVELS.join(', ')}, not ${level}.`);
   return level;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw usageError(`expected a whole number ≥ 0, not ${value}.`);
+  return n;
 }
 
 function configFrom(command: Command): Config {
@@ -208,6 +215,22 @@ function addWatermarkCommand(program: Command): void {
 }
 
 function addDemoCommand(program: Command): void {
+  program
+    .command('adapt')
+    .description("Few-shot site adaptation: fine-tune the model pipeline's SAM mask decoder on labelled slices (docs/models.md); prints a summary JSON, progress as JSON lines on stderr.")
+    .requiredOption('--train <ref>', 'training cases: a folder of case folders (the validate reference format, docs/validation.md)')
+    .requiredOption('--val <ref>', 'validation cases (same format); the best epoch is chosen by their Dice')
+    .requiredOption('--out <dir>', 'where the decoder, its manifest (models.json) and the cached embeddings go')
+    .option('--pipeline <id>', 'the pipeline whose decoder is adapted; default segmentation.models.pipeline')
+    .option('--id <id>', 'id of the adapted pipeline (default muscle-adapted)')
+    .option('--model-version <version>', 'its version (default: UTC date-time); a new version means new SEG/SR series')
+    .option('--epochs <n>', 'maximum epochs (default adaptation.epochs)', parsePositiveInt)
+    .option('--patience <n>', 'stop after n epochs without a better validation Dice (default adaptation.patience; 0 never)', parsePositiveInt)
+    .action(async (options: AdaptCliOptions, command: Command) => {
+      const config = configFrom(command);
+      printJson(await adaptFromReferences(options, config));
+    });
+
   program
     .command('demo')
     .description('Run the job on a generated CT phantom with embedded defaults (no PACS, no model files).')

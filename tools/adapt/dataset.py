@@ -28,12 +28,13 @@ def load_dataset(folder):
         raise ValueError(f"{folder}/dataset.json has format {index.get('format')!r}, expected {FORMAT}")
     dims = index['embeddingDims']
     cases = []
-    for entry in index['cases']:
+    for position, entry in enumerate(index['cases']):
         embedding = np.fromfile(os.path.join(folder, entry['embedding']), dtype='<f4').reshape(dims)
         mask = np.fromfile(os.path.join(folder, entry['mask']), dtype=np.uint8).reshape(entry['rows'], entry['columns'])
         mask_t = torch.from_numpy(mask.astype(np.float32))
         cases.append({
             'id': entry['id'],
+            'index': position,
             'split': entry['split'],
             'rows': entry['rows'],
             'columns': entry['columns'],

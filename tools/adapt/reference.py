@@ -29,7 +29,7 @@ def write_reference(model, cases, folder):
                 file = f'{n:04d}.{name}.f32'
                 tensor.numpy().astype('<f4').tofile(os.path.join(folder, file))
                 files[name] = {'file': file, 'dims': list(tensor.shape)}
-            entries.append({'id': case['id'], 'outputs': files})
+            entries.append({'id': case['id'], 'index': case['index'], 'outputs': files})
     with open(os.path.join(folder, 'reference.json'), 'w', encoding='utf-8') as f:
         json.dump({'torch': torch.__version__, 'cases': entries}, f, indent=2)
     return entries
