@@ -7,11 +7,11 @@
  *   train on the 16 most inferior slices (0–15), validate on the 14 above (16–29, which hold the
  *   two T12 slices). One patient: neighbouring slices look alike, so this flatters the result.
  *   Beside it, the default anatomic segmenter on the same 14 slices.
- * Epochs: ADAPT_EPOCHS (default 300, the paper's), ADAPT_PATIENCE (default 0: never stop early).
+ * Epochs: ADAPT_EPOCHS (default 300, the paper's), ADAPT_PATIENCE (default 0: never stop early),
+ * ADAPT_MAX_MINUTES (wall-time limit per training, default none). Embeddings are cached in
+ * var/bench-adapt/<name>/dataset/embeddings.
  * PyTorch threads: 2. usage: npm run bench:adapt
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adaptDecoder, type AdaptSummary } from '../src/adapt/adapt.ts';
 import { phantomAdaptSlice } from '../src/adapt/phantom-cases.ts';
@@ -24,6 +24,7 @@ import { anatomicSegmenter, findPipeline, loadManifest, pipelineFilesPresent, re
 const data = process.env.CT_MUSCLE_DATA ?? join(import.meta.dirname, '..', '..', 'shared', 'data');
 const epochs = Number(process.env.ADAPT_EPOCHS ?? 300);
 const patience = Number(process.env.ADAPT_PATIENCE ?? 0);
+const maxMinutes = Number(process.env.ADAPT_MAX_MINUTES ?? 0);
 const manifestPath = join(import.meta.dirname, '..', 'models', 'models.json');
 const f3 = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
 const f1 = (v: number | null) => (v === null ? 'n/a' : v.toFixed(1));
@@ -40,14 +41,16 @@ function niftiSlice(ct: CtVolume, labels: CtVolume, k: number): AdaptSlice {
 
 async function run(name: string, train: AdaptSlice[], val: AdaptSlice[]): Promise<AdaptSummary> {
   const manifest = await loadManifest(manifestPath);
-  const outDir = mkdtempSync(join(tmpdir(), `ctmn-bench-adapt-${name}-`));
+  // A fixed folder (var/ is git-ignored): the embeddings cache survives between runs.
+  const outDir = join(import.meta.dirname, '..', 'var', 'bench-adapt', name);
   const started = Date.now();
   let encodeMs = 0;
   const summary = await adaptDecoder({
-    train, val, outDir, manifest, pipeline: 'minisam', id: `bench-${name}`, version: '0', epochs, patience, threads: 2,
+    train, val, outDir, manifest, pipeline: 'minisam', id: `bench-${name}`, version: '0', epochs, patience, maxMinutes, threads: 2,
     onProgress: (e) => {
       if (e.event === 'embedding' && e.done === e.total) encodeMs = Date.now() - started;
-      if (e.event === 'epoch' && ((e.epoch as number) % 10 === 0 || (e.epoch as number) <= 2)) console.log(`  epoch ${e.epoch}: loss ${f3(e.loss as number)}, val Dice ${f3(e.valDice as number)} (best epoch ${e.bestEpoch}), ${f1(e.seconds as number)} s wall, ${f1(e.cpuSeconds as number)} s CPU`);
+      if (e.event === 'time-limit' || e.event === 'early-stop') console.log(`  ${e.event} after epoch ${e.epoch}`);
+      if (e.event === 'epoch' && ((e.epoch as number) % 5 === 0 || (e.epoch as number) <= 2)) console.log(`  epoch ${e.epoch}: loss ${f3(e.loss as number)}, val Dice ${f3(e.valDice as number)} (best epoch ${e.bestEpoch}), ${f1(e.seconds as number)} s wall, ${f1(e.cpuSeconds as number)} s CPU`);
     },
   });
   const v = summary.validation;

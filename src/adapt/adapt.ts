@@ -29,6 +29,8 @@ export interface AdaptOptions {
   epochs?: number;
   /** Stop after this many epochs without a better validation Dice (0: never). */
   patience?: number;
+  /** Stop after the epoch that passes this wall time, keeping the best epoch (0/absent: no limit). */
+  maxMinutes?: number;
   lr?: number;
   batch?: number;
   seed?: number;
@@ -90,7 +92,7 @@ export async function adaptDecoder(options: AdaptOptions): Promise<AdaptSummary>
   const slices = [...options.train.map((slice) => ({ slice, split: 'train' as const })), ...options.val.map((slice) => ({ slice, split: 'val' as const }))];
   const dataset = await writeTrainingSet(datasetDir, slices, models, (done, total) => progress({ event: 'embedding', done, total }), options.thresholds);
   const args = ['--dataset', datasetDir, '--base', models.decoder.path, '--out', trainingDir, '--epochs', String(options.epochs ?? 300), '--patience', String(options.patience ?? 0)];
-  args.push('--lr', String(options.lr ?? 6e-5), '--batch', String(options.batch ?? 2), '--seed', String(options.seed ?? 0), '--threads', String(options.threads ?? 2));
+  args.push('--lr', String(options.lr ?? 6e-5), '--batch', String(options.batch ?? 2), '--seed', String(options.seed ?? 0), '--threads', String(options.threads ?? 2), '--max-minutes', String(options.maxMinutes ?? 0));
   const events = await runPythonModule(python.python, 'tools.adapt.train', args, progress, options.threads ?? 2);
   const done = events.find((e) => e.event === 'done');
   if (!done) throw new CtMuscleError('E_ADAPT_TRAINING', 'The training step ended without reporting a decoder.');

@@ -108,13 +108,16 @@ def train(args):
         if args.patience and epoch - best['epoch'] >= args.patience:
             emit('early-stop', epoch=epoch, bestEpoch=best['epoch'])
             break
+        if args.max_minutes and time.time() - started > 60 * args.max_minutes:
+            emit('time-limit', epoch=epoch, bestEpoch=best['epoch'], maxMinutes=args.max_minutes)
+            break
     model.load_state_dict(best['state'])
     model.eval()
     return model, {
         'base': os.path.abspath(args.base),
         'weights': weights,
         'recipe': {'loss': 'cross-entropy + Dice (masks 1..3) + IoU-head MSE', 'optimizer': 'AdamW', 'lr': args.lr, 'weightDecay': args.weight_decay,
-                   'batch': args.batch, 'maxEpochs': args.epochs, 'patience': args.patience, 'seed': args.seed, 'trained': 'mask decoder (image and prompt encoders frozen)'},
+                   'batch': args.batch, 'maxEpochs': args.epochs, 'patience': args.patience, 'maxMinutes': args.max_minutes, 'seed': args.seed, 'trained': 'mask decoder (image and prompt encoders frozen)'},
         'trainCases': [c['id'] for c in train_cases],
         'valCases': [c['id'] for c in val_cases],
         'epochsRun': len(history),
@@ -136,6 +139,7 @@ def main(argv=None):
     parser.add_argument('--out', required=True)
     parser.add_argument('--epochs', type=int, default=300)
     parser.add_argument('--patience', type=int, default=0, help='stop after this many epochs without a better validation Dice (0: never)')
+    parser.add_argument('--max-minutes', type=float, default=0, help='stop after the epoch that passes this wall time, keeping the best epoch (0: no limit)')
     parser.add_argument('--lr', type=float, default=6e-5)
     parser.add_argument('--weight-decay', type=float, default=0.01)
     parser.add_argument('--batch', type=int, default=2)
