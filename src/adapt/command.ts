@@ -1,5 +1,5 @@
 /** `ct-muscle-node adapt`: REF folders + configuration → adaptDecoder, progress as JSON lines on stderr. */
-import type { Config } from '../config.ts';
+import { PACKAGED_MODEL_MANIFEST, type Config } from '../config.ts';
 import { loadManifest } from '../segment/models.ts';
 import { adaptDecoder, type AdaptSummary } from './adapt.ts';
 import { checkCaseCounts } from './checks.ts';
@@ -18,11 +18,11 @@ export interface AdaptCliOptions {
 
 export async function adaptFromReferences(options: AdaptCliOptions, config: Config, progress = (event: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(event)}\n`)): Promise<AdaptSummary> {
   const { adaptation, segmentation } = config;
-  const manifest = await loadManifest(segmentation.models.manifest!);
   const train = await readAdaptSlices(options.train, (id) => progress({ event: 'case-read', split: 'train', case: id }));
   // Refuse a too-small training set before reading the validation cases.
   checkCaseCounts(train.length, 1, adaptation.minTrainingCases);
   const val = await readAdaptSlices(options.val, (id) => progress({ event: 'case-read', split: 'val', case: id }));
+  const manifest = await loadManifest(segmentation.models.manifest ?? PACKAGED_MODEL_MANIFEST);
   return adaptDecoder({
     train,
     val,
