@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { adaptDecoder } from '../src/adapt/adapt.ts';
 import { checkSliceMask } from '../src/adapt/checks.ts';
@@ -62,24 +62,29 @@ describe('adapt: refusals', function () {
     await assert.rejects(findPython('/nonexistent/python3'), hasCode('E_ADAPT_PYTHON'));
   });
 
-  it('the CLI refuses a reference with too few cases (exit 1, E_ADAPT_TOO_FEW_CASES) and an empty reader mask', async () => {
+  it('the CLI refuses a reference with too few cases (E_ADAPT_TOO_FEW_CASES) and a reader mask that lies on air (E_ADAPT_MASK), exit 1', async () => {
     const tmp = makeTempDir('ctmn-adapt-ref-');
     try {
+      const phantom = { rows: 128, columns: 128, fromLevel: 'L1', toLevel: 'T11' } as const;
       const ref = join(tmp.path, 'train');
       for (const seed of [1, 2]) {
         mkdirSync(join(ref, `case${seed}`), { recursive: true });
-        await writePhantomCase(join(ref, `case${seed}`), { rows: 128, columns: 128, fromLevel: 'L1', toLevel: 'T11', seed });
+        await writePhantomCase(join(ref, `case${seed}`), { ...phantom, seed });
       }
-      const cli = (train: string) => spawnSync(process.execPath, [join(repoRoot, 'bin/ct-muscle-node.js'), 'adapt', '--train', train, '--val', train, '--out', join(tmp.path, 'out')], { encoding: 'utf8' });
+      const cli = (train: string, ...extra: string[]) =>
+        spawnSync(process.execPath, [join(repoRoot, 'bin/ct-muscle-node.js'), ...extra, 'adapt', '--train', train, '--val', train, '--out', join(tmp.path, 'out')], { encoding: 'utf8' });
       const tooFew = cli(ref);
       assert.equal(tooFew.status, 1, tooFew.stderr);
       assert.match(tooFew.stderr, /E_ADAPT_TOO_FEW_CASES: The training set has 2 case\(s\)/);
-      const empty = join(tmp.path, 'empty');
-      mkdirSync(join(empty, 'case1'), { recursive: true });
-      await writePhantomCase(join(empty, 'case1'), { rows: 128, columns: 128, fromLevel: 'L1', toLevel: 'T11', seed: 3 }, (m) => new Uint8Array(m.length));
-      const run = cli(empty);
+      // One case allowed by the configuration, its "reader's mask" drawn over the top rows (air).
+      const config = join(tmp.path, 'site.json');
+      writeFileSync(config, JSON.stringify({ adaptation: { minTrainingCases: 1 } }));
+      const offCt = join(tmp.path, 'off-ct');
+      mkdirSync(join(offCt, 'case1'), { recursive: true });
+      await writePhantomCase(join(offCt, 'case1'), { ...phantom, seed: 3 }, (m) => new Uint8Array(m.length).fill(1, 0, 128 * 8));
+      const run = cli(offCt, '--config', config);
       assert.equal(run.status, 1, run.stderr);
-      assert.match(run.stderr, /E_REFERENCE_EMPTY_MASK/);
+      assert.match(run.stderr, /E_ADAPT_MASK: Case case1: \d+% of the mask lies on air/);
     } finally {
       tmp.remove();
     }
