@@ -214,7 +214,7 @@ function addWatermarkCommand(program: Command): void {
     });
 }
 
-function addDemoCommand(program: Command): void {
+function addAdaptCommand(program: Command): void {
   program
     .command('adapt')
     .description("Few-shot site adaptation: fine-tune the model pipeline's SAM mask decoder on labelled slices (docs/models.md); prints a summary JSON, progress as JSON lines on stderr.")
@@ -230,7 +230,9 @@ function addDemoCommand(program: Command): void {
       const config = configFrom(command);
       printJson(await adaptFromReferences(options, config));
     });
+}
 
+function addDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('Run the job on a generated CT phantom with embedded defaults (no PACS, no model files).')
@@ -265,6 +267,7 @@ export function buildProgram(): Command {
   addRequeueCommand(program);
   addBackfillCommand(program);
   addWatermarkCommand(program);
+  addAdaptCommand(program);
   addDemoCommand(program);
   return program;
 }
