@@ -16,6 +16,7 @@ import { analyzeHeaders, inspectPaths, levelForPaths, scanInputs } from '../pipe
 import { JOB_STATES, JobQueue, type Job, type JobState } from '../queue/job-queue.ts';
 import { backfill, pollWindowStart, readWatermark, setWatermark, dicomDate } from '../node/poller.ts';
 import { adaptFromReferences, type AdaptCliOptions } from '../adapt/command.ts';
+import { batchCommand } from './batch-command.ts';
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -38,6 +39,13 @@ function parseLevel(level: string | undefined): LevelName | undefined {
 function parsePositiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw usageError(`expected a whole number ≥ 0, not ${value}.`);
+  return n;
+}
+
+function parseCount(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw usageError(`--concurrency must be a whole number from 1 to 64, not ${text}.`);
   return n;
 }
 
@@ -104,6 +112,24 @@ function addAnalyzeCommand(program: Command): void {
 }
 
 function addRemeasureCommand(program: Command): void {
+  program
+    .command('batch')
+    .description('Run many studies (folders of CT) through the pipeline, several at a time; resumable. Writes results.csv, errors.csv, index.html under --out.')
+    .argument('<paths...>', 'DICOM files or folders (searched recursively; studies grouped by StudyInstanceUID)')
+    .requiredOption('--out <dir>', 'output folder (also holds batch.sqlite, which makes a second run skip studies already done)')
+    .option('--concurrency <n>', 'studies at a time (worker threads); default 2')
+    .option('--dicom', 'also write seg.dcm, sr.dcm and result.json per study under DIR/studies/<StudyInstanceUID>/')
+    .option('--retry-failed', 'run studies that failed before again (default: skipped like done ones)')
+    .option('--segmenter <name>', 'default or sam; default from the configuration')
+    .option('--level <level>', 'target vertebral level (T12, L1, L2, L3); default from the configuration')
+    .action(async (paths: string[], options: { out: string; concurrency?: string; dicom?: boolean; retryFailed?: boolean; segmenter?: string; level?: string }, command: Command) => {
+      const config = configFrom(command);
+      if (options.segmenter !== undefined && options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
+      const summary = await batchCommand(paths, { ...options, segmenter: options.segmenter as 'default' | 'sam' | undefined, target: parseLevel(options.level) }, config, parseCount);
+      process.stderr.write(`${JSON.stringify(summary)}\n`);
+      if (summary.stopped) process.exitCode = 130;
+    });
+
   program
     .command('remeasure')
     .description('Re-measure from an edited DICOM-SEG and write an amended SR that references it (correction loop).')
@@ -275,7 +301,8 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command may set a non-zero status of its own (batch: 130 when stopped by Ctrl-C).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'ct-muscle-node.usage') process.stderr.write(`E_USAGE: ${error.message}\n`);
