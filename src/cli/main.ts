@@ -17,6 +17,7 @@ import { JOB_STATES, JobQueue, type Job, type JobState } from '../queue/job-queu
 import { backfill, pollWindowStart, readWatermark, setWatermark, dicomDate } from '../node/poller.ts';
 import { adaptFromReferences, type AdaptCliOptions } from '../adapt/command.ts';
 import { batchCommand } from './batch-command.ts';
+import { runValidate } from '../validate/run-validate.ts';
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -128,6 +129,29 @@ function addRemeasureCommand(program: Command): void {
       const summary = await batchCommand(paths, { ...options, segmenter: options.segmenter as 'default' | 'sam' | undefined, target: parseLevel(options.level) }, config, parseCount);
       process.stderr.write(`${JSON.stringify(summary)}\n`);
       if (summary.stopped) process.exitCode = 130;
+    });
+
+  program
+    .command('validate')
+    .description("Compare the node with a site's readers (Dice, area error, grades, level agreement) beside the paper's figures; writes validation.json, validation.html and plots under --out.")
+    .argument('[paths...]', 'with a CSV reference only: the DICOM folders holding its studies')
+    .requiredOption('--reference <ref>', 'a folder of cases (CT + the reader\'s DICOM-SEG or mask.nii) or a CSV of reader areas (docs/validation.md)')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--segmenter <name>', 'default or sam; default from the configuration')
+    .option('--level <level>', 'target vertebral level (T12, L1, L2, L3); default from the configuration')
+    .action(async (paths: string[], options: { reference: string; out: string; segmenter?: string; level?: string }, command: Command) => {
+      const config = configFrom(command);
+      if (options.segmenter !== undefined && options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
+      const report = await runValidate({
+        reference: options.reference,
+        outDir: options.out,
+        config,
+        paths,
+        segmenter: options.segmenter as 'default' | 'sam' | undefined,
+        target: parseLevel(options.level),
+        onCase: (record, index, total) => process.stderr.write(`${JSON.stringify({ event: 'case', index, total, id: record.id, status: record.status })}\n`),
+      });
+      printJson({ summary: report.summary, paper: report.paper, failed: report.failed, files: report.files });
     });
 
   program
