@@ -10,7 +10,7 @@ import type { BatchEvent } from '../src/batch/types.ts';
 import { scanPaths } from '../src/dicom/scan.ts';
 import { analyzeHeaders } from '../src/pipeline.ts';
 import { writePhantomStudy } from '../src/phantom/index.ts';
-import { requireChromium, tableState, withPage } from './support/browser.ts';
+import { columnKeys, requireChromium, tableState, withPage } from './support/browser.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';
 
 const PHANTOM = { rows: 160, columns: 160, fromLevel: 'L2', toLevel: 'T10' } as const;
@@ -88,7 +88,7 @@ describe('batch', function () {
       const state = await tableState(page, 'studies');
       assert.deepEqual(state, { rows: 4, images: 3, loaded: 3 });
       await page.click('#studies th:has-text("SMA")');
-      const areas = await page.$$eval('#studies tbody tr', (trs) => trs.map((tr) => (tr as HTMLTableRowElement).cells[9].dataset.sort ?? ''));
+      const areas = await columnKeys(page, 'studies', 9);
       const numbers = areas.filter((a) => a !== '').map(Number);
       assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b));
       assert.equal(areas.at(-1), '', 'the unmeasured study sorts last');

@@ -36,13 +36,18 @@ export async function withPage<T>(file: string, check: (page: Page) => Promise<T
   }
 }
 
-/** Rows of a table and how many of its images decoded. */
+/** Rows of a table and how many of its images decoded (the script is a string: tests compile without DOM types). */
 export async function tableState(page: Page, tableId: string): Promise<{ rows: number; images: number; loaded: number }> {
-  return page.evaluate(async (id) => {
-    const table = document.getElementById(id) as HTMLTableElement;
+  return page.evaluate<{ rows: number; images: number; loaded: number }>(`(async () => {
+    const table = document.getElementById(${JSON.stringify(tableId)});
     const images = [...table.querySelectorAll('img')];
     // Thumbnails load lazily; load them all now so a missing file shows.
     await Promise.all(images.map((i) => ((i.loading = 'eager'), i.decode().catch(() => undefined))));
     return { rows: table.tBodies[0].rows.length, images: images.length, loaded: images.filter((i) => i.complete && i.naturalWidth > 0).length };
-  }, tableId);
+  })()`);
+}
+
+/** The sort keys of one column of a table, top to bottom. */
+export async function columnKeys(page: Page, tableId: string, column: number): Promise<string[]> {
+  return page.evaluate<string[]>(`[...document.getElementById(${JSON.stringify(tableId)}).tBodies[0].rows].map((tr) => tr.cells[${column}].dataset.sort)`);
 }
