@@ -4,14 +4,17 @@
  * index.html written at the end, also when the run is stopped.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { ScanError } from '../dicom/scan.ts';
+import type { StowTarget } from '../dicomweb/client/stow-client.ts';
 import { logger } from '../logging.ts';
 import { ANATOMIC_SEGMENTER_ID, ANATOMIC_SEGMENTER_VERSION } from '../segment/index.ts';
 import { errorsCsv, resultsCsv } from './csv.ts';
 import { discoverStudies } from './discover.ts';
+import { fetchFromPacs, type PacsFilters } from './pacs-source.ts';
 import { indexHtml } from './index-html.ts';
 import type { ProgressSink } from './progress.ts';
 import { canSkip, ResumeStore } from './resume-store.ts';
@@ -33,6 +36,8 @@ export interface BatchOptions {
   stop?: AbortSignal;
   /** Aborted: abandon the running studies too (they are run again next time). */
   stopNow?: AbortSignal;
+  /** Studies from a PACS (QIDO-RS filters; WADO-RS of the chosen series into OUT/pacs/), besides `paths`. */
+  fromPacs?: { source: StowTarget; filters: PacsFilters };
 }
 
 export interface BatchSummary {
@@ -59,6 +64,22 @@ export function runKeyOf(config: Config, segmenter: 'default' | 'sam' | undefine
 
 async function fileSize(path: string): Promise<number> {
   return (await stat(path)).size;
+}
+
+/** Studies from the PACS into OUT/pacs/ (its fetch errors go to errors.csv); the folder to scan, if any. */
+async function pacsInputs(options: BatchOptions): Promise<{ paths: string[]; errors: ScanError[] }> {
+  if (!options.fromPacs) return { paths: [], errors: [] };
+  const { config } = options;
+  const report = await fetchFromPacs(options.fromPacs.source, options.fromPacs.filters, options.outDir, {
+    selection: config.selection,
+    pageSize: config.poll.pageSize,
+    maxPages: config.poll.maxPages,
+    maxInstanceBytes: config.server.maxInstanceMb * 1024 * 1024,
+  });
+  logger.info('batch: PACS query done', { found: report.studiesFound, retrieved: report.studiesRetrieved, instances: report.instancesRetrieved, capped: report.capped });
+  const errors = report.errors.map((e) => ({ path: `PACS study ${e.studyInstanceUid}`, code: e.code, message: e.message }));
+  if (report.capped) errors.push({ path: 'PACS query', code: 'E_PACS_CAPPED', message: 'The PACS capped the QIDO-RS results; narrow the filters (e.g. --study-date) to be sure no study is missed.' });
+  return { paths: existsSync(report.directory) ? [report.directory] : [], errors };
 }
 
 async function writeOutputs(outDir: string, rows: BatchRow[], scanErrors: ScanError[], stopped: boolean): Promise<Pick<BatchSummary, 'results' | 'errors' | 'index'>> {
@@ -110,7 +131,11 @@ async function runStudies(toRun: BatchStudy[], options: BatchOptions, store: Res
 export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   const started = Date.now();
   await mkdir(options.outDir, { recursive: true });
-  const { studies, errors } = await discoverStudies(options.paths, fileSize);
+  const pacs = await pacsInputs(options);
+  const paths = [...options.paths, ...pacs.paths];
+  const discovered = paths.length > 0 ? await discoverStudies(paths, fileSize) : { studies: [], errors: [] };
+  const { studies } = discovered;
+  const errors = [...pacs.errors, ...discovered.errors];
   const store = new ResumeStore(join(options.outDir, 'batch.sqlite'));
   const state: RunState = { next: 0, ran: 0, failed: 0, stopped: false };
   try {

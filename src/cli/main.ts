@@ -16,7 +16,7 @@ import { analyzeHeaders, inspectPaths, levelForPaths, scanInputs } from '../pipe
 import { JOB_STATES, JobQueue, type Job, type JobState } from '../queue/job-queue.ts';
 import { backfill, pollWindowStart, readWatermark, setWatermark, dicomDate } from '../node/poller.ts';
 import { adaptFromReferences, type AdaptCliOptions } from '../adapt/command.ts';
-import { batchCommand } from './batch-command.ts';
+import { batchCommand, type BatchCommandOptions } from './batch-command.ts';
 import { runValidate } from '../validate/run-validate.ts';
 
 function printJson(value: unknown): void {
@@ -42,6 +42,8 @@ function parsePositiveInt(value: string): number {
   if (!Number.isInteger(n) || n < 0) throw usageError(`expected a whole number ≥ 0, not ${value}.`);
   return n;
 }
+
+type BatchCliOptions = Omit<BatchCommandOptions, 'segmenter' | 'target'> & { segmenter?: string; level?: string };
 
 function parseCount(text: string | undefined): number {
   if (text === undefined) return 0;
@@ -116,17 +118,22 @@ function addRemeasureCommand(program: Command): void {
   program
     .command('batch')
     .description('Run many studies (folders of CT) through the pipeline, several at a time; resumable. Writes results.csv, errors.csv, index.html under --out.')
-    .argument('<paths...>', 'DICOM files or folders (searched recursively; studies grouped by StudyInstanceUID)')
+    .argument('[paths...]', 'DICOM files or folders (searched recursively; studies grouped by StudyInstanceUID)')
     .requiredOption('--out <dir>', 'output folder (also holds batch.sqlite, which makes a second run skip studies already done)')
     .option('--concurrency <n>', 'studies at a time (worker threads); default 2')
     .option('--dicom', 'also write seg.dcm, sr.dcm and result.json per study under DIR/studies/<StudyInstanceUID>/')
     .option('--retry-failed', 'run studies that failed before again (default: skipped like done ones)')
     .option('--segmenter <name>', 'default or sam; default from the configuration')
     .option('--level <level>', 'target vertebral level (T12, L1, L2, L3); default from the configuration')
-    .action(async (paths: string[], options: { out: string; concurrency?: string; dicom?: boolean; retryFailed?: boolean; segmenter?: string; level?: string }, command: Command) => {
+    .option('--from-pacs [url]', 'also take studies from a PACS (DICOMweb root; default poll.source): QIDO-RS with the filters below, WADO-RS of the chosen series into DIR/pacs/')
+    .option('--study-date <range>', 'with --from-pacs: StudyDate, YYYYMMDD or YYYYMMDD-YYYYMMDD')
+    .option('--modality <modality>', 'with --from-pacs: ModalitiesInStudy (default CT)')
+    .option('--accession <number>', 'with --from-pacs: AccessionNumber')
+    .option('--patient-id <id>', 'with --from-pacs: PatientID')
+    .action(async (paths: string[], options: BatchCliOptions, command: Command) => {
       const config = configFrom(command);
       if (options.segmenter !== undefined && options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
-      const summary = await batchCommand(paths, { ...options, segmenter: options.segmenter as 'default' | 'sam' | undefined, target: parseLevel(options.level) }, config, parseCount);
+      const summary = await batchCommand(paths, { ...options, segmenter: options.segmenter as 'default' | 'sam' | undefined, target: parseLevel(options.level) }, config, parseCount, usageError);
       process.stderr.write(`${JSON.stringify(summary)}\n`);
       if (summary.stopped) process.exitCode = 130;
     });

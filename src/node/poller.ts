@@ -106,23 +106,39 @@ interface Fetched {
   retrieved: number;
 }
 
-async function fetchStudy(context: PollContext, studyInstanceUid: string): Promise<Fetched> {
-  const { settings } = context;
-  const series = await getJson(settings.source, `studies/${studyInstanceUid}/series?Modality=CT`);
+/**
+ * The series the selection rules pick among a study's CT series on the PACS, from their
+ * metadata (WADO-RS) without retrieving pixels; null when none is suitable. The poller and
+ * `batch --from-pacs` use it.
+ */
+export async function chooseSeriesOnPacs(
+  source: StowTarget,
+  studyInstanceUid: string,
+  rules: SelectionRules,
+): Promise<{ seriesInstanceUid: string; instances: InstanceHeader[] } | null> {
+  const series = await getJson(source, `studies/${studyInstanceUid}/series?Modality=CT`);
   const headers: InstanceHeader[] = [];
   for (const item of series) {
     const seriesUid = firstString(item, '0020000E');
     if (!seriesUid) continue;
-    const metadata = await getJson(settings.source, `studies/${studyInstanceUid}/series/${seriesUid}/metadata`);
+    const metadata = await getJson(source, `studies/${studyInstanceUid}/series/${seriesUid}/metadata`);
     headers.push(...headersFromMetadata(metadata, `${studyInstanceUid}/${seriesUid}`));
   }
-  const { selection } = await chooseSeries(headers, context.selection);
+  const { selection } = await chooseSeries(headers, rules);
   if (!selection.selected) {
-    logger.info('poll: no suitable series', { studyInstanceUid, candidates: selection.candidates.length });
-    return { selected: false, retrieved: 0 };
+    logger.info('no suitable series on the PACS', { studyInstanceUid, candidates: selection.candidates.length });
+    return null;
   }
   const chosen = selection.selected.seriesInstanceUid;
-  const wanted = headers.filter((h) => h.seriesInstanceUid === chosen);
+  return { seriesInstanceUid: chosen, instances: headers.filter((h) => h.seriesInstanceUid === chosen) };
+}
+
+async function fetchStudy(context: PollContext, studyInstanceUid: string): Promise<Fetched> {
+  const { settings } = context;
+  const found = await chooseSeriesOnPacs(settings.source, studyInstanceUid, context.selection);
+  if (!found) return { selected: false, retrieved: 0 };
+  const chosen = found.seriesInstanceUid;
+  const wanted = found.instances;
   const present = await Promise.all(wanted.map((h) => exists(spooledPath(context.spoolDir, studyInstanceUid, h.sopInstanceUid))));
   // Our own SEG/SR written back change the study's instance count; the chosen series is what matters.
   if (present.every(Boolean)) return { selected: true, retrieved: 0 };
