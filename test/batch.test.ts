@@ -81,6 +81,15 @@ describe('batch', function () {
     assert.equal(retry.skipped, 3);
   });
 
+  it('--dicom writes the SEG, SR and result.json of each study', async () => {
+    const out = join(tmp.path, 'out-dicom');
+    const summary = await runBatch({ paths: [join(tmp.path, 'in', 's1')], outDir: out, config, dicom: true });
+    assert.equal(summary.ran, 1);
+    for (const name of ['seg.dcm', 'sr.dcm', 'result.json']) assert.ok(existsSync(join(out, 'studies', studyUids[0], name)), name);
+    const result = JSON.parse(readFileSync(join(out, 'studies', studyUids[0], 'result.json'), 'utf8'));
+    assert.equal(JSON.stringify(result).includes(studyUids[0]), true);
+  });
+
   it('index.html opens in Chromium with a row and a thumbnail per measured study, and sorts', async function () {
     requireChromium(this);
     const index = join(tmp.path, 'out', 'index.html');
