@@ -134,7 +134,7 @@ function addRemeasureCommand(program: Command): void {
       const config = configFrom(command);
       if (options.segmenter !== undefined && options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
       const summary = await batchCommand(paths, { ...options, segmenter: options.segmenter as 'default' | 'sam' | undefined, target: parseLevel(options.level) }, config, parseCount, usageError);
-      process.stderr.write(`${JSON.stringify(summary)}\n`);
+      process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary })}\n`);
       if (summary.stopped) process.exitCode = 130;
     });
 
