@@ -51,6 +51,13 @@ function patientFields(header: InstanceHeader | undefined): Pick<BatchRow, 'acce
   return { accessionNumber: text('AccessionNumber'), patientAge: text('PatientAge'), patientSex: text('PatientSex'), patientHeightM: patientHeightM(header) ?? null };
 }
 
+/** "low muscle (smi 38.2 < 41; citation)" or "not low (…)"; null when no site cut-off applies. */
+function verdictText(verdict: StudyResult['verdict']): string | null {
+  if (!verdict) return null;
+  const comparison = `${verdict.measure} ${Number(verdict.value.toFixed(2))} ${verdict.lowMuscle ? '<' : '≥'} ${verdict.threshold}`;
+  return `${verdict.lowMuscle ? 'low muscle' : 'not low'} (${comparison}; ${verdict.citation})`;
+}
+
 /** The results.csv row of a pipeline result (pure: no I/O). */
 export function rowOf(task: StudyTask, result: StudyResult, header: InstanceHeader | undefined): BatchRow {
   const m = result.muscle;
@@ -67,7 +74,7 @@ export function rowOf(task: StudyTask, result: StudyResult, header: InstanceHead
     imatCm2: m?.imatAreaCm2 ?? null,
     lowAttenuationFraction: m?.lowAttenuationFraction ?? null,
     smiCm2PerM2: m?.smiCm2PerM2 ?? null,
-    verdict: result.verdict ? JSON.stringify(result.verdict) : null,
+    verdict: verdictText(result.verdict),
     flags: result.flags,
     segmenterId: result.segmenter?.id ?? null,
     segmenterVersion: result.segmenter?.version ?? null,
