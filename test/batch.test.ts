@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config.ts';
 import { runBatch } from '../src/batch/run-batch.ts';
 import type { BatchEvent } from '../src/batch/types.ts';
 import { scanPaths } from '../src/dicom/scan.ts';
-import { analyzeHeaders } from '../src/pipeline.ts';
+import { analyzeHeaders } from '../src/pipeline/index.ts';
 import { writePhantomStudy } from '../src/phantom/index.ts';
 import { columnKeys, requireChromium, tableState, withPage } from './support/browser.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { readNiftiVolume } from '../src/dicom/nifti.ts';
 import type { CtVolume } from '../src/dicom/types.ts';
-import type { Stages } from '../src/pipeline.ts';
+import type { Stages } from '../src/pipeline/index.ts';
 import { decodeMaskRle, type PhantomTruth } from '../src/phantom/index.ts';
 import { anatomicSegmenter } from '../src/segment/index.ts';
 import { runValidate } from '../src/validate/run-validate.ts';

@@ -2,7 +2,7 @@
  * The pipeline's stages with the measured slice kept aside: the batch draws a thumbnail of it and
  * validate compares its mask with the reader's. The stages run unchanged; only their output is seen.
  */
-import { DEFAULT_STAGES, type Stages } from '../pipeline.ts';
+import { DEFAULT_STAGES, type Stages } from '../pipeline/index.ts';
 
 export interface CapturedSlice {
   sliceIndex: number;

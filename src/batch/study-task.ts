@@ -10,7 +10,7 @@ import { stringValue } from '../dicom/dataset-values.ts';
 import { scanPaths } from '../dicom/scan.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { describeError } from '../errors.ts';
-import { analyzeHeaders, patientHeightM, type Stages, type StudyResult } from '../pipeline.ts';
+import { analyzeHeaders, patientHeightM, type Stages, type StudyResult } from '../pipeline/index.ts';
 import { renderSlicePng } from '../render/slice-png.ts';
 import { capturingStages, type CapturedSlice } from './capture-stages.ts';
 import type { BatchRow, StudyTask } from './types.ts';

@@ -8,7 +8,7 @@ import { discoverStudies } from '../batch/discover.ts';
 import type { Config } from '../config.ts';
 import { scanPaths } from '../dicom/scan.ts';
 import { describeError } from '../errors.ts';
-import { analyzeHeaders, type Stages } from '../pipeline.ts';
+import { analyzeHeaders, type Stages } from '../pipeline/index.ts';
 import type { ReferenceArea } from '../reference/read-reference.ts';
 import { comparisonRecord, emptyRecord } from './case-records.ts';
 import { compareAreas } from './metrics.ts';

@@ -8,7 +8,8 @@
 import { capturingStages, type CapturedSlice } from '../batch/capture-stages.ts';
 import type { Config } from '../config.ts';
 import { CtMuscleError, describeError, ERROR_CODES, type ErrorCode } from '../errors.ts';
-import { analyzeHeaders, DEFAULT_STAGES, MUSCLE_HU_WINDOW, type LevelTarget, type Stages } from '../pipeline.ts';
+import { MUSCLE_HU_WINDOW, type LevelName } from '../model/index.ts';
+import { analyzeHeaders, DEFAULT_STAGES, type Stages } from '../pipeline/index.ts';
 import type { ReferenceCase } from '../reference/read-reference.ts';
 import { compareMasks, withinHu, type AreaComparison } from './metrics.ts';
 
@@ -33,7 +34,7 @@ export interface CaseEvaluation {
 export interface EvaluateOptions {
   config: Config;
   stages?: Stages;
-  target?: LevelTarget;
+  target?: LevelName;
   segmenter?: 'default' | 'sam';
 }
 

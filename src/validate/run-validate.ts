@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { CtMuscleError } from '../errors.ts';
 import { logger } from '../logging.ts';
-import type { LevelTarget, Stages } from '../pipeline.ts';
+import type { LevelName } from '../model/index.ts';
+import type { Stages } from '../pipeline/index.ts';
 import { readReference } from '../reference/read-reference.ts';
 import { areaRecords } from './area-records.ts';
 import { caseRecord } from './case-records.ts';
@@ -23,7 +24,7 @@ export interface ValidateOptions {
   /** DICOM paths holding the studies of a CSV reference. */
   paths?: string[];
   stages?: Stages;
-  target?: LevelTarget;
+  target?: LevelName;
   segmenter?: 'default' | 'sam';
   onCase?: (record: CaseRecord, index: number, total: number) => void;
   created?: Date;
