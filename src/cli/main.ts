@@ -114,7 +114,12 @@ function addAnalyzeCommand(program: Command): void {
     });
 }
 
-function addRemeasureCommand(program: Command): void {
+function parseSegmenter(name: string | undefined): 'default' | 'sam' | undefined {
+  if (name !== undefined && name !== 'default' && name !== 'sam') throw usageError(`--segmenter must be default or sam, not ${name}.`);
+  return name;
+}
+
+function addBatchCommand(program: Command): void {
   program
     .command('batch')
     .description('Run many studies (folders of CT) through the pipeline, several at a time; resumable. Writes results.csv, errors.csv, index.html under --out.')
@@ -132,12 +137,13 @@ function addRemeasureCommand(program: Command): void {
     .option('--patient-id <id>', 'with --from-pacs: PatientID')
     .action(async (paths: string[], options: BatchCliOptions, command: Command) => {
       const config = configFrom(command);
-      if (options.segmenter !== undefined && options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
-      const summary = await batchCommand(paths, { ...options, segmenter: options.segmenter as 'default' | 'sam' | undefined, target: parseLevel(options.level) }, config, parseCount, usageError);
+      const summary = await batchCommand(paths, { ...options, segmenter: parseSegmenter(options.segmenter), target: parseLevel(options.level) }, config, parseCount, usageError);
       process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary })}\n`);
       if (summary.stopped) process.exitCode = 130;
     });
+}
 
+function addValidateCommand(program: Command): void {
   program
     .command('validate')
     .description("Compare the node with a site's readers (Dice, area error, grades, level agreement) beside the paper's figures; writes validation.json, validation.html and plots under --out.")
@@ -148,19 +154,20 @@ function addRemeasureCommand(program: Command): void {
     .option('--level <level>', 'target vertebral level (T12, L1, L2, L3); default from the configuration')
     .action(async (paths: string[], options: { reference: string; out: string; segmenter?: string; level?: string }, command: Command) => {
       const config = configFrom(command);
-      if (options.segmenter !== undefined && options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
       const report = await runValidate({
         reference: options.reference,
         outDir: options.out,
         config,
         paths,
-        segmenter: options.segmenter as 'default' | 'sam' | undefined,
+        segmenter: parseSegmenter(options.segmenter),
         target: parseLevel(options.level),
         onCase: (record, index, total) => process.stderr.write(`${JSON.stringify({ event: 'case', index, total, id: record.id, status: record.status })}\n`),
       });
       printJson({ summary: report.summary, paper: report.paper, failed: report.failed, files: report.files });
     });
+}
 
+function addRemeasureCommand(program: Command): void {
   program
     .command('remeasure')
     .description('Re-measure from an edited DICOM-SEG and write an amended SR that references it (correction loop).')
@@ -319,6 +326,8 @@ export function buildProgram(): Command {
   addLevelCommand(program);
   addAnalyzeCommand(program);
   addRemeasureCommand(program);
+  addBatchCommand(program);
+  addValidateCommand(program);
   addServeCommand(program);
   addJobsCommand(program);
   addRequeueCommand(program);
