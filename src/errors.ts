@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   E_ADAPT_TRAINING: 'The training step failed or did not produce a decoder.',
   E_ADAPT_EXPORT: 'The exported decoder does not reproduce the trained PyTorch decoder within the tolerance.',
   E_ADAPT_UNSUPPORTED: 'The configured model pipeline cannot be adapted by this node (only segment-anything SAM decoders can).',
+  E_PACS_CAPPED: 'The PACS capped the query results (a full last page); some studies may be missing: narrow the query.',
   E_WORKER_EXITED: 'The worker thread running a batch study stopped (out of memory or a crash); the study was not measured.',
   E_REFERENCE_INVALID: 'The reference (folder of cases, case.json or CSV of reader areas) is malformed.',
   E_REFERENCE_NO_CT: 'A reference case holds no CT (no CT image instances, no ct.nii/ct.nii.gz).',
