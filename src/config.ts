@@ -4,6 +4,7 @@
  * node with a message naming the key, never later in the middle of a job.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import cron from 'node-cron';
 import { z } from 'zod';
@@ -24,6 +25,36 @@ const dicomWebTarget = z
     url: z.string().url(),
     bearerToken: z.string().optional(),
     basic: z.object({ user: z.string(), password: z.string() }).strict().optional(),
+  })
+  .strict();
+
+/** PS3.5 AE: 1–16 characters of the default repertoire, no backslash or control characters, not all spaces. */
+const aeTitle = z
+  .string()
+  .max(16, 'AE titles have at most 16 characters')
+  .regex(/^[\x20-\x5b\x5d-\x7e]*$/, 'AE titles use printable ASCII without a backslash')
+  .refine((value) => value.trim().length > 0, 'an AE title cannot be empty or all spaces')
+  .transform((value) => value.trim());
+
+const ipAddress = z.string().refine((value) => isIP(value) !== 0, 'must be an IP address (host names are not resolved)');
+const tcpPort = z.number().int().min(1).max(65535);
+
+const dicomAeTarget = z
+  .object({
+    host: z.string().min(1),
+    port: tcpPort,
+    calledAeTitle: aeTitle,
+    /** The node's AE title in the association; dimse.aeTitle when absent. */
+    callingAeTitle: aeTitle.optional(),
+  })
+  .strict();
+
+const knownAe = z
+  .object({
+    aeTitle,
+    hosts: z.array(ipAddress).optional(),
+    /** Where this AE receives C-STORE: results go back here when writeBack.toSendingAe is on. */
+    returnTo: z.object({ host: z.string().min(1), port: tcpPort }).strict().optional(),
   })
   .strict();
 
@@ -108,7 +139,28 @@ const configSchema = z
       })
       .strict(),
     assembly: z.object({ quietPeriodSeconds: z.number().min(0) }).strict(),
-    writeBack: z.object({ destination: dicomWebTarget.nullable(), deadlineHours: z.number().positive() }).strict(),
+    writeBack: z
+      .object({
+        destination: z.union([dicomWebTarget, dicomAeTarget]).nullable(),
+        /** Results of a study received over DIMSE go back to the AE that sent it, when that AE is in dimse.callingAes with returnTo. */
+        toSendingAe: z.boolean().optional(),
+        deadlineHours: z.number().positive(),
+      })
+      .strict(),
+    dimse: z
+      .object({
+        enabled: z.boolean(),
+        aeTitle,
+        host: z.string().min(1),
+        port: z.number().int().min(0).max(65535),
+        callingAes: z.array(knownAe),
+        maxAssociations: z.number().int().min(1).max(1000),
+        maxPduBytes: z.number().int().min(4096).max(16 * 1024 * 1024),
+        associationTimeoutSeconds: z.number().positive(),
+        idleTimeoutSeconds: z.number().positive(),
+        minFreeSpaceMb: z.number().min(0),
+      })
+      .strict(),
     review: z
       .object({
         /** VerifyingOrganization of SRs verified on the review page. */
@@ -243,6 +295,13 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
     throw new CtMuscleError(
       'E_CONFIG_INVALID',
       `Invalid configuration: server.host ${server.host} is reachable from the network, so server.credentials must hold a bearer token or basic credentials (${origin}).`,
+    );
+  }
+  const { dimse } = parsed.data;
+  if (dimse.enabled && !isLoopbackHost(dimse.host) && dimse.callingAes.length === 0) {
+    throw new CtMuscleError(
+      'E_CONFIG_INVALID',
+      `Invalid configuration: dimse.host ${dimse.host} is reachable from the network, so dimse.callingAes must list the AE titles allowed to send (${origin}).`,
     );
   }
   return { ...parsed.data, selection };

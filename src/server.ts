@@ -1,7 +1,7 @@
 /**
  * The node as one process, composed of parts (src/node/): the HTTP listener with the STOW-RS
- * intake, health/metrics and the status/review page, study assembly, the worker pool running the
- * analyze and write-back jobs, and the poller. This file only makes the parts, passing each its
+ * intake, health/metrics and the status/review page, the DICOM storage SCP (when enabled), study
+ * assembly, the worker pool running the analyze and write-back jobs, and the poller. This file only makes the parts, passing each its
  * dependencies, and starts them in order; `stop()` stops them in reverse (SIGTERM in `serve`).
  */
 import { mkdir } from 'node:fs/promises';
@@ -16,13 +16,14 @@ import { createHealth } from './node/health.ts';
 import { createHttp } from './node/http.ts';
 import { createStowIntake } from './node/intake.ts';
 import { createPage } from './node/page.ts';
+import { createDimseIntake, dimseSenderOf } from './node/dimse-intake.ts';
 import { ANALYZE_STUDY, type AnalyzeStudyPayload, type AnalyzeStudyResult } from './node/jobs.ts';
 import { createMetrics } from './node/metrics.ts';
 import { startParts, stopParts, type NodePart } from './node/part.ts';
 import { createPoller, type PollReport } from './node/poller.ts';
 import { createRetention, type RetentionReport } from './node/retention.ts';
 import { createWorkerPool } from './node/workers.ts';
-import { createWriteBack, writeBackDestination } from './node/write-back.ts';
+import { createWriteBack, describeTarget, writeBackDestination } from './node/write-back.ts';
 import type { PipelineObserver, Stages } from './pipeline/index.ts';
 import { JobQueue, type Job } from './queue/job-queue.ts';
 
@@ -30,6 +31,8 @@ export { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyPayload, type AnalyzeStudyR
 
 export interface RunningNode {
   url: string;
+  /** Where the DICOM storage SCP listens, when dimse.enabled. */
+  dimse?: { host: string; port: number; aeTitle: string };
   queue: JobQueue;
   /** Poll the configured source now (also what the cron schedule runs); null when none is configured. */
   pollNow(): Promise<PollReport | null>;
@@ -86,14 +89,15 @@ export async function startNode(config: Config, options: { stages?: Stages; obse
   const assembly = createAssembly({ queue, spoolDir: config.spoolDir, quietMs: config.assembly.quietPeriodSeconds * 1000, ownManufacturer: config.selection.ownManufacturer });
   const storeInstance = createInstanceStore({ spoolDir: config.spoolDir, onStored: (stored) => assembly.stored(stored) });
   const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer });
-  const workers = createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics)]);
+  const workers = createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics, dimseSenderOf(queue))]);
+  const dimse = createDimseIntake({ config, storeInstance, queue, metrics });
   const http = createHttp(config.server);
   const poller = createPoller({ config, queue, metrics, onStudyReady: (uid, count) => assembly.ready(uid, count) });
-  const health = createHealth({ app: http.app, queue, config, metrics, pollStatus: () => poller.status() });
+  const health = createHealth({ app: http.app, queue, config, metrics, pollStatus: () => poller.status(), dimse });
   const retention = createRetention({ config, queue, metrics });
   // Started in this order, stopped in reverse: no request or poll arrives once the workers stop.
   const page = createPage({ app: http.app, config, queue, requeue: (uid, slice) => requeueStudy(config, uid, { slice }) });
-  const parts: NodePart[] = [assembly, workers, retention, createStowIntake({ app: http.app, config, storeInstance, metrics }), health, page, http, poller];
+  const parts: NodePart[] = [assembly, workers, retention, createStowIntake({ app: http.app, config, storeInstance, metrics }), health, page, http, ...(dimse ? [dimse] : []), poller];
   try {
     await startParts(parts);
   } catch (error) {
@@ -101,11 +105,18 @@ export async function startNode(config: Config, options: { stages?: Stages; obse
     throw error;
   }
   const destination = writeBackDestination(config);
-  logger.info('node listening', { url: http.url(), writeBack: destination ? 'dicomweb' : 'local folder', polling: config.poll.source ? config.poll.cron : 'off' });
+  const dimseAddress = dimse?.address();
+  logger.info('node listening', {
+    url: http.url(),
+    dimse: dimseAddress ? `${config.dimse.aeTitle}@${dimseAddress.host}:${dimseAddress.port}` : 'off',
+    writeBack: describeTarget(destination),
+    polling: config.poll.source ? config.poll.cron : 'off',
+  });
 
   let stopping: Promise<void> | undefined;
   return {
     url: http.url(),
+    dimse: dimseAddress ? { ...dimseAddress, aeTitle: config.dimse.aeTitle } : undefined,
     queue,
     pollNow: () => poller.pollNow(),
     idle: () => workers.idle(),

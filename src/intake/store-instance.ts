@@ -1,5 +1,5 @@
 /**
- * The one door into the node: every receiver (STOW-RS today; a DIMSE C-STORE SCP next) hands
+ * The one door into the node: every receiver (STOW-RS, the DIMSE C-STORE SCP) hands
  * each instance to a `StoreInstance` function and answers its sender from the result. The
  * function reads the header, spools the instance (fsynced before it returns 'stored'), and tells
  * the assembly. Receivers never touch the spool or the queue themselves.
@@ -16,6 +16,9 @@ export interface StoreMeta {
   via: string;
   /** Refuse an instance of any other study (STOW-RS to /studies/{uid}). */
   expectedStudyInstanceUid?: string;
+  /** Refuse a data set of another SOP class or instance than its command announced (C-STORE). */
+  expectedSopClassUid?: string;
+  expectedSopInstanceUid?: string;
   /** Who sent it (calling AE title, remote address): logs only. */
   from?: string;
   /** How the receiver names the instance in messages ('STOW part', a file name). */
@@ -23,7 +26,7 @@ export interface StoreMeta {
 }
 
 /** Why an instance was refused: receivers map this onto their protocol's status codes. */
-export type RefusalReason = 'cannot-understand' | 'study-mismatch' | 'out-of-resources';
+export type RefusalReason = 'cannot-understand' | 'study-mismatch' | 'sop-mismatch' | 'out-of-resources';
 
 export interface StoredInstance {
   status: 'stored';
@@ -64,6 +67,21 @@ function refused(reason: RefusalReason, code: string, message: string, ids: { so
   return { status: 'refused', reason, code, message, ...ids };
 }
 
+/** What the receiver's request said the instance is, against what its header says. */
+function checkExpected(header: InstanceHeader, meta: StoreMeta): RefusedInstance | null {
+  const { expectedStudyInstanceUid: study, expectedSopClassUid: sopClass, expectedSopInstanceUid: sopInstance } = meta;
+  if (study && header.studyInstanceUid !== study) {
+    return refused('study-mismatch', 'E_STUDY_MISMATCH', `StudyInstanceUID ${header.studyInstanceUid} differs from the URL's ${study}.`);
+  }
+  if (sopClass && header.sopClassUid !== sopClass) {
+    return refused('sop-mismatch', 'E_SOP_MISMATCH', `SOPClassUID ${header.sopClassUid} differs from the command's ${sopClass}.`);
+  }
+  if (sopInstance && header.sopInstanceUid !== sopInstance) {
+    return refused('sop-mismatch', 'E_SOP_MISMATCH', "SOPInstanceUID differs from the command's.");
+  }
+  return null;
+}
+
 async function bytesOf(instance: Uint8Array | string): Promise<Uint8Array> {
   return typeof instance === 'string' ? new Uint8Array(await readFile(instance)) : instance;
 }
@@ -80,10 +98,8 @@ export function createInstanceStore(options: InstanceStoreOptions): StoreInstanc
       return refused(code === 'E_IO' ? 'out-of-resources' : 'cannot-understand', code, `${code}: ${message}`);
     }
     const ids = { sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid };
-    const expected = meta.expectedStudyInstanceUid;
-    if (expected && header.studyInstanceUid !== expected) {
-      return refused('study-mismatch', 'E_STUDY_MISMATCH', `StudyInstanceUID ${header.studyInstanceUid} differs from the URL's ${expected}.`, ids);
-    }
+    const mismatch = checkExpected(header, meta);
+    if (mismatch) return { ...mismatch, ...ids };
     let path: string;
     try {
       path = await spoolInstance(options.spoolDir, header.studyInstanceUid, header.sopInstanceUid, bytes);

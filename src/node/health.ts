@@ -1,6 +1,6 @@
 /**
- * /healthz (the process answers), /readyz (the node can do its work: queue usable, spool writable
- * with enough free space, the polled PACS answering) and /metrics (Prometheus). /readyz names
+ * /healthz (the process answers; DIMSE associations), /readyz (the node can do its work: queue
+ * usable, spool writable with enough free space, the polled PACS answering, the SCP listening) and /metrics (Prometheus). /readyz names
  * every reason it is not ready, and reports the write-back destination's retries without turning
  * not-ready for them: studies still arrive and wait in the queue until the destination is back.
  */
@@ -20,6 +20,8 @@ export interface HealthOptions {
   metrics: NodeMetrics;
   /** The poller's view of the source PACS; absent when the node does not poll. */
   pollStatus?: () => PollStatus;
+  /** The DICOM storage SCP, when it runs: reported by /healthz, required listening by /readyz. */
+  dimse?: { listening(): boolean; activeAssociations(): number };
 }
 
 export interface Readiness {
@@ -80,6 +82,10 @@ export async function readiness(options: HealthOptions): Promise<Readiness> {
   checks.spool = await spoolCheck(options, reasons);
   const poll = pollCheck(options, reasons);
   if (poll) checks.poll = poll;
+  if (options.dimse) {
+    checks.dimse = { listening: options.dimse.listening(), activeAssociations: options.dimse.activeAssociations() };
+    if (!options.dimse.listening()) reasons.push('the DICOM storage SCP is not listening');
+  }
   const ready = reasons.length === 0;
   options.metrics.ready.set(ready ? 1 : 0);
   return { ready, reasons, checks };
@@ -88,7 +94,8 @@ export async function readiness(options: HealthOptions): Promise<Readiness> {
 export function createHealth(options: HealthOptions): NodePart {
   const { app, metrics } = options;
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    const { dimse } = options;
+    res.json({ status: 'ok', ...(dimse ? { dimse: { listening: dimse.listening(), activeAssociations: dimse.activeAssociations() } } : {}) });
   });
   app.get('/readyz', async (_req, res) => {
     const { ready, reasons, checks } = await readiness(options);

@@ -1,10 +1,11 @@
 /**
  * Prometheus metrics of the node (prom-client): jobs by state, study outcomes, per-stage
- * durations, STOW requests, polls, write-back per destination, retention and disk space, ONNX
+ * durations, STOW requests, DIMSE associations and C-STOREs, polls, write-back per destination, retention and disk space, ONNX
  * sessions by execution provider.
  * Names are a public contract (docs/deploy.md, docs/prometheus-alerts.yml, docs/grafana-dashboard.json).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ScpMetrics } from '../dimse/storage-scp.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import type { PipelineObserver } from '../pipeline/index.ts';
 import { sessionStats } from '../segment/onnx-session.ts';
@@ -27,6 +28,8 @@ export interface NodeMetrics {
   ready: Gauge;
   /** Free bytes on the spool's file system (set on each readiness check and retention run). */
   spoolFreeBytes: Gauge;
+  /** The DICOM storage SCP: associations by outcome, open associations, C-STORE answers by status. */
+  dimse: ScpMetrics;
 }
 
 export type PollMetrics = Pick<NodeMetrics, 'polls' | 'pollStudies' | 'pollInstances'>;
@@ -69,6 +72,11 @@ export function createMetrics(queue: JobQueue): NodeMetrics {
     retentionBytes: counter(registry, 'ctmn_retention_freed_bytes_total', 'Bytes freed by retention: spool, results.', ['what']),
     ready: new Gauge({ name: 'ctmn_ready', help: '1 when /readyz last answered ready, else 0.', registers: [registry] }),
     spoolFreeBytes: new Gauge({ name: 'ctmn_spool_free_bytes', help: 'Free bytes on the spool file system (last readiness check or retention pass).', registers: [registry] }),
+    dimse: {
+      associations: counter(registry, 'ctmn_dimse_associations_total', 'DICOM associations requested, by outcome (accepted, rejected-<reason>).', ['outcome']),
+      activeAssociations: new Gauge({ name: 'ctmn_dimse_active_associations', help: 'DICOM associations open now.', registers: [registry] }),
+      instances: counter(registry, 'ctmn_dimse_instances_total', 'C-STORE requests answered, by status.', ['status']),
+    },
   };
 }
 

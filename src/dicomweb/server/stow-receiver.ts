@@ -68,6 +68,8 @@ function mediaTypeProblem(req: Request): { status: 400 | 415; message: string; b
 const FAILURE_OF: Record<RefusalReason, number> = {
   'cannot-understand': FAILURE_REASON.cannotUnderstand,
   'study-mismatch': FAILURE_REASON.studyInstanceUidMismatch,
+  // Only C-STORE states a SOP class beside the data set; STOW-RS never asks for this check.
+  'sop-mismatch': FAILURE_REASON.datasetDoesNotMatchSopClass,
   'out-of-resources': FAILURE_REASON.outOfResources,
 };
 
