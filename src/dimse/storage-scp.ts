@@ -138,7 +138,8 @@ class StoreConnection extends Scp {
   }
 
   override abort(): void {
-    this.record.end ??= 'aborted';
+    // A-ABORT: the peer is gone; what it stored so far stays (every success was spooled first).
+    this.end('aborted');
   }
 
   override cEchoRequest(request: CEchoRequest, callback: (response: CEchoResponse) => void): void {
