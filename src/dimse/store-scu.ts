@@ -6,8 +6,9 @@
  * rejection (AE titles not configured at the peer), a SOP class the peer does not accept, any
  * other failure status.
  */
+import { readFileSync } from 'node:fs';
 import { CtMuscleError } from '../errors.ts';
-import { Client, constants, requests, type CStoreResponse, type DimseAssociation } from './library.ts';
+import { Client, constants, Dataset, requests, type CStoreResponse, type DimseAssociation } from './library.ts';
 import { classifyStatus, hex, isTransientFailure } from './statuses.ts';
 
 export interface DicomAeTarget {
@@ -46,11 +47,38 @@ function describe(target: DicomAeTarget): string {
   return `${target.calledAeTitle}@${target.host}:${target.port}`;
 }
 
+/** The data set of a Part 10 file: what follows the file meta group (whose length is its first element). */
+function dataSetOf(bytes: Buffer): Buffer {
+  return bytes.subarray(144 + bytes.readUInt32LE(140));
+}
+
+/**
+ * A C-STORE request whose data set goes out as the file holds it. dcmjs-dimse re-encodes a data
+ * set with its own dcmjs; when the peer accepts the file's transfer syntax (proposed beside
+ * Implicit VR Little Endian) the file's bytes are sent instead. When the peer picks another
+ * syntax, dcmjs-dimse transcodes to a new data set and this override does not apply.
+ */
+function storeRequest(file: CStoreFile): InstanceType<typeof requests.CStoreRequest> {
+  let raw: Buffer;
+  let dataset: InstanceType<typeof Dataset> | undefined;
+  try {
+    raw = dataSetOf(readFileSync(file.path));
+    dataset = Dataset.fromFile(file.path);
+  } catch (error) {
+    throw new CtMuscleError('E_IO', `Cannot read ${file.path} for C-STORE: ${(error as Error).message}`);
+  }
+  if (!dataset) throw new CtMuscleError('E_IO', `Cannot read ${file.path} for C-STORE.`);
+  dataset.getDenaturalizedDataset = () => raw;
+  const request = new requests.CStoreRequest(dataset);
+  request.setAdditionalTransferSyntaxes([dataset.getTransferSyntaxUid()]);
+  return request;
+}
+
 function runTransfer(target: DicomAeTarget, files: CStoreFile[], requestsByUid: Map<string, InstanceType<typeof requests.CStoreRequest>>): Promise<Transfer> {
   const client = new Client();
   const transfer: Transfer = { responses: new Map(), timedOut: false };
   for (const file of files) {
-    const request = new requests.CStoreRequest(file.path);
+    const request = storeRequest(file);
     request.on('response', (response: CStoreResponse) => transfer.responses.set(file.sopInstanceUid, response));
     requestsByUid.set(file.sopInstanceUid, request);
     client.addRequest(request);

@@ -1,7 +1,7 @@
 /**
  * A throwaway Orthanc for integration tests: a plain child process on a free loopback port with
  * its own temporary storage, the DICOMweb plugin only (the GDCM plugin crashed in tests), no
- * DICOM port, no remote access. `start` waits until /system answers; `stop` (and process exit)
+ * DICOM port unless asked for (`dicom`: the DIMSE tests), no remote access. `start` waits until /system answers; `stop` (and process exit)
  * kill it and remove its files, so nothing is left behind.
  *
  * The STOW/QIDO/WADO helpers speak plain DICOMweb with Node's fetch and are meant to be reused
@@ -65,6 +65,8 @@ export interface OrthancHandle {
   dicomWebRoot: string;
   port: number;
   process: ChildProcess;
+  /** Orthanc's DICOM port, when started with `dicom`. */
+  dicomPort?: number;
   /** The last lines Orthanc logged (for failure messages). */
   logTail(lines?: number): string;
   stop(): Promise<void>;
@@ -81,6 +83,8 @@ export interface StartOptions {
   port?: number;
   /** More configuration merged over the test defaults (objects key by key), e.g. a documented fragment. */
   extraConfig?: Record<string, unknown>;
+  /** Turn on Orthanc's DICOM server (off otherwise) with this AE title, on a free port, knowing these modalities (name → [AE, host, port]). */
+  dicom?: { aeTitle: string; modalities?: Record<string, [string, string, number]> };
 }
 
 const running = new Set<ChildProcess>();
@@ -118,6 +122,10 @@ export async function startOrthanc(options: StartOptions = {}): Promise<OrthancH
   };
   // Orthanc reads each server as [url, user?, password?]; a bare string is "bad file format".
   if (options.dicomWebServers) Object.assign(config.DicomWeb, { Servers: Object.fromEntries(Object.entries(options.dicomWebServers).map(([name, url]) => [name, [url]])) });
+  const dicomPort = options.dicom ? await freeLoopbackPort() : undefined;
+  if (options.dicom) {
+    Object.assign(config, { DicomServerEnabled: true, DicomAet: options.dicom.aeTitle, DicomPort: dicomPort, DicomModalities: options.dicom.modalities ?? {} });
+  }
   if (options.lua) {
     const luaPath = join(dir, 'script.lua');
     writeFileSync(luaPath, options.lua);
@@ -183,7 +191,7 @@ export async function startOrthanc(options: StartOptions = {}): Promise<OrthancH
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { baseUrl, dicomWebRoot: `${baseUrl}/dicom-web`, port, process: child, logTail, stop };
+  return { baseUrl, dicomWebRoot: `${baseUrl}/dicom-web`, port, dicomPort, process: child, logTail, stop };
 }
 
 // ---------------------------------------------------------------------------------------------
