@@ -65,8 +65,18 @@ export interface ClientResult {
   rejected: boolean;
 }
 
-/** Send over one association with dcmjs-dimse; `abortAfter` responses, abort (A-ABORT) instead of releasing. */
-export function sendWithClient(port: number, callingAe: string, calledAe: string, items: ClientRequest[], abortAfter?: number): Promise<ClientResult> {
+/**
+ * Send over one association with dcmjs-dimse; after `abortAfter` responses, abort (A-ABORT)
+ * instead of releasing; `onResponse` sees the running count of responses.
+ */
+export function sendWithClient(
+  port: number,
+  callingAe: string,
+  calledAe: string,
+  items: ClientRequest[],
+  abortAfter?: number,
+  onResponse?: (answered: number) => void,
+): Promise<ClientResult> {
   const client = new Client();
   const statuses: Array<number | undefined> = items.map(() => undefined);
   let answered = 0;
@@ -84,6 +94,7 @@ export function sendWithClient(port: number, callingAe: string, calledAe: string
       statuses[index] = response.getStatus();
       answered++;
       if (abortAfter !== undefined && answered === abortAfter) client.abort();
+      onResponse?.(answered);
     });
     client.addRequest(request);
   });
