@@ -12,7 +12,7 @@ import { isCtMuscleError } from '../src/errors.ts';
 import { cStoreInstances } from '../src/dimse/store-scu.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { startNode, WRITE_BACK, type RunningNode } from '../src/server.ts';
-import { requireDcmtk } from './support/dimse.ts';
+import { requireDcmtk, sendWithClient, writeFiles } from './support/dimse.ts';
 import { makeTempDir } from './support/env.ts';
 import { firstString, freeLoopbackPort, qido, requireOrthanc, startOrthanc, type OrthancHandle } from './support/orthanc.ts';
 import { truthStages } from './support/truth-stages.ts';
@@ -123,7 +123,6 @@ describe('C-STORE write-back client reads every status (against the node\'s own 
   beforeEach(async () => {
     tmp = makeTempDir('ctmn-dimse-scu-');
     const study = await phantom(43);
-    const { writeFiles } = await import('./support/dimse.ts');
     const paths = writeFiles(join(tmp.path, 'in'), study.files.slice(0, 3));
     files = paths.map((path, i) => ({ path, sopInstanceUid: study.truth.slices.find((s) => s.fileName === study.files[i].fileName)!.sopInstanceUid }));
   });
@@ -150,5 +149,22 @@ describe('C-STORE write-back client reads every status (against the node\'s own 
     assert.ok(isCtMuscleError(stranger) && stranger.code === 'E_PACS_REJECTED' && stranger.details?.retryable === false, String(stranger));
     const nobody = await cStoreInstances({ ...target, port: await freeLoopbackPort(), timeoutMs: 10_000 }, files).catch((error: unknown) => error);
     assert.ok(isCtMuscleError(nobody) && nobody.code === 'E_PACS_UNAVAILABLE' && nobody.details?.retryable === true, String(nobody));
+  });
+
+  it('dead-letters a write-back whose AE rejects the node for good, after one attempt', async () => {
+    const study = await phantom(44);
+    const port = await freeLoopbackPort();
+    // The node writes back to its own SCP, which admits only MODALITY: the node's own AE title is rejected.
+    const destination = { host: '127.0.0.1', port, calledAeTitle: NODE_AE };
+    node = await startNode(dimseConfig(tmp.path, port, { dimse: { callingAes: [{ aeTitle: 'MODALITY' }] }, writeBack: { destination } }), { stages: truthStages(study.truth) });
+    const paths = writeFiles(join(tmp.path, 'study'), study.files);
+    const sent = await sendWithClient(port, 'MODALITY', NODE_AE, paths.map((path) => ({ path })));
+    assert.ok(sent.statuses.every((s) => s === 0));
+    await waitIdle(node);
+    const [writeBack] = node.queue.list().filter((job) => job.kind === WRITE_BACK);
+    assert.equal(writeBack?.state, 'dead', JSON.stringify(writeBack));
+    assert.equal(writeBack.attempts, 1);
+    assert.equal(writeBack.lastErrorCode, 'E_PACS_REJECTED');
+    assert.match(writeBack.lastError ?? '', /association rejected \(permanent/);
   });
 });
