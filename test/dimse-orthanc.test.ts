@@ -112,6 +112,46 @@ describe('DIMSE with Orthanc: routed in over C-STORE, results back over C-STORE'
   });
 });
 
+describe('DIMSE with Orthanc: Lua OnStableStudy → /modalities/{id}/store', function () {
+  this.timeout(240_000);
+  let tmp: ReturnType<typeof makeTempDir>;
+  let orthanc: OrthancHandle | undefined;
+  let node: RunningNode | undefined;
+  before(function () {
+    requireOrthanc(this);
+  });
+  beforeEach(() => (tmp = makeTempDir('ctmn-dimse-lua-')));
+  afterEach(async () => {
+    await node?.stop();
+    await orthanc?.stop();
+    node = undefined;
+    orthanc = undefined;
+    tmp.remove();
+  });
+
+  it('routes a stable study to the node by itself, and the SEG and SR come back into Orthanc', async () => {
+    const study = await phantom(45);
+    const port = await freeLoopbackPort();
+    // The node's own SEG/SR also become stable in Orthanc: only CT goes to the node (as docs/deploy.md says).
+    const lua = `function OnStableStudy(studyId, tags, metadata)
+  if string.find(tags['ModalitiesInStudy'] or 'CT', 'CT') then
+    RestApiPost('/modalities/node/store', '{"Resources": ["' .. studyId .. '"]}')
+  end
+end`;
+    orthanc = await startOrthanc({ dicom: { aeTitle: 'ORTHANC', modalities: { node: [NODE_AE, '127.0.0.1', port] } }, lua });
+    const callingAes = [{ aeTitle: 'ORTHANC', returnTo: { host: '127.0.0.1', port: orthanc.dicomPort! } }];
+    node = await startNode(dimseConfig(tmp.path, port, { dimse: { callingAes }, writeBack: { toSendingAe: true } }), { stages: truthStages(study.truth) });
+    await uploadToOrthanc(orthanc, study.files);
+    const deadline = Date.now() + 60_000;
+    let results: string[] = [];
+    while (Date.now() < deadline && results.length < 2) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      results = await resultsInOrthanc(orthanc, study.truth.studyInstanceUid);
+    }
+    assert.deepEqual(results, ['SEG', 'SR'], orthanc.logTail());
+  });
+});
+
 describe('C-STORE write-back client reads every status (against the node\'s own SCP)', function () {
   this.timeout(120_000);
   let tmp: ReturnType<typeof makeTempDir>;
