@@ -58,9 +58,15 @@ async function resultsInOrthanc(orthanc: OrthancHandle, studyUid: string): Promi
   return series.map((s) => firstString(s, '00080060') ?? '').filter((m) => m === 'SEG' || m === 'SR').sort();
 }
 
-async function waitIdle(node: RunningNode, ms = 800): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  await node.idle();
+/** Until no job waits or runs (idle() alone does not wait for a job rescheduled into the future). */
+async function waitIdle(node: RunningNode, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    await node.idle();
+    if (!node.queue.list().some((job) => job.state === 'pending' || job.state === 'running')) return;
+    if (Date.now() > deadline) throw new Error('jobs did not finish');
+  }
 }
 
 describe('DIMSE with Orthanc: routed in over C-STORE, results back over C-STORE', function () {
