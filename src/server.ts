@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import { CtMuscleError } from './errors.ts';
 import { countSpooled } from './intake/spool.ts';
 import { createInstanceStore } from './intake/store-instance.ts';
+import { dicomLimitsFromConfig } from './dicom/limits.ts';
 import { logger } from './logging.ts';
 import { createAnalyzeWorker } from './node/analyze-worker.ts';
 import { createAssembly } from './node/assembly.ts';
@@ -87,7 +88,7 @@ export async function startNode(config: Config, options: { stages?: Stages; obse
   const queue = openQueue(config);
   const metrics = createMetrics(queue);
   const assembly = createAssembly({ queue, spoolDir: config.spoolDir, quietMs: config.assembly.quietPeriodSeconds * 1000, ownManufacturer: config.selection.ownManufacturer });
-  const storeInstance = createInstanceStore({ spoolDir: config.spoolDir, onStored: (stored) => assembly.stored(stored) });
+  const storeInstance = createInstanceStore({ spoolDir: config.spoolDir, limits: dicomLimitsFromConfig(config.limits), onStored: (stored) => assembly.stored(stored) });
   const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer });
   const workers = createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics, dimseSenderOf(queue))]);
   const dimse = createDimseIntake({ config, storeInstance, queue, metrics });

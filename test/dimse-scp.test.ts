@@ -158,6 +158,22 @@ describe('DIMSE storage SCP (dcmtk and dcmjs-dimse peers)', function () {
     assert.match(metrics, /ctmn_dimse_instances_total\{status="does-not-match"\} 1/);
   });
 
+  it('runs the hostile-input checks on C-STORE too: a data set cut inside its pixel data gets C000 (E_INCOMPLETE_PIXEL_DATA)', async () => {
+    const { study, paths } = await phantomFiles(tmp.path, 35, { transferSyntaxUid: TS.implicitVrLittleEndian });
+    const logs = captureLogs();
+    try {
+      node = await startNode(dimseConfig(tmp.path), { stages: truthStages(study.truth) });
+      const whole = dataSetBytes(readFileSync(paths[1]));
+      const result = await sendWithClient(node.dimse!.port, 'MODALITY', AE, [{ path: paths[0] }, { path: paths[1], corruptWith: whole.subarray(0, whole.length - 4000) }, { path: paths[2] }]);
+      assert.deepEqual(result.statuses, [DIMSE_STATUS.success, DIMSE_STATUS.cannotUnderstand, DIMSE_STATUS.success]);
+    } finally {
+      logs.stop();
+    }
+    const refusal = logs.records.find((r) => r.message === 'C-STORE refused');
+    assert.equal(refusal?.code, 'E_INCOMPLETE_PIXEL_DATA');
+    assert.equal(spooled(tmp.path, study.truth.studyInstanceUid).length, 2);
+  });
+
   it('keeps what arrived before an association was aborted, and completes the study when the rest arrives', async () => {
     const { study, paths } = await phantomFiles(tmp.path, 33);
     node = await startNode(dimseConfig(tmp.path), { stages: truthStages(study.truth) });

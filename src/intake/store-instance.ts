@@ -5,7 +5,8 @@
  * the assembly. Receivers never touch the spool or the queue themselves.
  */
 import { readFile } from 'node:fs/promises';
-import { headerFromParsed, parseDicom } from '../dicom/read.ts';
+import { checkInstance } from '../dicom/check-instance.ts';
+import { DEFAULT_DICOM_LIMITS, type DicomLimits } from '../dicom/limits.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { describeError } from '../errors.ts';
 import { logger } from '../logging.ts';
@@ -59,6 +60,8 @@ export type StoreInstance = (instance: Uint8Array | string, meta: StoreMeta) => 
 
 export interface InstanceStoreOptions {
   spoolDir: string;
+  /** Per-instance limits (config `limits`); the defaults of src/dicom/limits.ts when absent. */
+  limits?: DicomLimits;
   /** Told of each stored instance once it is on disk (the assembly); its failure is logged, not the sender's. */
   onStored?: (stored: StoredInstance) => void | Promise<void>;
 }
@@ -88,15 +91,21 @@ async function bytesOf(instance: Uint8Array | string): Promise<Uint8Array> {
 
 export function createInstanceStore(options: InstanceStoreOptions): StoreInstance {
   return async (instance, meta) => {
-    let header: InstanceHeader;
     let bytes: Uint8Array;
     try {
       bytes = await bytesOf(instance);
-      header = headerFromParsed(parseDicom(bytes, { headerOnly: true }), { kind: 'memory', bytes, label: meta.label ?? meta.via });
     } catch (error) {
       const { code, message } = describeError(error);
       return refused(code === 'E_IO' ? 'out-of-resources' : 'cannot-understand', code, `${code}: ${message}`);
     }
+    // The hostile-input checks (src/dicom/check-instance.ts) for every receiver: size, bounded
+    // structure walk and inflation, valid UIDs, pixel data complete for the declared image.
+    const checked = await checkInstance(bytes, options.limits ?? DEFAULT_DICOM_LIMITS, meta.label ?? meta.via);
+    if (!checked.ok) {
+      const reason = checked.code === 'E_INSTANCE_TOO_LARGE' ? 'out-of-resources' : 'cannot-understand';
+      return refused(reason, checked.code, `${checked.code}: ${checked.message}`);
+    }
+    const header: InstanceHeader = checked.header;
     const ids = { sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid };
     const mismatch = checkExpected(header, meta);
     if (mismatch) return { ...mismatch, ...ids };
