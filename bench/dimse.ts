@@ -45,7 +45,7 @@ try {
   const node = await startNode({
     ...base,
     spoolDir: join(work, 'spool'),
-    output: { dir: join(work, 'out'), overlay: false },
+    output: { ...base.output, dir: join(work, 'out'), overlay: false },
     server: { ...base.server, port: 0 },
     queue: { ...base.queue, path: join(work, 'jobs.sqlite') },
     assembly: { quietPeriodSeconds: 3600 },

@@ -148,7 +148,7 @@ describe('DIMSE faults', function () {
         {
           ...base,
           spoolDir: spool,
-          output: { dir: join(tmp.path, 'out'), overlay: false },
+          output: { ...base.output, dir: join(tmp.path, 'out'), overlay: false },
           server: { ...base.server, port: 0 },
           queue: { ...base.queue, path: join(tmp.path, 'jobs.sqlite') },
           assembly: { quietPeriodSeconds: 30 },

@@ -27,7 +27,7 @@ function dimseConfig(dir: string, dimse: Partial<Config['dimse']>): Config {
   return {
     ...base,
     spoolDir: join(dir, 'spool'),
-    output: { dir: join(dir, 'out'), overlay: false },
+    output: { ...base.output, dir: join(dir, 'out'), overlay: false },
     server: { ...base.server, port: 0 },
     queue: { ...base.queue, path: join(dir, 'jobs.sqlite') },
     assembly: { quietPeriodSeconds: 60 },

@@ -25,7 +25,7 @@ function dimseConfig(dir: string, port: number, overrides: { dimse?: Partial<Con
     ...base,
     logLevel: 'warn',
     spoolDir: join(dir, 'spool'),
-    output: { dir: join(dir, 'out'), overlay: false },
+    output: { ...base.output, dir: join(dir, 'out'), overlay: false },
     server: { ...base.server, port: 0 },
     queue: { ...base.queue, path: join(dir, 'jobs.sqlite'), baseDelayMs: 50, maxDelayMs: 200, maxAttempts: 3 },
     assembly: { quietPeriodSeconds: 0.5 },
