@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'models/', 'coverage/', '.tmp/'] },
+  { ignores: ['dist/', 'node_modules/', 'models/', 'coverage/', '.tmp/', '.gpu/', '.gpu-minisam/', '.gl/', 'var/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
