@@ -8,16 +8,16 @@ import { loadConfig, type Config } from '../config.ts';
 import { describeError, isCtMuscleError } from '../errors.ts';
 import { errorLogFields, logger, setLogLevel } from '../logging.ts';
 import { dicomLimitsFromConfig } from '../dicom/limits.ts';
-import { remeasureFromSeg } from '../correction.ts';
-import { runDemo } from '../demo.ts';
-import { requeueStudy, startNode } from '../server.ts';
 import { TARGET_LEVELS, type LevelName } from '../model/index.ts';
-import { analyzeHeaders, inspectPaths, levelForPaths, scanInputs } from '../pipeline/index.ts';
 import { JOB_STATES, JobQueue, type Job, type JobState } from '../queue/job-queue.ts';
 import { backfill, pollWindowStart, readWatermark, setWatermark, dicomDate } from '../node/poller.ts';
 import { adaptFromReferences, type AdaptCliOptions } from '../adapt/command.ts';
 import { batchCommand, type BatchCommandOptions } from './batch-command.ts';
 import { runValidate } from '../validate/run-validate.ts';
+
+// The pipeline, the node, the demo and the correction loop are imported by the command that
+// needs them, so that `--help` loads less.
+const pipeline = () => import('../pipeline/index.ts');
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -66,7 +66,7 @@ function addInspectCommand(program: Command): void {
     .argument('<paths...>', 'DICOM files or folders (searched recursively)')
     .action(async (paths: string[], _options: unknown, command: Command) => {
       const config = configFrom(command);
-      printJson(await inspectPaths(paths, config.selection, { limits: dicomLimitsFromConfig(config.limits) }));
+      printJson(await (await pipeline()).inspectPaths(paths, config.selection, { limits: dicomLimitsFromConfig(config.limits) }));
     });
 }
 
@@ -79,7 +79,7 @@ function addLevelCommand(program: Command): void {
     .action(async (paths: string[], options: { level?: string }, command: Command) => {
       const config = configFrom(command);
       const target = parseLevel(options.level) ?? config.level.target;
-      for (const outcome of await levelForPaths(paths, { target, selection: config.selection })) {
+      for (const outcome of await (await pipeline()).levelForPaths(paths, { target, selection: config.selection })) {
         const { source, seriesInstanceUid } = outcome;
         const body = outcome.ok ? outcome.result : outcome.error;
         process.stdout.write(`${JSON.stringify({ source, seriesInstanceUid, ...body })}\n`);
@@ -100,6 +100,7 @@ function addAnalyzeCommand(program: Command): void {
     .action(async (paths: string[], options: { out?: string; segmenter?: string; slice?: string; level?: string; overlay?: boolean }, command: Command) => {
       const config = configFrom(command);
       if (options.segmenter !== undefined && options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
+      const { scanInputs, analyzeHeaders } = await pipeline();
       const { headers, errors } = await scanInputs(paths, dicomLimitsFromConfig(config.limits));
       for (const error of errors) process.stdout.write(`${JSON.stringify({ path: error.path, status: error.code, message: error.message })}\n`);
       const results = await analyzeHeaders(headers, {
@@ -176,7 +177,7 @@ function addRemeasureCommand(program: Command): void {
     .option('--out <dir>', 'write sr-corrected.dcm under DIR/<StudyInstanceUID>/')
     .action(async (seg: string, ct: string[], options: { out?: string }, command: Command) => {
       configFrom(command);
-      printJson(await remeasureFromSeg(seg, ct, { outDir: options.out }));
+      printJson(await (await import('../correction.ts')).remeasureFromSeg(seg, ct, { outDir: options.out }));
     });
 }
 
@@ -186,7 +187,7 @@ function addServeCommand(program: Command): void {
     .description('Run the node: STOW-RS receiver, queue and workers, write-back, /healthz, /readyz, /metrics.')
     .action(async (_options: unknown, command: Command) => {
       const config = configFrom(command);
-      const node = await startNode(config);
+      const node = await (await import('../server.ts')).startNode(config);
       process.stderr.write(`ct-muscle-node listening on ${node.url} (STOW-RS at ${node.url}/dicomweb/studies)\n`);
       await new Promise<void>((resolve) => {
         const shutdown = (signal: string) => {
@@ -234,7 +235,7 @@ function addRequeueCommand(program: Command): void {
     .option('--force', 'measure again even if the study is unchanged (e.g. after a model update)')
     .action(async (studyInstanceUid: string, options: { slice?: string; force?: boolean }, command: Command) => {
       const config = configFrom(command);
-      const { job, note } = await requeueStudy(config, studyInstanceUid, options);
+      const { job, note } = await (await import('../server.ts')).requeueStudy(config, studyInstanceUid, options);
       printJson({ id: job.id, kind: job.kind, key: job.key, state: job.state, payload: job.payload, ...(note ? { note } : {}) });
       if (note) process.stderr.write(`${note}\n`);
     });
@@ -304,7 +305,7 @@ function addDemoCommand(program: Command): void {
     .option('--once', 'stop the node once the study is processed (for scripts and tests)')
     .action(async (options: { out?: string; once?: boolean }, command: Command) => {
       const config = configFrom(command);
-      const run = await runDemo({ outDir: options.out, config, once: options.once === true });
+      const run = await (await import('../demo.ts')).runDemo({ outDir: options.out, config, once: options.once === true });
       printJson(run.summary);
       if (!run.node) return;
       process.stdout.write(`\nReview page: ${run.pageUrl}  (the node keeps running; Ctrl-C stops it)\n`);

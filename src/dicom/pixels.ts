@@ -98,7 +98,8 @@ function nativeFrame(fragments: ArrayBuffer[], format: PixelFormat, frameIndex: 
   const frameBytes = samples * bytesPerSample;
   const start = frameIndex * frameBytes;
   if (start + frameBytes > all.length) throw truncated(frameIndex);
-  const bytes = all.slice(start, start + frameBytes);
+  // A view, not a copy; only big-endian data is copied, because swapping changes it in place.
+  const bytes = bigEndian && bytesPerSample !== 1 ? all.slice(start, start + frameBytes) : all.subarray(start, start + frameBytes);
   if (bigEndian && bytesPerSample !== 1) swapBytes(bytes, bytesPerSample);
   return { bytes, bytesPerSample };
 }
@@ -138,32 +139,53 @@ function interleave<T extends Int32Array | Uint32Array>(planar: T, samplesPerPix
  * Interpret little-endian sample bytes as DICOM stored values: keep BitsStored bits below
  * HighBit and sign-extend when PixelRepresentation is 1. Bits above HighBit (old overlay
  * planes) are dropped, and a codec's own idea of signedness cannot disagree with the dataset's.
+ * `reuse`, when it is an Int32Array of the right length, receives the values (a volume decodes
+ * every slice into one buffer instead of allocating one per slice).
  */
-export function storedValuesFromBytes(bytes: Uint8Array, bytesPerSample: 1 | 2 | 4, format: PixelFormat): StoredSamples {
+export function storedValuesFromBytes(bytes: Uint8Array, bytesPerSample: 1 | 2 | 4, format: PixelFormat, reuse?: StoredSamples): StoredSamples {
   const count = Math.floor(bytes.length / bytesPerSample);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const shift = format.highBit + 1 - format.bitsStored;
   const signed = format.pixelRepresentation === 1;
-  if (format.bitsStored === 32) {
-    const out = signed ? new Int32Array(count) : new Uint32Array(count);
-    for (let i = 0; i < count; i++) out[i] = signed ? view.getInt32(i * 4, true) : view.getUint32(i * 4, true);
-    return out;
-  }
-  const mask = (1 << format.bitsStored) - 1;
-  const signBit = 1 << (format.bitsStored - 1);
-  const out = new Int32Array(count);
-  // Typed-array views read 16-bit samples several times faster than DataView; they need alignment.
-  const words = bytesPerSample === 2 && bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, count) : null;
-  for (let i = 0; i < count; i++) {
-    const raw = words ? words[i] : bytesPerSample === 1 ? bytes[i] : bytesPerSample === 2 ? view.getUint16(i * 2, true) : view.getUint32(i * 4, true);
-    const value = (raw >>> shift) & mask;
-    out[i] = signed && value & signBit ? value - 2 * signBit : value;
+  if (format.bitsStored === 32) return thirtyTwoBitValues(bytes, count, signed);
+  const out = reuse instanceof Int32Array && reuse.length === count ? reuse : new Int32Array(count);
+  const shift = format.highBit + 1 - format.bitsStored;
+  // Typed-array views read samples several times faster than DataView; 16-bit views need alignment.
+  if (bytesPerSample === 2 && bytes.byteOffset % 2 === 0) {
+    if (shift === 0 && format.bitsStored === 16) {
+      // Whole 16-bit words: the view's own conversion is the masking and the sign extension.
+      out.set(signed ? new Int16Array(bytes.buffer, bytes.byteOffset, count) : new Uint16Array(bytes.buffer, bytes.byteOffset, count));
+    } else {
+      maskSamples(new Uint16Array(bytes.buffer, bytes.byteOffset, count), shift, format.bitsStored, signed, out);
+    }
+  } else if (bytesPerSample === 1) {
+    maskSamples(bytes.subarray(0, count), shift, format.bitsStored, signed, out);
+  } else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const raw = new Uint32Array(count);
+    for (let i = 0; i < count; i++) raw[i] = bytesPerSample === 2 ? view.getUint16(i * 2, true) : view.getUint32(i * 4, true);
+    maskSamples(raw, shift, format.bitsStored, signed, out);
   }
   return out;
 }
 
+function thirtyTwoBitValues(bytes: Uint8Array, count: number, signed: boolean): StoredSamples {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = signed ? new Int32Array(count) : new Uint32Array(count);
+  for (let i = 0; i < count; i++) out[i] = signed ? view.getInt32(i * 4, true) : view.getUint32(i * 4, true);
+  return out;
+}
+
+/** Keep BitsStored bits starting `shift` bits up, sign-extending when signed. */
+function maskSamples(raw: Uint8Array | Uint16Array | Uint32Array, shift: number, bitsStored: number, signed: boolean, out: Int32Array): void {
+  const mask = (1 << bitsStored) - 1;
+  const signBit = 1 << (bitsStored - 1);
+  for (let i = 0; i < out.length; i++) {
+    const value = (raw[i] >>> shift) & mask;
+    out[i] = signed && value & signBit ? value - 2 * signBit : value;
+  }
+}
+
 /** Stored values of one frame, decoded whatever the transfer syntax; samples interleaved. */
-export async function decodeFrame(parsed: ParsedDicom, frameIndex = 0): Promise<StoredSamples> {
+export async function decodeFrame(parsed: ParsedDicom, frameIndex = 0, reuse?: StoredSamples): Promise<StoredSamples> {
   // A cut PixelData is never handed to dcmjs, so this is known before the value is looked for.
   if (parsed.pixelDataTruncated) throw new CtMuscleError('E_NO_PIXEL_DATA', 'PixelData is truncated: the input ends before the value does.');
   const fragments = pixelDataFragments(parsed.dataset);
@@ -182,7 +204,7 @@ export async function decodeFrame(parsed: ParsedDicom, frameIndex = 0): Promise<
     planar = false;
   }
   const expected = frameSampleCount(format);
-  const values = storedValuesFromBytes(decoded.bytes, decoded.bytesPerSample, format);
+  const values = storedValuesFromBytes(decoded.bytes, decoded.bytesPerSample, format, reuse);
   if (values.length < expected) {
     throw new CtMuscleError('E_DECODE_FAILED', `Decoded ${values.length} samples; the frame needs ${expected}.`);
   }

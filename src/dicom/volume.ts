@@ -102,6 +102,8 @@ export async function buildVolume(group: SeriesGroup, options: VolumeOptions = {
   const sliceVoxels = geometry.rows * geometry.columns;
   const hu = new Int16Array(sliceVoxels * indices.length);
   const slices: SliceInfo[] = [];
+  // One stored-value buffer for the whole series: each slice is decoded into it, then rescaled into `hu`.
+  const scratch = new Int32Array(sliceVoxels);
   for (let n = 0; n < indices.length; n++) {
     const header = plan.ordered[indices[n]];
     const parsed = await parseDicomAsync(await loadSourceBytes(header.source));
@@ -115,7 +117,7 @@ export async function buildVolume(group: SeriesGroup, options: VolumeOptions = {
     if (format.rows !== geometry.rows || format.columns !== geometry.columns) {
       throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', `${header.sopInstanceUid} is ${format.rows}×${format.columns}; the series is ${geometry.rows}×${geometry.columns}.`);
     }
-    const stored = await decodeFrame(parsed, 0);
+    const stored = await decodeFrame(parsed, 0, scratch);
     const info = sliceInfoOf(header, geometry.normal);
     const paddingValue = numberValue(parsed.dataset, 'PixelPaddingValue');
     const rangeLimit = numberValue(parsed.dataset, 'PixelPaddingRangeLimit');
