@@ -1,15 +1,16 @@
 /**
  * The one door into the node: every receiver (STOW-RS today; a DIMSE C-STORE SCP next) hands
  * each instance to a `StoreInstance` function and answers its sender from the result. The
- * function reads the header, spools the instance (fsynced before it returns 'stored'), and tells
+ * function checks the instance (header readable, pixel data complete for its declared size:
+ * nothing cut is acknowledged), spools the instance (fsynced before it returns 'stored'), and tells
  * the assembly. Receivers never touch the spool or the queue themselves.
  */
 import { readFile } from 'node:fs/promises';
-import { headerFromParsed, parseDicom } from '../dicom/read.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { describeError } from '../errors.ts';
 import { logger } from '../logging.ts';
-import { spoolInstance } from './spool.ts';
+import { checkInstance, compareCopies, completenessOf, type InstanceCheck, type PixelCompleteness } from './instance-check.ts';
+import { spoolInstance, type KeepExisting } from './spool.ts';
 
 export interface StoreMeta {
   /** Which receiver sent it ('stow-rs', 'dimse', …): logs and labels. */
@@ -68,17 +69,34 @@ async function bytesOf(instance: Uint8Array | string): Promise<Uint8Array> {
   return typeof instance === 'string' ? new Uint8Array(await readFile(instance)) : instance;
 }
 
+/** A kept copy stays unless the incoming one is at least as good (complete beats cut; more pixel data beats less). */
+function keepBetterCopy(incoming: PixelCompleteness): KeepExisting {
+  return async (existingPath) => {
+    const existing = completenessOf(new Uint8Array(await readFile(existingPath)));
+    return existing !== null && compareCopies(incoming, existing) < 0;
+  };
+}
+
+/** Header readable and pixel data complete, or the refusal to answer with. */
+async function acceptance(instance: Uint8Array | string, meta: StoreMeta): Promise<{ bytes: Uint8Array; checked: Extract<InstanceCheck, { ok: true }> } | RefusedInstance> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await bytesOf(instance);
+  } catch (error) {
+    const { code, message } = describeError(error);
+    return refused('out-of-resources', code === 'E_INTERNAL' ? 'E_IO' : code, `E_IO: ${message}`);
+  }
+  const checked = await checkInstance(bytes, meta.label ?? meta.via);
+  if (!checked.ok) return refused('cannot-understand', checked.code, `${checked.code}: ${checked.message}`);
+  return { bytes, checked };
+}
+
 export function createInstanceStore(options: InstanceStoreOptions): StoreInstance {
   return async (instance, meta) => {
-    let header: InstanceHeader;
-    let bytes: Uint8Array;
-    try {
-      bytes = await bytesOf(instance);
-      header = headerFromParsed(parseDicom(bytes, { headerOnly: true }), { kind: 'memory', bytes, label: meta.label ?? meta.via });
-    } catch (error) {
-      const { code, message } = describeError(error);
-      return refused(code === 'E_IO' ? 'out-of-resources' : 'cannot-understand', code, `${code}: ${message}`);
-    }
+    const accepted = await acceptance(instance, meta);
+    if ('status' in accepted) return accepted;
+    const { bytes, checked } = accepted;
+    const { header } = checked;
     const ids = { sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid };
     const expected = meta.expectedStudyInstanceUid;
     if (expected && header.studyInstanceUid !== expected) {
@@ -86,7 +104,7 @@ export function createInstanceStore(options: InstanceStoreOptions): StoreInstanc
     }
     let path: string;
     try {
-      path = await spoolInstance(options.spoolDir, header.studyInstanceUid, header.sopInstanceUid, bytes);
+      path = await spoolInstance(options.spoolDir, header.studyInstanceUid, header.sopInstanceUid, bytes, keepBetterCopy(checked.completeness));
     } catch (error) {
       const { code, message } = describeError(error);
       return refused(code === 'E_IO' ? 'out-of-resources' : 'cannot-understand', code, `${code}: ${message}`, ids);
