@@ -108,6 +108,8 @@ const configSchema = z
       })
       .strict(),
     assembly: z.object({ quietPeriodSeconds: z.number().min(0) }).strict(),
+    /** What a sender is told when the spool is full (below health.minFreeSpoolMb, or ENOSPC): 503 with this Retry-After. */
+    disk: z.object({ retryAfterSeconds: z.number().int().min(1) }).strict(),
     writeBack: z.object({ destination: dicomWebTarget.nullable(), deadlineHours: z.number().positive() }).strict(),
     review: z
       .object({

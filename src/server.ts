@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import { CtMuscleError } from './errors.ts';
 import { countSpooled } from './intake/spool.ts';
 import { createInstanceStore } from './intake/store-instance.ts';
+import { removePartials } from './io/durable-file.ts';
 import { logger } from './logging.ts';
 import { createAnalyzeWorker } from './node/analyze-worker.ts';
 import { createAssembly } from './node/assembly.ts';
@@ -78,9 +79,16 @@ function openQueue(config: Config): JobQueue {
   return queue;
 }
 
+/** Temp files of writes a killed process never finished (spool uploads, outputs): never renamed, never needed. */
+async function removeCrashLeftovers(config: Config): Promise<void> {
+  const removed = (await removePartials(config.spoolDir)) + (await removePartials(config.output.dir));
+  if (removed > 0) logger.info('removed unfinished temp files', { count: removed });
+}
+
 export async function startNode(config: Config, options: { stages?: Stages; observer?: PipelineObserver } = {}): Promise<RunningNode> {
   await mkdir(config.spoolDir, { recursive: true });
   await mkdir(config.output.dir, { recursive: true });
+  await removeCrashLeftovers(config);
   const queue = openQueue(config);
   const metrics = createMetrics(queue);
   const assembly = createAssembly({ queue, spoolDir: config.spoolDir, quietMs: config.assembly.quietPeriodSeconds * 1000, ownManufacturer: config.selection.ownManufacturer });

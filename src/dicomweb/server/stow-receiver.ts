@@ -31,6 +31,20 @@ export interface StowReceiverOptions {
   credentials?: Credentials;
   /** Base URL the node is reached at, for RetrieveURL attributes; omitted when unknown. */
   publicBaseUrl?: string;
+  /** Whether the spool has room now; when not, the whole request is answered 503 with Retry-After. */
+  hasRoom?: () => Promise<boolean>;
+  /** Seconds a sender is told to wait when the spool is full (Retry-After). */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * A full spool is temporary: the whole request is answered 503 with Retry-After, which senders
+ * retry, rather than 409/0xA700 per instance, which a PACS may take as final. The connection is
+ * closed so the rest of a large body is not read.
+ */
+function spoolFull(res: Response, options: StowReceiverOptions, message: string): void {
+  res.set('Retry-After', String(options.retryAfterSeconds ?? 60)).set('Connection', 'close');
+  problem(res, 503, 'E_SPOOL_FULL', message);
 }
 
 const DICOM_JSON = 'application/dicom+json';
@@ -95,6 +109,10 @@ async function handleStore(req: Request, res: Response, options: StowReceiverOpt
     req.resume();
     return;
   }
+  if (options.hasRoom && !(await options.hasRoom())) {
+    spoolFull(res, options, 'The node\'s spool is full; retry later.');
+    return;
+  }
   const expectedStudy = typeof req.params.study === 'string' ? req.params.study : undefined;
   const outcome: StoreOutcome = { stored: [], failed: [] };
   const accepted: StoredInstance[] = [];
@@ -113,6 +131,11 @@ async function handleStore(req: Request, res: Response, options: StowReceiverOpt
         continue;
       }
       const result = await options.storeInstance(part.bytes, { via: 'stow-rs', expectedStudyInstanceUid: expectedStudy, label: 'STOW part', from: req.ip });
+      if (result.status === 'refused' && result.reason === 'out-of-resources') {
+        // What was stored before stays stored; a retried request stores it again (same file).
+        spoolFull(res, options, `The node cannot store instances now (${result.code}); retry later.`);
+        return;
+      }
       if (result.status === 'refused') {
         outcome.failed.push(failedInstance(result));
       } else {
