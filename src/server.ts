@@ -94,7 +94,7 @@ export async function startNode(config: Config, options: { stages?: Stages; obse
   const assembly = createAssembly({ queue, spoolDir: config.spoolDir, quietMs: config.assembly.quietPeriodSeconds * 1000, ownManufacturer: config.selection.ownManufacturer });
   const storeInstance = createInstanceStore({ spoolDir: config.spoolDir, onStored: (stored) => assembly.stored(stored) });
   const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer });
-  const workers = createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics)]);
+  const workers = createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics, queue)]);
   const http = createHttp(config.server);
   const poller = createPoller({ config, queue, metrics, onStudyReady: (uid, count) => assembly.ready(uid, count) });
   const health = createHealth({ app: http.app, queue, config, metrics, pollStatus: () => poller.status() });
