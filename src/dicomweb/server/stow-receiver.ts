@@ -59,6 +59,18 @@ function problem(res: Response, status: number, code: string, message: string, o
   res.status(status).type('application/json').send(JSON.stringify({ code, message, ...body }));
 }
 
+/** The multipart parser decodes part headers as strict UTF-8; a byte that is not is the sender's fault. */
+function isUndecodableHeader(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ERR_ENCODING_INVALID_ENCODED_DATA';
+}
+
+/** 400 with the PS3.18 failure reason (0xC000, cannot understand) for the part whose header could not be read. */
+function malformedPartHeader(res: Response, outcome: StoreOutcome): void {
+  const message = 'A part header is not valid UTF-8.';
+  const failed = { ...outcome, failed: [...outcome.failed, { failureReason: FAILURE_REASON.cannotUnderstand, message }] };
+  res.status(400).type('application/json').send(JSON.stringify({ code: 'E_MALFORMED_REQUEST', message, ...storeResponseBody(failed) }));
+}
+
 /** Why a request cannot be a STOW-RS request of DICOM instances, or null when it can. */
 function mediaTypeProblem(req: Request): { status: 400 | 415; message: string; boundary?: undefined } | { status?: undefined; boundary: string } {
   let contentType;
@@ -153,6 +165,7 @@ async function handleStore(req: Request, res: Response, options: StowReceiverOpt
     const tooLarge = error instanceof MaxFileSizeExceededError || error instanceof MaxTotalSizeExceededError || error instanceof MaxPartsExceededError;
     if (tooLarge) problem(res, 413, 'E_TOO_LARGE', `The request exceeds a limit: ${(error as Error).message}`, outcome);
     else if (error instanceof MultipartParseError) problem(res, 400, 'E_MALFORMED_REQUEST', `Malformed multipart body: ${error.message}`, outcome);
+    else if (isUndecodableHeader(error)) malformedPartHeader(res, outcome);
     else throw error;
     return;
   }
