@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../src/config.ts';
 import { isCtMuscleError } from '../src/errors.ts';
-import { checkInstance } from '../src/intake/instance-check.ts';
+import { checkInstance } from '../src/dicom/check-instance.ts';
 import { removePartials, writeFileDurably } from '../src/io/durable-file.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { ANALYZE_STUDY, startNode, type RunningNode } from '../src/server.ts';

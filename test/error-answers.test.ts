@@ -21,10 +21,11 @@ function nodeConfig(dir: string): Config {
     ...base,
     logLevel: 'error',
     spoolDir: join(dir, 'spool'),
-    output: { dir: join(dir, 'out'), overlay: false },
+    output: { ...base.output, dir: join(dir, 'out'), overlay: false },
     server: { ...base.server, port: 0, credentials: { bearerTokens: [TOKEN], basic: [] } },
     queue: { ...base.queue, path: join(dir, 'jobs.sqlite') },
-    disk: { minFreeSpoolMb: 0, retryAfterSeconds: 30 },
+    disk: { retryAfterSeconds: 30 },
+    health: { ...base.health, minFreeSpoolMb: 0 },
   };
 }
 

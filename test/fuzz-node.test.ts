@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { multipartRelated } from '../src/dicomweb/client/multipart.ts';
-import { checkInstance } from '../src/intake/instance-check.ts';
+import { checkInstance } from '../src/dicom/check-instance.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { JobQueue } from '../src/queue/job-queue.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';
@@ -71,7 +71,7 @@ describe('node fuzzer: mutated instances and malformed multipart against a runni
     const configPath = join(tmp.path, 'node.json');
     const spoolDir = join(tmp.path, 'spool');
     const queuePath = join(tmp.path, 'jobs.sqlite');
-    writeFileSync(configPath, JSON.stringify({ logLevel: 'error', spoolDir, output: { dir: join(tmp.path, 'out'), overlay: false }, server: { port }, queue: { path: queuePath }, assembly: { quietPeriodSeconds: 3600 }, disk: { minFreeSpoolMb: 0 } }));
+    writeFileSync(configPath, JSON.stringify({ logLevel: 'error', spoolDir, output: { dir: join(tmp.path, 'out'), overlay: false }, server: { port }, queue: { path: queuePath }, assembly: { quietPeriodSeconds: 3600 }, health: { minFreeSpoolMb: 0 } }));
     const truthPath = join(tmp.path, 'truth.json');
     writeFileSync(truthPath, JSON.stringify(study.truth));
     child = spawn(process.execPath, ['--import=tsx', join(repoRoot, 'test/support/node-main.ts'), configPath, truthPath], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -23,11 +23,12 @@ function nodeConfig(dir: string, quietPeriodSeconds: number): Config {
     ...base,
     logLevel: 'error',
     spoolDir: join(dir, 'spool'),
-    output: { dir: join(dir, 'out'), overlay: false },
+    output: { ...base.output, dir: join(dir, 'out'), overlay: false },
     server: { ...base.server, port: 0 },
     queue: { ...base.queue, path: join(dir, 'jobs.sqlite'), baseDelayMs: 50, maxDelayMs: 200, maxAttempts: 3 },
     assembly: { quietPeriodSeconds },
-    disk: { minFreeSpoolMb: 0, retryAfterSeconds: 30 },
+    disk: { retryAfterSeconds: 30 },
+    health: { ...base.health, minFreeSpoolMb: 0 },
   };
 }
 

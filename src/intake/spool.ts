@@ -5,7 +5,6 @@
  */
 import { access, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CtMuscleError } from '../errors.ts';
 import { uidPathSegment } from '../dicom/uid.ts';
 import { commitPartial, ioError, writePartial } from '../io/durable-file.ts';
 

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { describeError } from '../errors.ts';
 import { logger } from '../logging.ts';
-import { checkInstance, compareCopies, completenessOf, type InstanceCheck, type PixelCompleteness } from './instance-check.ts';
+import { checkInstance, checkInstanceCompleteness, compareCopies, type InstanceCheck, type PixelCompleteness } from '../dicom/check-instance.ts';
 import { spoolInstance, type KeepExisting } from './spool.ts';
 
 export interface StoreMeta {
@@ -72,7 +72,7 @@ async function bytesOf(instance: Uint8Array | string): Promise<Uint8Array> {
 /** A kept copy stays unless the incoming one is at least as good (complete beats cut; more pixel data beats less). */
 function keepBetterCopy(incoming: PixelCompleteness): KeepExisting {
   return async (existingPath) => {
-    const existing = completenessOf(new Uint8Array(await readFile(existingPath)));
+    const existing = await checkInstanceCompleteness(existingPath);
     return existing !== null && compareCopies(incoming, existing) < 0;
   };
 }
@@ -86,7 +86,7 @@ async function acceptance(instance: Uint8Array | string, meta: StoreMeta): Promi
     const { code, message } = describeError(error);
     return refused('out-of-resources', code === 'E_INTERNAL' ? 'E_IO' : code, `E_IO: ${message}`);
   }
-  const checked = await checkInstance(bytes, meta.label ?? meta.via);
+  const checked = await checkInstance(bytes, undefined, meta.label ?? meta.via);
   if (!checked.ok) return refused('cannot-understand', checked.code, `${checked.code}: ${checked.message}`);
   return { bytes, checked };
 }
