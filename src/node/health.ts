@@ -4,9 +4,10 @@
  * every reason it is not ready, and reports the write-back destination's retries without turning
  * not-ready for them: studies still arrive and wait in the queue until the destination is back.
  */
-import { access, constants, statfs } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
 import type { Express } from 'express';
 import type { Config } from '../config.ts';
+import { freeBytes } from '../io/durable-file.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { WRITE_BACK } from './jobs.ts';
 import type { NodeMetrics } from './metrics.ts';
@@ -30,11 +31,6 @@ export interface Readiness {
 
 const MB = 1024 * 1024;
 
-/** Free bytes for an unprivileged writer on the file system holding `path`. */
-export async function freeBytes(path: string): Promise<number> {
-  const stats = await statfs(path);
-  return stats.bavail * stats.bsize;
-}
 
 async function spoolCheck(options: HealthOptions, reasons: string[]): Promise<Record<string, unknown>> {
   const { spoolDir, health } = options.config;
