@@ -110,8 +110,15 @@ const configSchema = z
         publicBaseUrl: z.string().url().nullable(),
         credentials: z
           .object({
-            bearerTokens: z.array(z.string().min(16, 'bearer tokens must have at least 16 characters')),
-            basic: z.array(z.object({ user: z.string().min(1), password: z.string().min(8) }).strict()),
+            bearerTokens: z.array(z.string().min(16, 'bearer tokens must have at least 16 characters').regex(/^\S+$/, 'bearer tokens must not contain white space')),
+            basic: z.array(
+              z
+                .object({
+                  user: z.string().min(1).regex(/^[^\s:]+$/, 'basic user names must not contain white space or ":"'),
+                  password: z.string().min(8).refine((p) => p.trim().length >= 8, 'basic passwords must have at least 8 characters that are not white space'),
+                })
+                .strict(),
+            ),
           })
           .strict(),
         maxInstanceMb: z.number().positive(),
@@ -139,6 +146,7 @@ const configSchema = z
       })
       .strict(),
     assembly: z.object({ quietPeriodSeconds: z.number().min(0) }).strict(),
+    disk: z.object({ retryAfterSeconds: z.number().int().min(1) }).strict(),
     writeBack: z
       .object({
         destination: z.union([dicomWebTarget, dicomAeTarget]).nullable(),

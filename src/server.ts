@@ -10,6 +10,7 @@ import { CtMuscleError } from './errors.ts';
 import { countSpooled } from './intake/spool.ts';
 import { createInstanceStore } from './intake/store-instance.ts';
 import { dicomLimitsFromConfig } from './dicom/limits.ts';
+import { removePartials } from './io/durable-file.ts';
 import { logger } from './logging.ts';
 import { createAnalyzeWorker } from './node/analyze-worker.ts';
 import { createAssembly } from './node/assembly.ts';
@@ -82,15 +83,22 @@ function openQueue(config: Config): JobQueue {
   return queue;
 }
 
+/** Temp files of writes a killed process never finished (spool uploads, outputs): never renamed, never needed. */
+async function removeCrashLeftovers(config: Config): Promise<void> {
+  const removed = (await removePartials(config.spoolDir)) + (await removePartials(config.output.dir));
+  if (removed > 0) logger.info('removed unfinished temp files', { count: removed });
+}
+
 export async function startNode(config: Config, options: { stages?: Stages; observer?: PipelineObserver } = {}): Promise<RunningNode> {
   await mkdir(config.spoolDir, { recursive: true });
   await mkdir(config.output.dir, { recursive: true });
+  await removeCrashLeftovers(config);
   const queue = openQueue(config);
   const metrics = createMetrics(queue);
   const assembly = createAssembly({ queue, spoolDir: config.spoolDir, quietMs: config.assembly.quietPeriodSeconds * 1000, ownManufacturer: config.selection.ownManufacturer });
   const storeInstance = createInstanceStore({ spoolDir: config.spoolDir, limits: dicomLimitsFromConfig(config.limits), onStored: (stored) => assembly.stored(stored) });
   const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer });
-  const workers = createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics, dimseSenderOf(queue))]);
+  const workers = createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics, queue, dimseSenderOf(queue))]);
   const dimse = createDimseIntake({ config, storeInstance, queue, metrics });
   const http = createHttp(config.server);
   const poller = createPoller({ config, queue, metrics, onStudyReady: (uid, count) => assembly.ready(uid, count) });

@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import type { AnalyzeStudyResult } from '../src/node/jobs.ts';
+import { JobQueue } from '../src/queue/job-queue.ts';
 import { join } from 'node:path';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
@@ -161,5 +163,76 @@ describe('faults: kill -9 and a PACS outage lose and duplicate nothing', functio
     });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.deepEqual(await outputsInOrthanc(orthanc, study.truth.studyInstanceUid), { seg: 1, sr: 1 });
+  });
+
+  it('kill -9 four times during a load of four studies pushed in pieces: each study is measured once and has exactly one SEG and one SR', async function () {
+    const quietPeriodSeconds = 1;
+    const studies = await Promise.all([51, 52, 53, 54].map((seed) => generatePhantomStudy({ rows: 64, columns: 64, fromLevel: 'L1', toLevel: 'T11', sliceThicknessMm: 5, seed })));
+    const truthPath = join(tmp.path, 'truths.json');
+    writeFileSync(truthPath, JSON.stringify(studies.map((s) => s.truth)));
+    const port = await freeLoopbackPort();
+    const configPath = join(tmp.path, 'node.json');
+    const queuePath = join(tmp.path, 'jobs.sqlite');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        logLevel: 'warn',
+        spoolDir: join(tmp.path, 'spool'),
+        output: { dir: join(tmp.path, 'out'), overlay: false },
+        server: { port },
+        queue: { path: queuePath, baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 50 },
+        assembly: { quietPeriodSeconds },
+        writeBack: { destination: { url: orthanc.dicomWebRoot }, deadlineHours: 1 },
+      }),
+    );
+    const url = `http://127.0.0.1:${port}/dicomweb`;
+    node = await spawnNode(configPath, truthPath);
+    // A sender like a PACS: pieces of four instances, the measured slice first (so a partial study
+    // is measurable, which is what the quiet period must prevent), retrying a piece until it is stored.
+    const send = async (study: (typeof studies)[number], startAfterMs: number) => {
+      await new Promise((resolve) => setTimeout(resolve, startAfterMs));
+      const t12 = study.truth.t12.sopInstanceUid;
+      const instances = study.files
+        .map((f) => ({ bytes: f.bytes, sopInstanceUid: study.truth.slices.find((s) => s.fileName === f.fileName)!.sopInstanceUid }))
+        .sort((a, b) => Number(b.sopInstanceUid === t12) - Number(a.sopInstanceUid === t12));
+      for (let i = 0; i < instances.length; i += 4) {
+        for (;;) {
+          try {
+            await stowInstances({ url }, instances.slice(i, i + 4));
+            break;
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 400));
+      }
+    };
+    const sending = Promise.all(studies.map((study, i) => send(study, i * 1200)));
+    for (let kill = 0; kill < 4; kill++) {
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      await kill9(node!);
+      await new Promise((resolve) => setTimeout(resolve, quietPeriodSeconds * 1000 + 1000)); // down longer than the quiet period
+      node = await spawnNode(configPath, truthPath);
+    }
+    await sending;
+    for (const study of studies) {
+      await waitFor('SEG and SR in Orthanc', async () => {
+        const o = await outputsInOrthanc(orthanc, study.truth.studyInstanceUid);
+        return o.seg >= 1 && o.sr >= 1;
+      }, 60_000);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const queue = new JobQueue(queuePath);
+    try {
+      for (const study of studies) {
+        const uid = study.truth.studyInstanceUid;
+        assert.deepEqual(await outputsInOrthanc(orthanc, uid), { seg: 1, sr: 1 }, uid);
+        const measured = queue.list('done').filter((j) => j.kind === 'analyze-study' && j.key === uid && (j.result as AnalyzeStudyResult).outcome === 'measured');
+        assert.equal(measured.length, 1, `${uid} measured ${measured.length} times`);
+        assert.equal((measured[0].result as AnalyzeStudyResult).selectedInstanceCount, study.files.length, 'measured on the whole study');
+      }
+    } finally {
+      queue.close();
+    }
   });
 });

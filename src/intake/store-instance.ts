@@ -1,16 +1,17 @@
 /**
  * The one door into the node: every receiver (STOW-RS, the DIMSE C-STORE SCP) hands
  * each instance to a `StoreInstance` function and answers its sender from the result. The
- * function reads the header, spools the instance (fsynced before it returns 'stored'), and tells
+ * function checks the instance (header readable, pixel data complete for its declared size:
+ * nothing cut is acknowledged), spools the instance (fsynced before it returns 'stored'), and tells
  * the assembly. Receivers never touch the spool or the queue themselves.
  */
 import { readFile } from 'node:fs/promises';
-import { checkInstance } from '../dicom/check-instance.ts';
 import { DEFAULT_DICOM_LIMITS, type DicomLimits } from '../dicom/limits.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { describeError } from '../errors.ts';
 import { logger } from '../logging.ts';
-import { spoolInstance } from './spool.ts';
+import { checkInstance, checkInstanceCompleteness, compareCopies, type InstanceCheck, type PixelCompleteness } from '../dicom/check-instance.ts';
+import { spoolInstance, type KeepExisting } from './spool.ts';
 
 export interface StoreMeta {
   /** Which receiver sent it ('stow-rs', 'dimse', …): logs and labels. */
@@ -89,29 +90,44 @@ async function bytesOf(instance: Uint8Array | string): Promise<Uint8Array> {
   return typeof instance === 'string' ? new Uint8Array(await readFile(instance)) : instance;
 }
 
+/** A kept copy stays unless the incoming one is at least as good (complete beats cut; more pixel data beats less). */
+function keepBetterCopy(incoming: PixelCompleteness): KeepExisting {
+  return async (existingPath) => {
+    const existing = await checkInstanceCompleteness(existingPath);
+    return existing !== null && compareCopies(incoming, existing) < 0;
+  };
+}
+
+/**
+ * The hostile-input checks (src/dicom/check-instance.ts) for every receiver: size, bounded
+ * structure walk and inflation, valid UIDs, pixel data complete for the declared image — or the
+ * refusal to answer with.
+ */
+async function acceptance(instance: Uint8Array | string, meta: StoreMeta, limits: DicomLimits): Promise<{ bytes: Uint8Array; checked: Extract<InstanceCheck, { ok: true }> } | RefusedInstance> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await bytesOf(instance);
+  } catch (error) {
+    const { code, message } = describeError(error);
+    return refused(code === 'E_IO' || code === 'E_INTERNAL' ? 'out-of-resources' : 'cannot-understand', code, `${code}: ${message}`);
+  }
+  const checked = await checkInstance(bytes, limits, meta.label ?? meta.via);
+  if (!checked.ok) return refused(checked.code === 'E_INSTANCE_TOO_LARGE' ? 'out-of-resources' : 'cannot-understand', checked.code, `${checked.code}: ${checked.message}`);
+  return { bytes, checked };
+}
+
 export function createInstanceStore(options: InstanceStoreOptions): StoreInstance {
   return async (instance, meta) => {
-    let bytes: Uint8Array;
-    try {
-      bytes = await bytesOf(instance);
-    } catch (error) {
-      const { code, message } = describeError(error);
-      return refused(code === 'E_IO' ? 'out-of-resources' : 'cannot-understand', code, `${code}: ${message}`);
-    }
-    // The hostile-input checks (src/dicom/check-instance.ts) for every receiver: size, bounded
-    // structure walk and inflation, valid UIDs, pixel data complete for the declared image.
-    const checked = await checkInstance(bytes, options.limits ?? DEFAULT_DICOM_LIMITS, meta.label ?? meta.via);
-    if (!checked.ok) {
-      const reason = checked.code === 'E_INSTANCE_TOO_LARGE' ? 'out-of-resources' : 'cannot-understand';
-      return refused(reason, checked.code, `${checked.code}: ${checked.message}`);
-    }
+    const accepted = await acceptance(instance, meta, options.limits ?? DEFAULT_DICOM_LIMITS);
+    if ('status' in accepted) return accepted;
+    const { bytes, checked } = accepted;
     const header: InstanceHeader = checked.header;
     const ids = { sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid };
     const mismatch = checkExpected(header, meta);
     if (mismatch) return { ...mismatch, ...ids };
     let path: string;
     try {
-      path = await spoolInstance(options.spoolDir, header.studyInstanceUid, header.sopInstanceUid, bytes);
+      path = await spoolInstance(options.spoolDir, header.studyInstanceUid, header.sopInstanceUid, bytes, keepBetterCopy(checked.completeness));
     } catch (error) {
       const { code, message } = describeError(error);
       return refused(code === 'E_IO' ? 'out-of-resources' : 'cannot-understand', code, `${code}: ${message}`, ids);

@@ -2,6 +2,11 @@
  * Study assembly: instances arrive one by one (STOW-RS, C-STORE) or a series at a time (the
  * poller); a study's analyze job is (re)scheduled to run once the study has been quiet for the
  * quiet period, with the instance count at that time, which the job re-checks before it runs.
+ *
+ * Time the node was down is not quiet time: a sender cannot deliver while the node is down, so
+ * a study that was still arriving when the node died gets the rest of its quiet period after the
+ * restart. The study's last arrival is in its job's payload and the node's last sign of life in
+ * the queue database (a heartbeat), both durable.
  */
 import type { InstanceHeader } from '../dicom/types.ts';
 import { countSpooled } from '../intake/spool.ts';
@@ -16,6 +21,8 @@ export interface AssemblyOptions {
   quietMs: number;
   /** Manufacturer of the node's own outputs: SEG/SR pushed back must not start a job (no loop). */
   ownManufacturer: string;
+  /** How often the node records that it is alive (ms); 1 s by default. */
+  heartbeatMs?: number;
 }
 
 export interface Assembly extends NodePart {
@@ -27,23 +34,55 @@ export interface Assembly extends NodePart {
   reschedule(payload: AnalyzeStudyPayload): void;
 }
 
+/** Key of the heartbeat in the queue's state table. */
+export const ALIVE_AT = 'assembly.aliveAt';
+
 /** Only CT images that the node did not write itself start a job: SEG/SR pushed back must not loop. */
 export function startsWork(header: InstanceHeader, ownManufacturer: string): boolean {
   const own = (header.manufacturer ?? '').toLowerCase().startsWith(ownManufacturer.toLowerCase());
   return header.modality === 'CT' && header.hasPixelData && !own;
 }
 
+/**
+ * At start-up: each waiting study whose quiet period had not run out while the node was last
+ * alive gets what was left of it, counted from now. Returns how many were pushed back.
+ */
+export function restoreQuietPeriods(queue: JobQueue, quietMs: number, now = Date.now()): number {
+  const aliveAt = Number(queue.getState(ALIVE_AT) ?? 0);
+  let restored = 0;
+  for (const job of queue.list('pending')) {
+    const payload = job.payload as AnalyzeStudyPayload;
+    if (job.kind !== ANALYZE_STUDY || payload.lastArrivalAt === undefined) continue;
+    const quietLeft = quietMs - Math.max(0, aliveAt - payload.lastArrivalAt);
+    if (quietLeft <= 0 || now + quietLeft <= job.nextRunAt) continue;
+    queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, job.key, payload, { runAt: now + quietLeft });
+    restored += 1;
+  }
+  return restored;
+}
+
 export function createAssembly(options: AssemblyOptions): Assembly {
   const { queue, spoolDir, quietMs } = options;
   const enqueue = (payload: AnalyzeStudyPayload, runAt?: number) => void queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, payload.studyInstanceUid, payload, runAt === undefined ? {} : { runAt });
+  const beat = () => queue.setState(ALIVE_AT, String(Date.now()));
+  let heartbeat: NodeJS.Timeout | undefined;
   return {
     name: 'assembly',
-    start: async () => {},
-    stop: async () => {},
+    async start() {
+      restoreQuietPeriods(queue, quietMs);
+      beat();
+      heartbeat = setInterval(beat, options.heartbeatMs ?? 1000);
+      heartbeat.unref();
+    },
+    async stop() {
+      clearInterval(heartbeat);
+      beat();
+    },
     async stored({ header }) {
       if (!startsWork(header, options.ownManufacturer)) return;
       const { studyInstanceUid } = header;
-      enqueue({ studyInstanceUid, instanceCount: await countSpooled(spoolDir, studyInstanceUid) }, Date.now() + quietMs);
+      const now = Date.now();
+      enqueue({ studyInstanceUid, instanceCount: await countSpooled(spoolDir, studyInstanceUid), lastArrivalAt: now }, now + quietMs);
     },
     ready: (studyInstanceUid, instanceCount) => enqueue({ studyInstanceUid, instanceCount }),
     reschedule: (payload) => enqueue(payload, Date.now() + quietMs),

@@ -7,6 +7,7 @@ import type { Express } from 'express';
 import type { Config } from '../config.ts';
 import { stowRouter } from '../dicomweb/server/stow-receiver.ts';
 import type { StoreInstance } from '../intake/store-instance.ts';
+import { freeBytes } from '../io/durable-file.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { NodePart } from './part.ts';
 
@@ -15,6 +16,15 @@ export interface StowIntakeOptions {
   config: Config;
   storeInstance: StoreInstance;
   metrics: NodeMetrics;
+}
+
+/** Whether the spool's file system has more than health.minFreeSpoolMb free (false when it cannot be told); /readyz uses the same threshold. */
+export async function spoolHasRoom(config: Config): Promise<boolean> {
+  try {
+    return (await freeBytes(config.spoolDir)) > config.health.minFreeSpoolMb * 1024 * 1024;
+  } catch {
+    return false;
+  }
 }
 
 export function createStowIntake({ app, config, storeInstance, metrics }: StowIntakeOptions): NodePart {
@@ -30,6 +40,8 @@ export function createStowIntake({ app, config, storeInstance, metrics }: StowIn
       maxParts: config.server.maxParts,
       credentials: config.server.credentials,
       publicBaseUrl: config.server.publicBaseUrl ?? undefined,
+      hasRoom: () => spoolHasRoom(config),
+      retryAfterSeconds: config.disk.retryAfterSeconds,
     }),
   );
   // The routes live on the shared listener, which the http part opens and closes.

@@ -9,6 +9,11 @@ export interface AnalyzeStudyPayload {
   studyInstanceUid: string;
   /** Instances of the study on disk when the job was (re)scheduled: the completeness re-check. */
   instanceCount: number;
+  /**
+   * When the study's last instance arrived (ms since the epoch): at a restart, the quiet period
+   * is counted from it over the time the node was up, so a restart never shortens it.
+   */
+  lastArrivalAt?: number;
   /** A slice chosen by a person (`ct-muscle-node requeue --slice`): measured as is, no level finding. */
   sliceSopInstanceUid?: string;
   /** Measure again even when the chosen series is unchanged (`requeue --force`, e.g. after a model update). */

@@ -18,7 +18,7 @@ import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
 import { logger } from '../logging.ts';
 import type { Job, JobQueue } from '../queue/job-queue.ts';
-import { freeBytes } from './health.ts';
+import { freeBytes } from '../io/durable-file.ts';
 import { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyResult } from './jobs.ts';
 import type { RetentionMetrics } from './metrics.ts';
 import type { NodePart } from './part.ts';

@@ -12,8 +12,8 @@ import { stowInstances } from '../dicomweb/client/stow-client.ts';
 import { cStoreInstances } from '../dimse/store-scu.ts';
 import { describeTarget, resolveWriteBackTarget, type DicomWebDestination, type WriteBackRouting, type WriteBackTarget } from '../dimse/write-back-target.ts';
 import { isCtMuscleError } from '../errors.ts';
-import type { Job } from '../queue/job-queue.ts';
-import { WRITE_BACK, type JobKind, type WriteBackPayload } from './jobs.ts';
+import type { Job, JobQueue } from '../queue/job-queue.ts';
+import { ANALYZE_STUDY, WRITE_BACK, type JobKind, type WriteBackPayload } from './jobs.ts';
 import type { NodeMetrics } from './metrics.ts';
 
 export function writeBackRouting(config: Config): WriteBackRouting {
@@ -39,12 +39,32 @@ async function stowFiles(destination: DicomWebDestination, payload: WriteBackPay
   return (await stowInstances({ url: destination.url, credentials }, instances, payload.studyInstanceUid)).stored;
 }
 
+/** How long a write-back waits past a newer analysis's due time before it looks again. */
+const SUPERSEDE_GRACE_MS = 1000;
+
 /** `senderOf`: the calling AE title a study came from over DIMSE, if it did. */
-export function createWriteBack(config: Config, metrics: NodeMetrics, senderOf: (studyInstanceUid: string) => string | undefined = () => undefined): JobKind {
+export function createWriteBack(config: Config, metrics: NodeMetrics, queue: JobQueue, senderOf: (studyInstanceUid: string) => string | undefined = () => undefined): JobKind {
   const routing = writeBackRouting(config);
+
+  /**
+   * A newer analysis of the study is waiting or running (more instances arrived): this result
+   * may be superseded, so it waits for that analysis instead of going to the PACS. If the newer
+   * one measures, its write-back replaces this waiting one (same key); if it changes nothing
+   * ("unchanged"), this one goes out as it is.
+   */
+  function postponeIfSuperseded(job: Job, payload: WriteBackPayload): { outcome: 'waiting-for-newer-analysis' } | null {
+    const newer = queue.active(ANALYZE_STUDY, payload.studyInstanceUid);
+    if (!newer) return null;
+    // A write-back already waiting holds a newer result than this one: it goes instead.
+    const waiting = queue.list('pending').some((j) => j.kind === WRITE_BACK && j.key === job.key);
+    if (!waiting) queue.enqueue<WriteBackPayload>(WRITE_BACK, job.key, payload, { runAt: Math.max(newer.nextRunAt, Date.now()) + SUPERSEDE_GRACE_MS });
+    return { outcome: 'waiting-for-newer-analysis' };
+  }
 
   async function handle(job: Job): Promise<unknown> {
     const payload = job.payload as WriteBackPayload;
+    const waiting = postponeIfSuperseded(job, payload);
+    if (waiting) return waiting;
     const target = resolveWriteBackTarget(routing, senderOf(payload.studyInstanceUid));
     if (!target) {
       metrics.writeBacks.inc({ destination: 'local', outcome: 'local' });

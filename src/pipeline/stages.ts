@@ -8,7 +8,7 @@
  * that runs them in order. A set of stages can be swapped in part (tests answer the level and
  * the mask from a phantom's truth; a build without a stage fails with E_STAGE_UNAVAILABLE).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PACKAGED_MODEL_MANIFEST, type Config } from '../config.ts';
 import { groupIntoSeries, summarizeSeries, type SeriesGroup } from '../dicom/series.ts';
@@ -16,6 +16,7 @@ import type { CtVolume, InstanceHeader, SeriesSummary } from '../dicom/types.ts'
 import { buildVolume, planVolume } from '../dicom/volume.ts';
 import { CtMuscleError } from '../errors.ts';
 import { selectSeries, type SelectionResult, type SelectionRules } from '../intake/select-series.ts';
+import { ioError, writeFileDurably } from '../io/durable-file.ts';
 import { findLevel } from '../level/index.ts';
 import { segmentAndMeasure } from '../measure/index.ts';
 import type { LevelInfo, LevelName, MuscleMeasurements, OutputFile, SegmenterInfo, StudyOutputs, Verdict } from '../model/index.ts';
@@ -117,23 +118,21 @@ export const UNAVAILABLE_STAGES: Stages = {
   segmentAndMeasure: () => unavailable('segmentation'),
 };
 
-/** A folder that cannot be written is E_IO for the study (a typed, reportable failure), not an internal error. */
+/** Each output is written durably (temp, fsync, rename): a full disk leaves no truncated seg.dcm, and is retried. */
 async function writeOutputFiles({ report, directory }: OutputsStageInput): Promise<StudyOutputs> {
+  await mkdir(directory, { recursive: true }).catch((error: unknown) => {
+    throw ioError(error, 'Cannot create the output folder');
+  });
   const written: StudyOutputs = {};
-  try {
-    await mkdir(directory, { recursive: true });
-    for (const [name, output] of [['seg', report.seg], ['sr', report.sr], ['overlay', report.overlay]] as const) {
-      if (!output) continue;
-      const path = join(directory, `${name}.dcm`);
-      await writeFile(path, output.bytes);
-      written[name] = { path, sopInstanceUid: output.sopInstanceUid, seriesInstanceUid: output.seriesInstanceUid } satisfies OutputFile;
-    }
-    const jsonPath = join(directory, 'result.json');
-    await writeFile(jsonPath, `${JSON.stringify(report.result, null, 2)}\n`);
-    written.json = jsonPath;
-  } catch (error) {
-    throw new CtMuscleError('E_IO', `Cannot write the results under ${directory}: ${(error as Error).message}`);
+  for (const [name, output] of [['seg', report.seg], ['sr', report.sr], ['overlay', report.overlay]] as const) {
+    if (!output) continue;
+    const path = join(directory, `${name}.dcm`);
+    await writeFileDurably(path, output.bytes);
+    written[name] = { path, sopInstanceUid: output.sopInstanceUid, seriesInstanceUid: output.seriesInstanceUid } satisfies OutputFile;
   }
+  const jsonPath = join(directory, 'result.json');
+  await writeFileDurably(jsonPath, `${JSON.stringify(report.result, null, 2)}\n`);
+  written.json = jsonPath;
   return written;
 }
 

@@ -209,6 +209,14 @@ export class JobQueue {
     this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  /** The pending or running job of a kind and key (the running one first), if any. */
+  active<P = unknown>(kind: string, key: string): Job<P> | undefined {
+    const row = this.db
+      .prepare("SELECT * FROM jobs WHERE kind = ? AND key = ? AND state IN ('running', 'pending') ORDER BY state = 'running' DESC, id DESC LIMIT 1")
+      .get(kind, key) as Row | undefined;
+    return row ? toJob<P>(row) : undefined;
+  }
+
   /** The most recently finished job of a kind and key, to tell whether new data changes anything. */
   lastDone<P = unknown>(kind: string, key: string): Job<P> | undefined {
     const row = this.db.prepare("SELECT * FROM jobs WHERE kind = ? AND key = ? AND state = 'done' ORDER BY updated_at DESC, id DESC LIMIT 1").get(kind, key) as Row | undefined;

@@ -10,18 +10,22 @@ import { startNode } from '../../src/server.ts';
 import { truthStages } from './truth-stages.ts';
 
 const [configPath, truthPath] = process.argv.slice(2);
-const truth = JSON.parse(readFileSync(truthPath, 'utf8')) as PhantomTruth;
-const stages = truthStages(truth);
+// One phantom's truth, or several (a load of studies): each volume is answered from its own study's truth.
+const truths = [JSON.parse(readFileSync(truthPath, 'utf8')) as PhantomTruth | PhantomTruth[]].flat();
+const stagesOf = (volume: { slices: Array<{ sopInstanceUid: string }> }) => {
+  const truth = truths.find((t) => volume.slices.some((s) => s.sopInstanceUid === t.t12.sopInstanceUid)) ?? truths[0];
+  return truthStages(truth);
+};
 const delay = Number(process.env.STAGE_DELAY_MS ?? 0);
 const node = await startNode(loadConfig({ file: configPath, env: {} }), {
   stages: {
-    findLevel: stages.findLevel,
+    findLevel: (input) => stagesOf(input.volume).findLevel(input),
     async segmentAndMeasure(input) {
       if (delay > 0) {
         process.stdout.write('SEGMENTING\n');
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
-      return stages.segmentAndMeasure(input);
+      return stagesOf(input.volume).segmentAndMeasure(input);
     },
   },
 });

@@ -28,8 +28,10 @@ export function hasCredentials(credentials: Credentials | undefined): boolean {
 /** True when the request carries one of the configured credentials, or when none are configured. */
 export function isAuthorized(headers: IncomingHttpHeaders, credentials: Credentials | undefined): boolean {
   if (!hasCredentials(credentials)) return true;
-  const header = headers.authorization ?? '';
-  const [scheme, value = ''] = header.split(/\s+/, 2);
+  // Exactly "<scheme> <credentials>": anything after the credentials (`Bearer <token> junk`) is refused.
+  const match = /^([A-Za-z]+) +([^\s]+)$/.exec(headers.authorization ?? '');
+  if (!match) return false;
+  const [, scheme, value] = match;
   if (/^bearer$/i.test(scheme)) return (credentials!.bearerTokens ?? []).some((token) => same(token, value));
   if (/^basic$/i.test(scheme)) {
     const decoded = Buffer.from(value, 'base64').toString('utf8');

@@ -31,6 +31,20 @@ export interface StowReceiverOptions {
   credentials?: Credentials;
   /** Base URL the node is reached at, for RetrieveURL attributes; omitted when unknown. */
   publicBaseUrl?: string;
+  /** Whether the spool has room now; when not, the whole request is answered 503 with Retry-After. */
+  hasRoom?: () => Promise<boolean>;
+  /** Seconds a sender is told to wait when the spool is full (Retry-After). */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * A full spool is temporary: the whole request is answered 503 with Retry-After, which senders
+ * retry, rather than 409/0xA700 per instance, which a PACS may take as final. The connection is
+ * closed so the rest of a large body is not read.
+ */
+function spoolFull(res: Response, options: StowReceiverOptions, message: string): void {
+  res.set('Retry-After', String(options.retryAfterSeconds ?? 60)).set('Connection', 'close');
+  problem(res, 503, 'E_SPOOL_FULL', message);
 }
 
 const DICOM_JSON = 'application/dicom+json';
@@ -43,6 +57,18 @@ function problem(res: Response, status: number, code: string, message: string, o
   // A failed request still lists what was stored before it failed: those instances are kept.
   const body = outcome && outcome.stored.length > 0 ? storeResponseBody(outcome) : {};
   res.status(status).type('application/json').send(JSON.stringify({ code, message, ...body }));
+}
+
+/** The multipart parser decodes part headers as strict UTF-8; a byte that is not is the sender's fault. */
+function isUndecodableHeader(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ERR_ENCODING_INVALID_ENCODED_DATA';
+}
+
+/** 400 with the PS3.18 failure reason (0xC000, cannot understand) for the part whose header could not be read. */
+function malformedPartHeader(res: Response, outcome: StoreOutcome): void {
+  const message = 'A part header is not valid UTF-8.';
+  const failed = { ...outcome, failed: [...outcome.failed, { failureReason: FAILURE_REASON.cannotUnderstand, message }] };
+  res.status(400).type('application/json').send(JSON.stringify({ code: 'E_MALFORMED_REQUEST', message, ...storeResponseBody(failed) }));
 }
 
 /** Why a request cannot be a STOW-RS request of DICOM instances, or null when it can. */
@@ -97,6 +123,10 @@ async function handleStore(req: Request, res: Response, options: StowReceiverOpt
     req.resume();
     return;
   }
+  if (options.hasRoom && !(await options.hasRoom())) {
+    spoolFull(res, options, 'The node\'s spool is full; retry later.');
+    return;
+  }
   const expectedStudy = typeof req.params.study === 'string' ? req.params.study : undefined;
   const outcome: StoreOutcome = { stored: [], failed: [] };
   const accepted: StoredInstance[] = [];
@@ -115,6 +145,11 @@ async function handleStore(req: Request, res: Response, options: StowReceiverOpt
         continue;
       }
       const result = await options.storeInstance(part.bytes, { via: 'stow-rs', expectedStudyInstanceUid: expectedStudy, label: 'STOW part', from: req.ip });
+      if (result.status === 'refused' && result.reason === 'out-of-resources') {
+        // What was stored before stays stored; a retried request stores it again (same file).
+        spoolFull(res, options, `The node cannot store instances now (${result.code}); retry later.`);
+        return;
+      }
       if (result.status === 'refused') {
         outcome.failed.push(failedInstance(result));
       } else {
@@ -132,6 +167,7 @@ async function handleStore(req: Request, res: Response, options: StowReceiverOpt
     const tooLarge = error instanceof MaxFileSizeExceededError || error instanceof MaxTotalSizeExceededError || error instanceof MaxPartsExceededError;
     if (tooLarge) problem(res, 413, 'E_TOO_LARGE', `The request exceeds a limit: ${(error as Error).message}`, outcome);
     else if (error instanceof MultipartParseError) problem(res, 400, 'E_MALFORMED_REQUEST', `Malformed multipart body: ${error.message}`, outcome);
+    else if (isUndecodableHeader(error)) malformedPartHeader(res, outcome);
     else throw error;
     return;
   }
