@@ -112,7 +112,9 @@ async function acceptance(instance: Uint8Array | string, meta: StoreMeta, limits
     return refused(code === 'E_IO' || code === 'E_INTERNAL' ? 'out-of-resources' : 'cannot-understand', code, `${code}: ${message}`);
   }
   const checked = await checkInstance(bytes, limits, meta.label ?? meta.via);
-  if (!checked.ok) return refused(checked.code === 'E_INSTANCE_TOO_LARGE' ? 'out-of-resources' : 'cannot-understand', checked.code, `${checked.code}: ${checked.message}`);
+  // An instance over the limits (a decompression bomb among them) is refused on its own: it is not
+  // the node running out of room, so senders are not told to retry it (STOW-RS 503, DIMSE A700).
+  if (!checked.ok) return refused('cannot-understand', checked.code, `${checked.code}: ${checked.message}`);
   return { bytes, checked };
 }
 

@@ -121,7 +121,7 @@ export const UNAVAILABLE_STAGES: Stages = {
 /** Each output is written durably (temp, fsync, rename): a full disk leaves no truncated seg.dcm, and is retried. */
 async function writeOutputFiles({ report, directory }: OutputsStageInput): Promise<StudyOutputs> {
   await mkdir(directory, { recursive: true }).catch((error: unknown) => {
-    throw ioError(error, 'Cannot create the output folder');
+    throw ioError(error, `Cannot write the results under ${directory} (the folder cannot be created)`);
   });
   const written: StudyOutputs = {};
   for (const [name, output] of [['seg', report.seg], ['sr', report.sr], ['overlay', report.overlay]] as const) {
