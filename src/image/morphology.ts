@@ -102,43 +102,56 @@ export interface Components {
   sizes: Int32Array;
 }
 
-/** Connected components of the non-zero pixels (8-connected unless `four`). */
-export function connectedComponents(mask: Uint8Array, rows: number, columns: number, four = false): Components {
+/**
+ * Labels the non-zero pixels of `mask` by flood fill, in index order: `neighbours(p, visit)` calls
+ * `visit(q)` for each neighbour q of p (the connectivity), so 2D and 3D share one labelling.
+ */
+function labelByFlood(mask: Uint8Array, neighbours: (p: number, visit: (q: number) => void) => void): Components {
   const labels = new Int32Array(mask.length);
   const stack = new Int32Array(mask.length);
   const sizeList: number[] = [0];
   let count = 0;
+  let top = 0;
+  const visit = (q: number): void => {
+    if (mask[q] && !labels[q]) {
+      labels[q] = count;
+      stack[top++] = q;
+    }
+  };
   for (let start = 0; start < mask.length; start++) {
     if (!mask[start] || labels[start]) continue;
     count++;
-    let top = 0;
+    top = 0;
     let size = 0;
     stack[top++] = start;
     labels[start] = count;
     while (top > 0) {
       const p = stack[--top];
       size++;
-      const r = (p / columns) | 0;
-      const c = p - r * columns;
-      for (let dr = -1; dr <= 1; dr++) {
-        const rr = r + dr;
-        if (rr < 0 || rr >= rows) continue;
-        for (let dc = -1; dc <= 1; dc++) {
-          if (dr === 0 && dc === 0) continue;
-          if (four && dr !== 0 && dc !== 0) continue;
-          const cc = c + dc;
-          if (cc < 0 || cc >= columns) continue;
-          const q = rr * columns + cc;
-          if (mask[q] && !labels[q]) {
-            labels[q] = count;
-            stack[top++] = q;
-          }
-        }
-      }
+      neighbours(p, visit);
     }
     sizeList.push(size);
   }
   return { labels, count, sizes: Int32Array.from(sizeList) };
+}
+
+/** Connected components of the non-zero pixels (8-connected unless `four`). */
+export function connectedComponents(mask: Uint8Array, rows: number, columns: number, four = false): Components {
+  return labelByFlood(mask, (p, visit) => {
+    const r = (p / columns) | 0;
+    const c = p - r * columns;
+    for (let dr = -1; dr <= 1; dr++) {
+      const rr = r + dr;
+      if (rr < 0 || rr >= rows) continue;
+      for (let dc = -1; dc <= 1; dc++) {
+        if (dr === 0 && dc === 0) continue;
+        if (four && dr !== 0 && dc !== 0) continue;
+        const cc = c + dc;
+        if (cc < 0 || cc >= columns) continue;
+        visit(rr * columns + cc);
+      }
+    }
+  });
 }
 
 /**
@@ -147,47 +160,27 @@ export function connectedComponents(mask: Uint8Array, rows: number, columns: num
  * whose cross-sections shift sideways from one slice to the next, stays one piece.
  */
 export function label3d(mask: Uint8Array, width: number, height: number, depth: number): Components {
-  const labels = new Int32Array(mask.length);
-  const sizeList: number[] = [0];
-  const stack = new Int32Array(mask.length);
   const plane = width * height;
-  let count = 0;
-  for (let start = 0; start < mask.length; start++) {
-    if (!mask[start] || labels[start]) continue;
-    count++;
-    let top = 0;
-    let size = 0;
-    stack[top++] = start;
-    labels[start] = count;
-    while (top > 0) {
-      const p = stack[--top];
-      size++;
-      const z = Math.floor(p / plane);
-      const inPlane = p - z * plane;
-      const x = inPlane % width;
-      const y = (inPlane - x) / width;
-      for (let dz = -1; dz <= 1; dz++) {
-        const zz = z + dz;
-        if (zz < 0 || zz >= depth) continue;
-        for (let dy = -1; dy <= 1; dy++) {
-          const yy = y + dy;
-          if (yy < 0 || yy >= height) continue;
-          for (let dx = -1; dx <= 1; dx++) {
-            const xx = x + dx;
-            if (xx < 0 || xx >= width) continue;
-            if (dz === 0 && dx !== 0 && dy !== 0) continue;
-            const q = zz * plane + yy * width + xx;
-            if (mask[q] && !labels[q]) {
-              labels[q] = count;
-              stack[top++] = q;
-            }
-          }
+  return labelByFlood(mask, (p, visit) => {
+    const z = Math.floor(p / plane);
+    const inPlane = p - z * plane;
+    const x = inPlane % width;
+    const y = (inPlane - x) / width;
+    for (let dz = -1; dz <= 1; dz++) {
+      const zz = z + dz;
+      if (zz < 0 || zz >= depth) continue;
+      for (let dy = -1; dy <= 1; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= height) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          if (xx < 0 || xx >= width) continue;
+          if (dz === 0 && dx !== 0 && dy !== 0) continue;
+          visit(zz * plane + yy * width + xx);
         }
       }
     }
-    sizeList.push(size);
-  }
-  return { labels, count, sizes: Int32Array.from(sizeList) };
+  });
 }
 
 /** The largest component (all zeros when the mask is empty). */

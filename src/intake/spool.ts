@@ -3,10 +3,10 @@
  * nothing accepted is lost by a crash. One file per SOP Instance UID under its study; a second
  * arrival of the same instance replaces the first atomically (write, fsync, rename).
  */
-import { access, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { uidPathSegment } from '../dicom/uid.ts';
-import { commitPartial, ioError, writePartial } from '../io/durable-file.ts';
+import { commitPartial, ioError, pathExists, writePartial } from '../io/durable-file.ts';
 
 export function spooledPath(spoolDir: string, studyInstanceUid: string, sopInstanceUid: string): string {
   return join(spoolDir, uidPathSegment(studyInstanceUid, 'StudyInstanceUID'), `${uidPathSegment(sopInstanceUid, 'SOPInstanceUID')}.dcm`);
@@ -23,7 +23,7 @@ export async function spoolInstance(spoolDir: string, studyInstanceUid: string, 
   let temporary: string | undefined;
   try {
     temporary = await writePartial(target, bytes);
-    if (keepExisting && (await exists(target)) && (await keepExisting(target))) {
+    if (keepExisting && (await pathExists(target)) && (await keepExisting(target))) {
       await rm(temporary, { force: true });
       return target;
     }
@@ -32,15 +32,6 @@ export async function spoolInstance(spoolDir: string, studyInstanceUid: string, 
   } catch (error) {
     if (temporary) await rm(temporary, { force: true });
     throw ioError(error, `Cannot store instance ${sopInstanceUid}`);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -5,7 +5,7 @@
  * Temp files end in `.partial`; whatever a killed process left is removed at start-up.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CtMuscleError } from '../errors.ts';
 
@@ -105,4 +105,14 @@ export async function removePartials(root: string): Promise<number> {
 export async function freeBytes(path: string): Promise<number> {
   const stats = await statfs(path);
   return Number(stats.bavail) * Number(stats.bsize);
+}
+
+/** Whether something exists at `path` (any error, not only ENOENT, reads as absent). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

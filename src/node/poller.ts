@@ -4,7 +4,6 @@
  * selection → WADO-RS retrieval of the chosen series only, into the spool, then a study job.
  * Studies already fetched with the same instance count are skipped, so the overlap is cheap.
  */
-import { access } from 'node:fs/promises';
 import dcmjs from 'dcmjs';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Config } from '../config.ts';
@@ -21,6 +20,7 @@ import type { NodePart } from './part.ts';
 import type { PollMetrics } from './metrics.ts';
 import type { SelectionRules } from '../intake/select-series.ts';
 import { countSpooled, spooledPath, spoolInstance } from '../intake/spool.ts';
+import { pathExists } from '../io/durable-file.ts';
 import { chooseSeries } from '../pipeline/index.ts';
 
 export interface PollSettings {
@@ -90,15 +90,6 @@ function headersFromMetadata(metadata: DicomJson[], label: string): InstanceHead
   return headers;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 interface Fetched {
   /** The study has a series the selection rules accept. */
   selected: boolean;
@@ -139,7 +130,7 @@ async function fetchStudy(context: PollContext, studyInstanceUid: string): Promi
   if (!found) return { selected: false, retrieved: 0 };
   const chosen = found.seriesInstanceUid;
   const wanted = found.instances;
-  const present = await Promise.all(wanted.map((h) => exists(spooledPath(context.spoolDir, studyInstanceUid, h.sopInstanceUid))));
+  const present = await Promise.all(wanted.map((h) => pathExists(spooledPath(context.spoolDir, studyInstanceUid, h.sopInstanceUid))));
   // Our own SEG/SR written back change the study's instance count; the chosen series is what matters.
   if (present.every(Boolean)) return { selected: true, retrieved: 0 };
   const retrieved = await retrieveSeries(

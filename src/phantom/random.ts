@@ -32,13 +32,16 @@ export interface Rng {
   normal(): number;
 }
 
-/** sfc32: fast, small state, passes PractRand far beyond what a phantom needs. */
-export function createRng(seed: number): Rng {
+/**
+ * sfc32: fast, small state, passes PractRand far beyond what a phantom needs. Returns raw unsigned
+ * 32-bit draws; the first 12 are discarded so nearby seeds decorrelate.
+ */
+function sfc32(seed: number): () => number {
   let a = hashInts(seed, 1);
   let b = hashInts(seed, 2);
   let c = hashInts(seed, 3);
   let d = hashInts(seed, 4);
-  const next = (): number => {
+  const draw = (): number => {
     a |= 0;
     b |= 0;
     c |= 0;
@@ -49,9 +52,15 @@ export function createRng(seed: number): Rng {
     b = (c + (c << 3)) | 0;
     c = (c << 21) | (c >>> 11);
     c = (c + t) | 0;
-    return (t >>> 0) / 4294967296;
+    return t >>> 0;
   };
-  for (let i = 0; i < 12; i++) next();
+  for (let i = 0; i < 12; i++) draw();
+  return draw;
+}
+
+export function createRng(seed: number): Rng {
+  const draw = sfc32(seed);
+  const next = (): number => draw() / 4294967296;
   let spare: number | null = null;
   return {
     next,
@@ -99,20 +108,10 @@ export function fillNormalFast(seed: number, out: Float32Array): void {
     fillNormal(createRng(0x5eed), normalTable);
   }
   const table = normalTable;
-  let a = hashInts(seed, 1);
-  let b = hashInts(seed, 2);
-  let c = hashInts(seed, 3);
-  let d = hashInts(seed, 4);
+  const draw = sfc32(seed);
   const n = out.length;
-  for (let i = -24; i < n; i += 2) {
-    // sfc32, inlined; the first 12 draws are discarded so nearby seeds decorrelate.
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    if (i < 0) continue;
+  for (let i = 0; i < n; i += 2) {
+    const t = draw();
     out[i] = table[t >>> 16];
     if (i + 1 < n) out[i + 1] = table[t & 0xffff];
   }

@@ -138,11 +138,10 @@ function renderRgb(hu: ArrayLike<number>, mask: Uint8Array, rows: number, column
   return rgb;
 }
 
-// eslint-disable-next-line max-lines-per-function -- over 80 lines before issue #10; split left for a follow-up (see docs/architecture.md)
-export function writeOverlay(input: OverlayInput): OverlayOutput {
+/** Checks what the overlay needs before anything is derived; returns the grid and the window. */
+function validateOverlayInput(input: OverlayInput): { rows: number; columns: number; window: DisplayWindow } {
   validateCommon(input);
-  const { source, segmenter } = input;
-  const options = input.options ?? {};
+  const { source } = input;
   if (!input.measurements) throw new CtMuscleError('E_REPORT_INVALID', 'The overlay needs the measurements it captions.');
   validateMeasurements(input.measurements);
   const rows = source.rows;
@@ -157,19 +156,30 @@ export function writeOverlay(input: OverlayInput): OverlayOutput {
   if (!Number.isFinite(window.center) || !(window.width > 0) || !Number.isFinite(window.width)) {
     throw new CtMuscleError('E_REPORT_INVALID', `The overlay window needs a finite center and a positive width; got ${JSON.stringify(window)}.`);
   }
+  return { rows, columns, window };
+}
 
-  const seed = uidSeedOf(input);
-  const sopInstanceUid = deriveUid(seed, 'overlay');
-  const seriesInstanceUid = deriveUid(seed, 'series-overlay');
-  // SEG n, SR n + 1, overlay n + 2.
-  const seriesNumber = requireIntegerString(deriveSeriesNumber(segmenter.id, segmenter.version, options.seriesNumber) + 2, 'overlay SeriesNumber');
-  const { created, manufacturer, modelText, levelText } = outputText(input);
-  const fullCaption = overlayCaption(input, input.measurements);
-  const caption = captionLayout(fullCaption, columns, rows) ? fullCaption : null;
-  const comments = commentsText(input, window);
-  const pixels = renderRgb(input.hu, input.mask, rows, columns, window, caption);
+/** What the overlay dataset is built from, derived once in writeOverlay. */
+interface OverlayParts {
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  seriesNumber: number;
+  text: ReturnType<typeof outputText>;
+  rows: number;
+  columns: number;
+  window: DisplayWindow;
+  caption: string | null;
+  comments: string;
+  pixels: Uint8Array;
+}
 
-  const dataset: NaturalDataset = {
+/** The Secondary Capture dataset: patient/study, series, equipment, image, SC image and pixel modules. */
+function overlayDataset(input: OverlayInput, parts: OverlayParts): NaturalDataset {
+  const { source } = input;
+  const options = input.options ?? {};
+  const { sopInstanceUid, seriesInstanceUid, seriesNumber, rows, columns, window, caption, comments, pixels } = parts;
+  const { created, manufacturer, modelText, levelText } = parts.text;
+  return {
     SpecificCharacterSet: 'ISO_IR 192',
     SOPClassUID: SECONDARY_CAPTURE_SOP_CLASS_UID,
     SOPInstanceUID: sopInstanceUid,
@@ -231,6 +241,25 @@ export function writeOverlay(input: OverlayInput): OverlayOutput {
     PixelData: pixels.buffer,
     _vrMap: { PixelData: 'OB' },
   };
+}
+
+export function writeOverlay(input: OverlayInput): OverlayOutput {
+  const { rows, columns, window } = validateOverlayInput(input);
+  const { source, segmenter } = input;
+  const options = input.options ?? {};
+
+  const seed = uidSeedOf(input);
+  const sopInstanceUid = deriveUid(seed, 'overlay');
+  const seriesInstanceUid = deriveUid(seed, 'series-overlay');
+  // SEG n, SR n + 1, overlay n + 2.
+  const seriesNumber = requireIntegerString(deriveSeriesNumber(segmenter.id, segmenter.version, options.seriesNumber) + 2, 'overlay SeriesNumber');
+  const text = outputText(input);
+  const fullCaption = overlayCaption(input, input.measurements);
+  const caption = captionLayout(fullCaption, columns, rows) ? fullCaption : null;
+  const comments = commentsText(input, window);
+  const pixels = renderRgb(input.hu, input.mask, rows, columns, window, caption);
+
+  const dataset = overlayDataset(input, { sopInstanceUid, seriesInstanceUid, seriesNumber, text, rows, columns, window, caption, comments, pixels });
 
   return {
     bytes: writePart10(dataset),

@@ -13,7 +13,7 @@ import type { SegmentInput, SegmentResult, Segmenter } from './types.ts';
 import { clearBoneEdge } from './bone-edge.ts';
 import { posteriorWallMuscles } from './psoas.ts';
 import { anatomicReviewFlags, outlineOnEdge, pelvisBeside } from './scope.ts';
-import { clearParavertebral, findSpine } from './spine.ts';
+import { clearParavertebral, findSpine, type TrunkSlice } from './spine.ts';
 import { trunkCentre, wallBand } from './wall-rays.ts';
 import { stopwatch } from './stopwatch.ts';
 
@@ -37,10 +37,11 @@ export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = 
   const centre = trunkCentre(trunk, rows, columns, spacing);
   const { band, boneRays, rays } = wallBand(smooth, trunk, rows, columns, spacing, posterior, centre);
   lap('wall');
-  const spine = centre ? findSpine(smooth, trunk, rows, columns, spacing, posterior, centre) : null;
-  const cleared = centre && spine ? clearParavertebral(band, rows, columns, spacing, posterior, centre, spine) : 0;
+  const slice: TrunkSlice | null = centre ? { smoothHu: smooth, trunk, rows, columns, spacing, posterior, centre } : null;
+  const spine = slice ? findSpine(slice) : null;
+  const cleared = slice && spine ? clearParavertebral(band, slice, spine) : 0;
   lap('spine');
-  const deep = centre && spine?.found && options.posteriorWallMuscles !== false ? posteriorWallMuscles(smooth, trunk, band, rows, columns, spacing, posterior, centre, spine, leftInImage(input.rowCosine, input.columnCosine)) : null;
+  const deep = slice && spine?.found && options.posteriorWallMuscles !== false ? posteriorWallMuscles(slice, band, spine, leftInImage(input.rowCosine, input.columnCosine)) : null;
   if (deep) for (let i = 0; i < band.length; i++) band[i] |= deep.mask[i];
   lap('psoas');
   const boneEdge = clearBoneEdge(band, hu, rows, columns);

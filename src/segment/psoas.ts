@@ -13,7 +13,7 @@
  * - enhancing organs and vessels (contrast) are denser than any muscle.
  */
 import { connectedComponents, distanceToZero, invert } from '../image/morphology.ts';
-import type { SpineFrame } from './spine.ts';
+import type { SpineFrame, TrunkSlice } from './spine.ts';
 
 export interface PsoasOptions {
   /** Smoothed HU accepted as muscle while growing (denser: enhancing kidney, vessels, bone). */
@@ -99,19 +99,14 @@ function spineGeometry(spine: SpineFrame, rows: number, columns: number, spacing
  * the body, opened, grown from the body's sides and from the erector spinae in `band`.
  */
 export function posteriorWallMuscles(
-  smoothHu: Float32Array,
-  trunk: Uint8Array,
+  slice: TrunkSlice,
   band: Uint8Array,
-  rows: number,
-  columns: number,
-  spacing: [number, number],
-  posterior: [number, number],
-  centre: [number, number],
   spine: SpineFrame,
   /** Unit vector toward patient left in the image's millimetre frame. */
   left: [number, number],
   options: PsoasOptions = DEFAULT_PSOAS_OPTIONS,
 ): PosteriorWallMuscles {
+  const { smoothHu, trunk, rows, columns, spacing, posterior, centre } = slice;
   const n = rows * columns;
   const none: PosteriorWallMuscles = { mask: new Uint8Array(n), psoasPixels: [0, 0], quadratusPixels: [0, 0] };
   if (!spine.found || !spine.vertebra) return none;

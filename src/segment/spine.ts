@@ -44,72 +44,57 @@ function openCanal(parts: Uint8Array, filled: Uint8Array, canal: [number, number
   return out;
 }
 
-// eslint-disable-next-line max-lines-per-function -- over 80 lines before issue #10; split left for a follow-up (see docs/architecture.md)
-export function findSpine(
-  smoothHu: Float32Array,
-  trunk: Uint8Array,
+/** Per-label sums of two values of each labelled pixel's image-mm position (x = column, y = row). */
+function sumsByLabel(
+  labels: ArrayLike<number>,
+  count: number,
   rows: number,
   columns: number,
   spacing: [number, number],
-  posterior: [number, number],
-  centre: [number, number],
-): SpineFrame {
+  first: (x: number, y: number) => number,
+  second: (x: number, y: number) => number,
+): [Float64Array, Float64Array] {
   const [sy, sx] = spacing;
-  const n = rows * columns;
-  const bone = new Uint8Array(n);
-  for (let i = 0; i < n; i++) bone[i] = trunk[i] && smoothHu[i] >= BONE_HU ? 1 : 0;
-  const { labels, count, sizes } = connectedComponents(bone, rows, columns);
-  const none: SpineFrame = { canal: centre, anteriorMm: 0, canalMm: 0, found: false, vertebra: null, canalZone: null };
-  if (count === 0) return none;
-  // Candidates: centroid behind the trunk centre and within 40 mm of the midline axis.
-  const sumP = new Float64Array(count + 1);
-  const sumL = new Float64Array(count + 1);
+  const a = new Float64Array(count + 1);
+  const b = new Float64Array(count + 1);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < columns; c++) {
       const l = labels[r * columns + c];
       if (!l) continue;
-      const dx = c * sx - centre[0];
-      const dy = r * sy - centre[1];
-      sumP[l] += dx * posterior[0] + dy * posterior[1];
-      sumL[l] += -dx * posterior[1] + dy * posterior[0];
+      a[l] += first(c * sx, r * sy);
+      b[l] += second(c * sx, r * sy);
     }
   }
-  let best = 0;
-  for (let l = 1; l <= count; l++) {
-    const p = sumP[l] / sizes[l];
-    const lat = sumL[l] / sizes[l];
-    if (p <= 0 || Math.abs(lat) > 40) continue;
-    if (best === 0 || sizes[l] > sizes[best]) best = l;
-  }
-  if (best === 0) return none;
-  // The chosen part's centre, then every bone part centred near it (body and arch may be separate in a slice).
-  const sumX = new Float64Array(count + 1);
-  const sumY = new Float64Array(count + 1);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < columns; c++) {
-      const l = labels[r * columns + c];
-      if (!l) continue;
-      sumX[l] += c * sx;
-      sumY[l] += r * sy;
-    }
-  }
+  return [a, b];
+}
+
+/** Bone parts centred within VERTEBRA_RADIUS_MM of the chosen part's centre (body and arch may be separate in a slice). */
+function vertebraParts(labels: ArrayLike<number>, count: number, sizes: ArrayLike<number>, best: number, rows: number, columns: number, spacing: [number, number]): Uint8Array {
+  const [sy, sx] = spacing;
+  const [sumX, sumY] = sumsByLabel(labels, count, rows, columns, spacing, (x) => x, (_x, y) => y);
   const bx = sumX[best] / sizes[best];
   const by = sumY[best] / sizes[best];
   const member = new Uint8Array(count + 1);
   for (let l = 1; l <= count; l++) {
     if (Math.hypot(sumX[l] / sizes[l] - bx, sumY[l] / sizes[l] - by) <= VERTEBRA_RADIUS_MM && sizes[l] * sx * sy >= 10) member[l] = 1;
   }
+  const n = rows * columns;
   const parts = new Uint8Array(n);
   for (let i = 0; i < n; i++) parts[i] = member[labels[i]];
-  const vertebra = close(parts, rows, columns, spacing, 3);
-  const filled = fillHoles(vertebra, rows, columns);
-  // The canal is the largest hole of the vertebra (marrow holes are small).
-  const holes = new Uint8Array(n);
-  for (let i = 0; i < n; i++) holes[i] = filled[i] && !vertebra[i] ? 1 : 0;
-  const hc = connectedComponents(holes, rows, columns);
-  let canalLabel = 0;
-  for (let l = 1; l <= hc.count; l++) if (canalLabel === 0 || hc.sizes[l] > hc.sizes[canalLabel]) canalLabel = l;
-  const minCanalMm2 = 60;
+  return parts;
+}
+
+/** What one pass over the vertebra gives: its most anterior projection, all projections, and the canal hole's centre sums. */
+interface VertebraScan {
+  minP: number;
+  ps: number[];
+  cxSum: number;
+  cySum: number;
+  k: number;
+}
+
+function scanVertebra(vertebra: Uint8Array, holeLabels: ArrayLike<number>, canalLabel: number, rows: number, columns: number, spacing: [number, number], posterior: [number, number], centre: [number, number]): VertebraScan {
+  const [sy, sx] = spacing;
   let cxSum = 0;
   let cySum = 0;
   let k = 0;
@@ -125,13 +110,68 @@ export function findSpine(
         if (p < minP) minP = p;
         ps.push(p);
       }
-      if (canalLabel && hc.labels[i] === canalLabel) {
+      if (canalLabel && holeLabels[i] === canalLabel) {
         cxSum += x;
         cySum += y;
         k++;
       }
     }
   }
+  return { minP, ps, cxSum, cySum, k };
+}
+
+/**
+ * One axial slice as the spine and psoas rules read it: the 3×3-smoothed HU, the trunk mask, the
+ * grid, the posterior unit vector and the trunk centre (image millimetres).
+ */
+export interface TrunkSlice {
+  smoothHu: Float32Array;
+  trunk: Uint8Array;
+  rows: number;
+  columns: number;
+  spacing: [number, number];
+  posterior: [number, number];
+  centre: [number, number];
+}
+
+export function findSpine(slice: TrunkSlice): SpineFrame {
+  const { smoothHu, trunk, rows, columns, spacing, posterior, centre } = slice;
+  const [sy, sx] = spacing;
+  const n = rows * columns;
+  const bone = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bone[i] = trunk[i] && smoothHu[i] >= BONE_HU ? 1 : 0;
+  const { labels, count, sizes } = connectedComponents(bone, rows, columns);
+  const none: SpineFrame = { canal: centre, anteriorMm: 0, canalMm: 0, found: false, vertebra: null, canalZone: null };
+  if (count === 0) return none;
+  // Candidates: centroid behind the trunk centre and within 40 mm of the midline axis.
+  const [sumP, sumL] = sumsByLabel(
+    labels,
+    count,
+    rows,
+    columns,
+    spacing,
+    (x, y) => (x - centre[0]) * posterior[0] + (y - centre[1]) * posterior[1],
+    (x, y) => -(x - centre[0]) * posterior[1] + (y - centre[1]) * posterior[0],
+  );
+  let best = 0;
+  for (let l = 1; l <= count; l++) {
+    const p = sumP[l] / sizes[l];
+    const lat = sumL[l] / sizes[l];
+    if (p <= 0 || Math.abs(lat) > 40) continue;
+    if (best === 0 || sizes[l] > sizes[best]) best = l;
+  }
+  if (best === 0) return none;
+  const parts = vertebraParts(labels, count, sizes, best, rows, columns, spacing);
+  const vertebra = close(parts, rows, columns, spacing, 3);
+  const filled = fillHoles(vertebra, rows, columns);
+  // The canal is the largest hole of the vertebra (marrow holes are small).
+  const holes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) holes[i] = filled[i] && !vertebra[i] ? 1 : 0;
+  const hc = connectedComponents(holes, rows, columns);
+  let canalLabel = 0;
+  for (let l = 1; l <= hc.count; l++) if (canalLabel === 0 || hc.sizes[l] > hc.sizes[canalLabel]) canalLabel = l;
+  const minCanalMm2 = 60;
+  const { minP, ps, cxSum, cySum, k } = scanVertebra(vertebra, hc.labels, canalLabel, rows, columns, spacing, posterior, centre);
   if (canalLabel && hc.sizes[canalLabel] * sx * sy >= minCanalMm2) {
     const canal: [number, number] = [cxSum / k, cySum / k];
     const canalMm = (canal[0] - centre[0]) * posterior[0] + (canal[1] - centre[1]) * posterior[1];
@@ -152,17 +192,8 @@ export function findSpine(
  * Remove from `band` what lies beside or in front of the vertebra: within `lateralMm` of the
  * midline and between the trunk centre and `marginMm` in front of the canal.
  */
-export function clearParavertebral(
-  band: Uint8Array,
-  rows: number,
-  columns: number,
-  spacing: [number, number],
-  posterior: [number, number],
-  centre: [number, number],
-  spine: SpineFrame,
-  lateralMm = 80,
-  marginMm = 5,
-): number {
+export function clearParavertebral(band: Uint8Array, slice: TrunkSlice, spine: SpineFrame, lateralMm = 80, marginMm = 5): number {
+  const { rows, columns, spacing, posterior, centre } = slice;
   if (!spine.found) return 0;
   const [sy, sx] = spacing;
   const latOf = (x: number, y: number) => -(x - centre[0]) * posterior[1] + (y - centre[1]) * posterior[0];

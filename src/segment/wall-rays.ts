@@ -111,7 +111,184 @@ function circularMedian(values: Float64Array, half: number): Float64Array {
   return out;
 }
 
-// eslint-disable-next-line max-lines-per-function -- over 80 lines before issue #10; split left for a follow-up (see docs/architecture.md)
+/** Per-ray results of the ray casting, in ray order (k = 0 … rays − 1). */
+interface RayProfiles {
+  surface: Float64Array;
+  fascia: Float64Array;
+  thickness: Float64Array;
+  hasBone: Uint8Array;
+  bridged: Uint8Array;
+  posteriorRay: Uint8Array;
+  airLimit: Float64Array;
+}
+
+/** Bridges intercostal spaces in `rays.thickness` (marking them in `rays.bridged`); returns how many rays had bone. */
+function bridgeIntercostal(rays: RayProfiles, nr: number, options: WallRayOptions): number {
+  const { hasBone, thickness, airLimit, bridged } = rays;
+  let boneRays = 0;
+  for (let k = 0; k < nr; k++) boneRays += hasBone[k];
+  if (boneRays > 0 && boneRays < nr) {
+    const maxGap = Math.round((options.maxGapDeg / 360) * nr);
+    for (let k = 0; k < nr; k++) {
+      if (hasBone[k]) continue;
+      let a = 1;
+      while (a <= nr && !hasBone[(k - a + nr) % nr]) a++;
+      let b = 1;
+      while (b <= nr && !hasBone[(k + b) % nr]) b++;
+      if (a + b > maxGap) continue;
+      const ta = thickness[(k - a + nr) % nr];
+      const tb = thickness[(k + b) % nr];
+      const interpolated = ta + ((tb - ta) * a) / (a + b);
+      thickness[k] = Math.min(interpolated, airLimit[k]);
+      bridged[k] = 1;
+    }
+  }
+  return boneRays;
+}
+
+/** Pulls rays without bone back to the median inner limit of their soft neighbours (in `rays.thickness`). */
+function limitToInnerMedian(rays: RayProfiles, nr: number, options: WallRayOptions): void {
+  const { hasBone, thickness, bridged, posteriorRay, fascia } = rays;
+  // The inner surface of the wall is smooth. A ray without bone whose limit lies deeper than the
+  // median of its neighbours without bone ran on into an organ with no fat plane or cartilage to
+  // stop it (the liver under the linea alba or the xiphoid), so it is pulled back to that median.
+  // Rays limited by bone, bridged between ribs, or in the paraspinal sector neither move nor vote:
+  // bone sets their depth.
+  if (options.innerMedianDeg > 0) {
+    const half = Math.round((options.innerMedianDeg / 360) * nr);
+    const inner = new Float64Array(nr);
+    for (let k = 0; k < nr; k++) inner[k] = fascia[k] + thickness[k];
+    const limited = Float64Array.from(thickness);
+    const window: number[] = [];
+    const soft = (q: number) => !hasBone[q] && !bridged[q] && !posteriorRay[q] && Number.isFinite(inner[q]);
+    for (let k = 0; k < nr; k++) {
+      if (!soft(k)) continue;
+      window.length = 0;
+      for (let d = -half; d <= half; d++) {
+        const q = (k + d + nr) % nr;
+        if (soft(q)) window.push(inner[q]);
+      }
+      window.sort((a, b) => a - b);
+      const median = window[window.length >> 1];
+      limited[k] = Math.max(0, Math.min(thickness[k], median - fascia[k]));
+    }
+    thickness.set(limited);
+  }
+}
+
+/** Marks in `band` the trunk pixels between the smoothed fascia and inner limit of the rays around (cx, cy). */
+function paintBand(band: Uint8Array, trunk: Uint8Array, rows: number, columns: number, spacing: [number, number], cx: number, cy: number, h: number, surface: Float64Array, fSmooth: Float64Array, tSmooth: Float64Array): void {
+  const [sy, sx] = spacing;
+  const nr = surface.length;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const p = r * columns + c;
+      if (!trunk[p]) continue;
+      const dx = c * sx - cx;
+      const dy = r * sy - cy;
+      const rho = Math.hypot(dx, dy);
+      let a = Math.atan2(dy, dx);
+      if (a < 0) a += 2 * Math.PI;
+      const pos = (a / (2 * Math.PI)) * nr;
+      const k0 = Math.floor(pos) % nr;
+      const k1 = (k0 + 1) % nr;
+      const w = pos - Math.floor(pos);
+      const R = surface[k0] * (1 - w) + surface[k1] * w;
+      const f = Math.max(fSmooth[k0], fSmooth[k1]);
+      if (!Number.isFinite(f)) continue;
+      const g = fSmooth[k0] * (1 - w) + fSmooth[k1] * w + (tSmooth[k0] * (1 - w) + tSmooth[k1] * w);
+      const depth = R - rho;
+      if (depth >= f - 0.5 * h && depth <= g + 0.5 * h) band[p] = 1;
+    }
+  }
+}
+
+/** Sample index (from the skin inward) where the subcutaneous fat ends. */
+function fasciaIndex(profile: Int8Array, len: number, mm: (v: number) => number, options: WallRayOptions): number {
+  const skin = mm(options.skinMm);
+  let firstFat = -1;
+  for (let j = skin; j < len && j <= mm(options.fatSearchMm); j++) {
+    if (profile[j] === Cls.Fat) {
+      firstFat = j;
+      break;
+    }
+  }
+  let f = skin;
+  if (firstFat >= 0) {
+    f = len;
+    const run = mm(options.fasciaRunMm);
+    let streak = 0;
+    for (let j = firstFat; j < len; j++) {
+      streak = profile[j] !== Cls.Fat && profile[j] !== Cls.Air ? streak + 1 : 0;
+      if (streak >= run) {
+        f = j - run + 1;
+        break;
+      }
+    }
+  }
+  return f;
+}
+
+/** Sample index where the first bone under the wall (within `boneCap` samples of the fascia) ends, or −1. */
+function boneEndIndex(profile: Int8Array, f: number, len: number, boneCap: number, mm: (v: number) => number): number {
+  let boneEnd = -1;
+  for (let j = f; j < len - 1 && j - f <= boneCap; j++) {
+    if (profile[j] === Cls.Bone && profile[j + 1] === Cls.Bone) {
+      let e = j;
+      let gap = 0;
+      for (let q = j; q < len; q++) {
+        if (profile[q] === Cls.Bone) {
+          e = q;
+          gap = 0;
+        } else if (++gap > mm(1)) break;
+      }
+      boneEnd = e;
+      break;
+    }
+  }
+  return boneEnd;
+}
+
+/** First fat barrier (after soft tissue), gas run and dense run below the fascia, as sample indices (−1 if none). */
+function softBarriers(profile: Int8Array, f: number, len: number, mm: (v: number) => number, options: WallRayOptions): { barrier: number; air: number; dense: number } {
+  let soft = 0;
+  let softStarted = false;
+  let fatRun = 0;
+  let airRun = 0;
+  let barrier = -1;
+  let air = -1;
+  let denseRun = 0;
+  let dense = -1;
+  for (let j = f; j < len; j++) {
+    const cls = profile[j];
+    if (cls === Cls.Soft) {
+      soft++;
+      if (soft >= mm(2)) softStarted = true;
+    } else soft = 0;
+    fatRun = cls === Cls.Fat ? fatRun + 1 : 0;
+    airRun = cls === Cls.Air ? airRun + 1 : 0;
+    if (air < 0 && airRun >= mm(options.barrierAirMm)) air = j - airRun + 1;
+    if (barrier < 0 && softStarted && fatRun >= mm(options.barrierFatMm)) barrier = j - fatRun + 1;
+    denseRun = cls === Cls.Dense || cls === Cls.Bone ? denseRun + 1 : 0;
+    if (dense < 0 && denseRun >= mm(options.denseRunMm)) dense = j - denseRun + 1;
+    if (air >= 0) break;
+  }
+  return { barrier, air, dense };
+}
+
+/** Last sample along a ray (searched from outside in) that lies in the trunk: the skin; −1 when none. */
+function outermostTrunkSample(at: (t: number) => number, trunk: Uint8Array, samples: number, h: number): number {
+  let outer = -1;
+  for (let s = samples - 1; s >= 0; s--) {
+    const p = at(s * h);
+    if (p >= 0 && trunk[p]) {
+      outer = s;
+      break;
+    }
+  }
+  return outer;
+}
+
 export function wallBand(
   smoothHu: Float32Array,
   trunk: Uint8Array,
@@ -153,14 +330,7 @@ export function wallBand(
       if (r < 0 || r >= rows || c < 0 || c >= columns) return -1;
       return r * columns + c;
     };
-    let outer = -1;
-    for (let s = samples - 1; s >= 0; s--) {
-      const p = at(s * h);
-      if (p >= 0 && trunk[p]) {
-        outer = s;
-        break;
-      }
-    }
+    const outer = outermostTrunkSample(at, trunk, samples, h);
     if (outer < 0) {
       fascia[k] = Infinity;
       continue;
@@ -173,70 +343,15 @@ export function wallBand(
       profile[j] = p >= 0 && trunk[p] ? classify(smoothHu[p], options.denseHu) : Cls.Air;
     }
     // Fascia: the end of the subcutaneous fat.
-    const skin = mm(options.skinMm);
-    let firstFat = -1;
-    for (let j = skin; j < len && j <= mm(options.fatSearchMm); j++) {
-      if (profile[j] === Cls.Fat) {
-        firstFat = j;
-        break;
-      }
-    }
-    let f = skin;
-    if (firstFat >= 0) {
-      f = len;
-      const run = mm(options.fasciaRunMm);
-      let streak = 0;
-      for (let j = firstFat; j < len; j++) {
-        streak = profile[j] !== Cls.Fat && profile[j] !== Cls.Air ? streak + 1 : 0;
-        if (streak >= run) {
-          f = j - run + 1;
-          break;
-        }
-      }
-    }
+    const f = fasciaIndex(profile, len, mm, options);
     fascia[k] = f * h;
     // Inner limit below the fascia.
     const dot = ux * posterior[0] + uy * posterior[1];
     const inPosterior = dot >= cosSector;
     posteriorRay[k] = inPosterior ? 1 : 0;
     const boneCap = mm(inPosterior ? options.boneCapPosteriorMm : options.boneCapMm);
-    let boneEnd = -1;
-    for (let j = f; j < len - 1 && j - f <= boneCap; j++) {
-      if (profile[j] === Cls.Bone && profile[j + 1] === Cls.Bone) {
-        let e = j;
-        let gap = 0;
-        for (let q = j; q < len; q++) {
-          if (profile[q] === Cls.Bone) {
-            e = q;
-            gap = 0;
-          } else if (++gap > mm(1)) break;
-        }
-        boneEnd = e;
-        break;
-      }
-    }
-    let soft = 0;
-    let softStarted = false;
-    let fatRun = 0;
-    let airRun = 0;
-    let barrier = -1;
-    let air = -1;
-    let denseRun = 0;
-    let dense = -1;
-    for (let j = f; j < len; j++) {
-      const cls = profile[j];
-      if (cls === Cls.Soft) {
-        soft++;
-        if (soft >= mm(2)) softStarted = true;
-      } else soft = 0;
-      fatRun = cls === Cls.Fat ? fatRun + 1 : 0;
-      airRun = cls === Cls.Air ? airRun + 1 : 0;
-      if (air < 0 && airRun >= mm(options.barrierAirMm)) air = j - airRun + 1;
-      if (barrier < 0 && softStarted && fatRun >= mm(options.barrierFatMm)) barrier = j - fatRun + 1;
-      denseRun = cls === Cls.Dense || cls === Cls.Bone ? denseRun + 1 : 0;
-      if (dense < 0 && denseRun >= mm(options.denseRunMm)) dense = j - denseRun + 1;
-      if (air >= 0) break;
-    }
+    const boneEnd = boneEndIndex(profile, f, len, boneCap, mm);
+    const { barrier, air, dense } = softBarriers(profile, f, len, mm, options);
     airLimit[k] = air >= 0 ? (air - f) * h : Infinity;
     if (boneEnd >= 0) {
       hasBone[k] = 1;
@@ -250,74 +365,13 @@ export function wallBand(
     }
   }
 
+  const rayProfiles: RayProfiles = { surface, fascia, thickness, hasBone, bridged, posteriorRay, airLimit };
   // Intercostal spaces: rays between bone-covered rays take the interpolated bone depth (not deeper than gas).
-  let boneRays = 0;
-  for (let k = 0; k < nr; k++) boneRays += hasBone[k];
-  if (boneRays > 0 && boneRays < nr) {
-    const maxGap = Math.round((options.maxGapDeg / 360) * nr);
-    for (let k = 0; k < nr; k++) {
-      if (hasBone[k]) continue;
-      let a = 1;
-      while (a <= nr && !hasBone[(k - a + nr) % nr]) a++;
-      let b = 1;
-      while (b <= nr && !hasBone[(k + b) % nr]) b++;
-      if (a + b > maxGap) continue;
-      const ta = thickness[(k - a + nr) % nr];
-      const tb = thickness[(k + b) % nr];
-      const interpolated = ta + ((tb - ta) * a) / (a + b);
-      thickness[k] = Math.min(interpolated, airLimit[k]);
-      bridged[k] = 1;
-    }
-  }
-  // The inner surface of the wall is smooth. A ray without bone whose limit lies deeper than the
-  // median of its neighbours without bone ran on into an organ with no fat plane or cartilage to
-  // stop it (the liver under the linea alba or the xiphoid), so it is pulled back to that median.
-  // Rays limited by bone, bridged between ribs, or in the paraspinal sector neither move nor vote:
-  // bone sets their depth.
-  if (options.innerMedianDeg > 0) {
-    const half = Math.round((options.innerMedianDeg / 360) * nr);
-    const inner = new Float64Array(nr);
-    for (let k = 0; k < nr; k++) inner[k] = fascia[k] + thickness[k];
-    const limited = Float64Array.from(thickness);
-    const window: number[] = [];
-    const soft = (q: number) => !hasBone[q] && !bridged[q] && !posteriorRay[q] && Number.isFinite(inner[q]);
-    for (let k = 0; k < nr; k++) {
-      if (!soft(k)) continue;
-      window.length = 0;
-      for (let d = -half; d <= half; d++) {
-        const q = (k + d + nr) % nr;
-        if (soft(q)) window.push(inner[q]);
-      }
-      window.sort((a, b) => a - b);
-      const median = window[window.length >> 1];
-      limited[k] = Math.max(0, Math.min(thickness[k], median - fascia[k]));
-    }
-    thickness.set(limited);
-  }
+  const boneRays = bridgeIntercostal(rayProfiles, nr, options);
+  limitToInnerMedian(rayProfiles, nr, options);
   const fSmooth = circularMedian(fascia, options.smoothRays);
   const tSmooth = circularMedian(thickness, options.smoothRays);
-
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < columns; c++) {
-      const p = r * columns + c;
-      if (!trunk[p]) continue;
-      const dx = c * sx - cx;
-      const dy = r * sy - cy;
-      const rho = Math.hypot(dx, dy);
-      let a = Math.atan2(dy, dx);
-      if (a < 0) a += 2 * Math.PI;
-      const pos = (a / (2 * Math.PI)) * nr;
-      const k0 = Math.floor(pos) % nr;
-      const k1 = (k0 + 1) % nr;
-      const w = pos - Math.floor(pos);
-      const R = surface[k0] * (1 - w) + surface[k1] * w;
-      const f = Math.max(fSmooth[k0], fSmooth[k1]);
-      if (!Number.isFinite(f)) continue;
-      const g = fSmooth[k0] * (1 - w) + fSmooth[k1] * w + (tSmooth[k0] * (1 - w) + tSmooth[k1] * w);
-      const depth = R - rho;
-      if (depth >= f - 0.5 * h && depth <= g + 0.5 * h) band[p] = 1;
-    }
-  }
+  paintBand(band, trunk, rows, columns, spacing, cx, cy, h, surface, fSmooth, tSmooth);
   return { band, boneRays, rays: nr };
 }
 
