@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadConfig, type Config } from '../src/config.ts';
+import { loadConfig } from '../src/config.ts';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import Transport from 'winston-transport';
 import { CtMuscleError } from '../src/errors.ts';
@@ -21,24 +21,11 @@ import type { Stages } from '../src/pipeline/index.ts';
 import { JobQueue } from '../src/queue/job-queue.ts';
 import { ANALYZE_STUDY, requeueStudy, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';
+import { nodeConfig } from './support/node-config.ts';
 import { freeLoopbackPort, type OrthancHandle, requireOrthanc, startOrthanc, stow } from './support/orthanc.ts';
 import { truthStages } from './support/truth-stages.ts';
 
 const run = promisify(execFile);
-
-function nodeConfig(dir: string, overrides: Partial<Config> = {}): Config {
-  const base = loadConfig({ env: {} });
-  return {
-    ...base,
-    logLevel: 'warn',
-    spoolDir: join(dir, 'spool'),
-    output: { dir: join(dir, 'out'), overlay: false, notMeasuredSr: true },
-    server: { ...base.server, port: 0 },
-    queue: { ...base.queue, path: join(dir, 'jobs.sqlite'), baseDelayMs: 50, maxDelayMs: 200, maxAttempts: 3 },
-    assembly: { quietPeriodSeconds: 0.2 },
-    ...overrides,
-  };
-}
 
 const today = () => new Date().toISOString().slice(0, 10).replace(/-/g, '');
 

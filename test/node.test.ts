@@ -8,7 +8,6 @@ import { isCtMuscleError } from '../src/errors.ts';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../src/config.ts';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { stringValue } from '../src/dicom/dataset-values.ts';
 import { parseDicom } from '../src/dicom/read.ts';
@@ -16,22 +15,9 @@ import { ANALYZE_STUDY, requeueStudy, startNode, WRITE_BACK, type AnalyzeStudyRe
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { UNAVAILABLE_STAGES, type Stages } from '../src/pipeline/index.ts';
 import { makeTempDir } from './support/env.ts';
+import { nodeConfig } from './support/node-config.ts';
 import { firstString, freeLoopbackPort, type OrthancHandle, qido, requireOrthanc, startOrthanc } from './support/orthanc.ts';
 import { truthStages } from './support/truth-stages.ts';
-
-function nodeConfig(dir: string, overrides: Partial<Config> = {}): Config {
-  const base = loadConfig({ env: {} });
-  return {
-    ...base,
-    logLevel: 'warn',
-    spoolDir: join(dir, 'spool'),
-    output: { dir: join(dir, 'out'), overlay: false, notMeasuredSr: true },
-    server: { ...base.server, port: 0 },
-    queue: { ...base.queue, path: join(dir, 'jobs.sqlite'), baseDelayMs: 50, maxDelayMs: 200, maxAttempts: 3 },
-    assembly: { quietPeriodSeconds: 0.2 },
-    ...overrides,
-  };
-}
 
 async function phantom(seed: number) {
   const study = await generatePhantomStudy({ rows: 96, columns: 96, fromLevel: 'L1', toLevel: 'T11', sliceThicknessMm: 5, seed });
