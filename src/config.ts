@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { CtMuscleError } from './errors.ts';
-import { TARGET_LEVELS } from './model/index.ts';
+import { MEASUREMENT_SLICES, TARGET_LEVELS } from './model/index.ts';
 import { hasCredentials, isLoopbackHost } from './dicomweb/server/auth.ts';
 import { type SelectionRules, validateSelectionRules } from './intake/select-series.ts';
 import { cutoffSchema } from './measure/cutoffs.ts';
@@ -100,6 +100,7 @@ const configSchema = z
         minAgreementDice: z.number().min(0).max(1),
         maxAreaDifference: z.number().min(0),
         cutoffs: z.array(cutoffSchema),
+        slices: z.enum(MEASUREMENT_SLICES),
       })
       .strict(),
     output: z.object({ dir: z.string().min(1), overlay: z.boolean(), notMeasuredSr: z.boolean() }).strict(),

@@ -1,6 +1,7 @@
 /**
  * The pipeline's stages with the measured slice kept aside: the batch draws a thumbnail of it and
  * validate compares its mask with the reader's. The stages run unchanged; only their output is seen.
+ * The first slice measured is kept: the level's (measurement.slices "body" measures the rest after it).
  */
 import { DEFAULT_STAGES, type Stages } from '../pipeline/index.ts';
 
@@ -21,6 +22,8 @@ export function capturingStages(base: Stages = DEFAULT_STAGES): { stages: Stages
     findLevel: (input) => base.findLevel(input),
     segmentAndMeasure: async (input) => {
       const output = await base.segmentAndMeasure(input);
+      // The level's slice is measured first; with measurement.slices "body" the other body slices follow.
+      if (captured) return output;
       const { rows, columns, pixelSpacingMm } = input.volume.geometry;
       const n = rows * columns;
       const hu = input.volume.hu.slice(input.sliceIndex * n, (input.sliceIndex + 1) * n);

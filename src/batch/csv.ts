@@ -27,6 +27,12 @@ export const RESULT_COLUMNS: Array<[string, (row: BatchRow) => string | number |
   ['status', (r) => r.status],
   ['message', (r) => r.message],
   ['source', (r) => r.source],
+  // measurement.slices "body" (empty otherwise); after the older columns so their positions stay.
+  ['body_slices', (r) => r.body?.slices ?? null],
+  ['body_sma_mean_cm2', (r) => r.body?.smaMeanCm2 ?? null],
+  ['body_sma_min_cm2', (r) => r.body?.smaMinCm2 ?? null],
+  ['body_sma_max_cm2', (r) => r.body?.smaMaxCm2 ?? null],
+  ['body_smi_mean_cm2_per_m2', (r) => r.body?.smiMeanCm2PerM2 ?? null],
 ];
 
 export function resultsCsv(rows: BatchRow[]): string {

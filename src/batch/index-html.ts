@@ -20,6 +20,7 @@ const COLUMNS: Array<Column<BatchRow>> = [
   { title: 'IMAT (cm²)', text: (r) => f(r.imatCm2, 1) },
   { title: 'low-att. fraction', text: (r) => f(r.lowAttenuationFraction, 3) },
   { title: 'SMI (cm²/m²)', text: (r) => f(r.smiCm2PerM2, 1) },
+  { title: 'body SMA mean (range), cm²', text: (r) => (r.body ? `${r.body.smaMeanCm2.toFixed(1)} (${r.body.smaMinCm2.toFixed(1)}–${r.body.smaMaxCm2.toFixed(1)}; ${r.body.slices} slices)` : null) },
   { title: 'flags', text: (r) => r.flags.join(' | ') },
   { title: 'message', text: (r) => (r.status === 'ok' ? '' : r.message) },
   { title: 'source', text: (r) => r.source },

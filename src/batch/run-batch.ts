@@ -59,7 +59,9 @@ export interface BatchSummary {
 export function runKeyOf(config: Config, segmenter: 'default' | 'sam' | undefined, target: string | undefined): string {
   const chosen = segmenter ?? config.segmentation.segmenter;
   const model = chosen === 'sam' ? `sam:${createHash('sha256').update(JSON.stringify(config.segmentation)).digest('hex').slice(0, 16)}` : '';
-  return [`${ANATOMIC_SEGMENTER_ID}@${ANATOMIC_SEGMENTER_VERSION}`, model, `level=${target ?? config.level.target}`].filter(Boolean).join('|');
+  // "body" measures more and writes more: a study done with "mid" runs again (the mid key is unchanged).
+  const slices = config.measurement.slices === 'body' ? 'slices=body' : '';
+  return [`${ANATOMIC_SEGMENTER_ID}@${ANATOMIC_SEGMENTER_VERSION}`, model, `level=${target ?? config.level.target}`, slices].filter(Boolean).join('|');
 }
 
 async function fileSize(path: string): Promise<number> {

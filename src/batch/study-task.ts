@@ -33,6 +33,7 @@ export function emptyRow(task: StudyTask): BatchRow {
     imatCm2: null,
     lowAttenuationFraction: null,
     smiCm2PerM2: null,
+    body: null,
     verdict: null,
     flags: [],
     segmenterId: null,
@@ -58,6 +59,11 @@ function verdictText(verdict: StudyResult['verdict']): string | null {
   return `${verdict.lowMuscle ? 'low muscle' : 'not low'} (${comparison}; ${verdict.citation})`;
 }
 
+function bodyOf(body: StudyResult['body']): BatchRow['body'] {
+  if (!body) return null;
+  return { slices: body.slices.length, smaMeanCm2: body.areaCm2.mean, smaMinCm2: body.areaCm2.min, smaMaxCm2: body.areaCm2.max, smiMeanCm2PerM2: body.smiCm2PerM2?.mean ?? null };
+}
+
 /** The results.csv row of a pipeline result (pure: no I/O). */
 export function rowOf(task: StudyTask, result: StudyResult, header: InstanceHeader | undefined): BatchRow {
   const m = result.muscle;
@@ -74,6 +80,7 @@ export function rowOf(task: StudyTask, result: StudyResult, header: InstanceHead
     imatCm2: m?.imatAreaCm2 ?? null,
     lowAttenuationFraction: m?.lowAttenuationFraction ?? null,
     smiCm2PerM2: m?.smiCm2PerM2 ?? null,
+    body: bodyOf(result.body),
     verdict: verdictText(result.verdict),
     flags: result.flags,
     segmenterId: result.segmenter?.id ?? null,

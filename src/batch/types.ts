@@ -27,6 +27,8 @@ export interface BatchRow {
   imatCm2: number | null;
   lowAttenuationFraction: number | null;
   smiCm2PerM2: number | null;
+  /** measurement.slices "body": the slices measured inside the vertebral body and their mean and range (null otherwise). */
+  body: { slices: number; smaMeanCm2: number; smaMinCm2: number; smaMaxCm2: number; smiMeanCm2PerM2: number | null } | null;
   verdict: string | null;
   flags: string[];
   segmenterId: string | null;

@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { describeError, isCtMuscleError } from '../errors.ts';
 import { errorLogFields, logger, setLogLevel } from '../logging.ts';
 import { dicomLimitsFromConfig } from '../dicom/limits.ts';
-import { TARGET_LEVELS, type LevelName } from '../model/index.ts';
+import { MEASUREMENT_SLICES, TARGET_LEVELS, type LevelName, type MeasurementSlices } from '../model/index.ts';
 import { JOB_STATES, JobQueue, type Job, type JobState } from '../queue/job-queue.ts';
 import { backfill, pollWindowStart, readWatermark, setWatermark, dicomDate } from '../node/poller.ts';
 import { adaptFromReferences, type AdaptCliOptions } from '../adapt/command.ts';
@@ -37,13 +37,22 @@ function parseLevel(level: string | undefined): LevelName | undefined {
   return level;
 }
 
+/** The configuration with `--slices` (mid or body) over measurement.slices; unchanged without it. */
+function withSlices(config: Config, slices: string | undefined): Config {
+  if (slices === undefined) return config;
+  if (!(MEASUREMENT_SLICES as readonly string[]).includes(slices)) throw usageError(`--slices must be one of ${MEASUREMENT_SLICES.join(', ')}, not ${slices}.`);
+  return { ...config, measurement: { ...config.measurement, slices: slices as MeasurementSlices } };
+}
+
+const SLICES_HELP = 'mid (the level\'s mid slice) or body (also the mean and range over every slice inside the vertebral body); default from the configuration (measurement.slices)';
+
 function parsePositiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw usageError(`expected a whole number ≥ 0, not ${value}.`);
   return n;
 }
 
-type BatchCliOptions = Omit<BatchCommandOptions, 'segmenter' | 'target'> & { segmenter?: string; level?: string };
+type BatchCliOptions = Omit<BatchCommandOptions, 'segmenter' | 'target'> & { segmenter?: string; level?: string; slices?: string };
 
 function parseCount(text: string | undefined): number {
   if (text === undefined) return 0;
@@ -97,8 +106,9 @@ function addAnalyzeCommand(program: Command): void {
     .option('--slice <sopInstanceUid>', 'measure this slice instead of finding the level')
     .option('--level <level>', 'target vertebral level (T12, L1, L2, L3); default from the configuration')
     .option('--overlay', 'also write a Secondary Capture overlay image')
-    .action(async (paths: string[], options: { out?: string; segmenter?: string; slice?: string; level?: string; overlay?: boolean }, command: Command) => {
-      const config = configFrom(command);
+    .option('--slices <which>', SLICES_HELP)
+    .action(async (paths: string[], options: { out?: string; segmenter?: string; slice?: string; level?: string; overlay?: boolean; slices?: string }, command: Command) => {
+      const config = withSlices(configFrom(command), options.slices);
       if (options.segmenter !== undefined && options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
       const { scanInputs, analyzeHeaders } = await pipeline();
       const { headers, errors } = await scanInputs(paths, dicomLimitsFromConfig(config.limits));
@@ -131,13 +141,14 @@ function addBatchCommand(program: Command): void {
     .option('--retry-failed', 'run studies that failed before again (default: skipped like done ones)')
     .option('--segmenter <name>', 'default or sam; default from the configuration')
     .option('--level <level>', 'target vertebral level (T12, L1, L2, L3); default from the configuration')
+    .option('--slices <which>', SLICES_HELP)
     .option('--from-pacs [url]', 'also take studies from a PACS (DICOMweb root; default poll.source): QIDO-RS with the filters below, WADO-RS of the chosen series into DIR/pacs/')
     .option('--study-date <range>', 'with --from-pacs: StudyDate, YYYYMMDD or YYYYMMDD-YYYYMMDD')
     .option('--modality <modality>', 'with --from-pacs: ModalitiesInStudy (default CT)')
     .option('--accession <number>', 'with --from-pacs: AccessionNumber')
     .option('--patient-id <id>', 'with --from-pacs: PatientID')
     .action(async (paths: string[], options: BatchCliOptions, command: Command) => {
-      const config = configFrom(command);
+      const config = withSlices(configFrom(command), options.slices);
       const summary = await batchCommand(paths, { ...options, segmenter: parseSegmenter(options.segmenter), target: parseLevel(options.level) }, config, parseCount, usageError);
       process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary })}\n`);
       if (summary.stopped) process.exitCode = 130;
@@ -153,8 +164,9 @@ function addValidateCommand(program: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .option('--segmenter <name>', 'default or sam; default from the configuration')
     .option('--level <level>', 'target vertebral level (T12, L1, L2, L3); default from the configuration')
-    .action(async (paths: string[], options: { reference: string; out: string; segmenter?: string; level?: string }, command: Command) => {
-      const config = configFrom(command);
+    .option('--slices <which>', SLICES_HELP)
+    .action(async (paths: string[], options: { reference: string; out: string; segmenter?: string; level?: string; slices?: string }, command: Command) => {
+      const config = withSlices(configFrom(command), options.slices);
       const report = await runValidate({
         reference: options.reference,
         outDir: options.out,

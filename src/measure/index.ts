@@ -7,3 +7,4 @@ export {
   type SegmentAndMeasureInput,
   type SegmentAndMeasureResult,
 } from './segment-and-measure.ts';
+export { bodyFlags, bodyUnavailableFlag, MID_SLICE_DEVIATION, spreadOf, summarizeBody, type BodySummaryInput } from './body.ts';

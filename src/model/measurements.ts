@@ -42,3 +42,56 @@ export interface HuWindow {
   upperHu: number;
 }
 
+
+/**
+ * Which slices are measured (config `measurement.slices`, `--slices`): the level's mid slice
+ * alone, or every slice inside the chosen vertebral body as well (docs/outputs.md).
+ */
+export const MEASUREMENT_SLICES = ['mid', 'body'] as const;
+export type MeasurementSlices = (typeof MEASUREMENT_SLICES)[number];
+
+/** One measured slice of the vertebral body. */
+export interface SliceMeasurement {
+  /** Index in the ordered series (inferior → superior). */
+  sliceIndex: number;
+  sopInstanceUid: string;
+  zMm: number;
+  muscle: MuscleMeasurements;
+  /** That slice's own review flags (they stay with it; the study's flags are the mid slice's). */
+  flags: string[];
+}
+
+/** A body slice the segmenter could not measure: left out of the mean, with its reason. */
+export interface SliceNotMeasured {
+  sliceIndex: number;
+  sopInstanceUid: string;
+  zMm: number;
+  code: string;
+  message: string;
+}
+
+/** Mean and range of one figure over the measured slices. */
+export interface FigureSpread {
+  mean: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * measurement.slices "body": every slice whose slab lies inside the vertebral body, measured
+ * like the mid slice. Each figure is the unweighted mean of the per-slice figures, with their
+ * minimum and maximum; a figure some slice lacks (no height → no SMI) is null.
+ */
+export interface BodyMeasurements {
+  /** The body's extent along z, endplate to endplate (mm), as the level finder placed it. */
+  bodyMm: [inferior: number, superior: number];
+  /** The rule that chose the slices, in words (also in the SR). */
+  rule: string;
+  /** Measured slices, inferior → superior; the mid slice is one of them. */
+  slices: SliceMeasurement[];
+  notMeasured: SliceNotMeasured[];
+  areaCm2: FigureSpread;
+  meanHu: FigureSpread;
+  imatAreaCm2: FigureSpread | null;
+  smiCm2PerM2: FigureSpread | null;
+}

@@ -3,7 +3,7 @@
  * docs/cli.md) and the files written for it. Shared by the pipeline, the node and the CLI.
  */
 import type { LevelInfo } from './levels.ts';
-import type { MuscleMeasurements, SegmenterInfo } from './measurements.ts';
+import type { BodyMeasurements, MuscleMeasurements, SegmenterInfo } from './measurements.ts';
 
 /** A "low muscle" verdict from a site-configured cut-off, with its citation. */
 export interface Verdict {
@@ -40,5 +40,7 @@ export interface StudyResult {
   flags: string[];
   /** "Low muscle" only from a site-configured cut-off, with its citation; null when none applies. */
   verdict: Verdict | null;
+  /** With measurement.slices "body" only (absent otherwise): every slice inside the vertebral body. */
+  body?: BodyMeasurements;
   outputs: StudyOutputs;
 }

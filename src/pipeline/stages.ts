@@ -19,7 +19,7 @@ import { selectSeries, type SelectionResult, type SelectionRules } from '../inta
 import { ioError, writeFileDurably } from '../io/durable-file.ts';
 import { findLevel } from '../level/index.ts';
 import { segmentAndMeasure } from '../measure/index.ts';
-import type { LevelInfo, LevelName, MuscleMeasurements, OutputFile, SegmenterInfo, StudyOutputs, Verdict } from '../model/index.ts';
+import type { BodyMeasurements, LevelInfo, LevelName, MuscleMeasurements, OutputFile, SegmenterInfo, StudyOutputs, Verdict } from '../model/index.ts';
 import { levelInfoOf, MUSCLE_HU_WINDOW } from '../model/index.ts';
 import { writeReport, type ReportOutput } from '../report/index.ts';
 
@@ -77,12 +77,20 @@ export interface SegmentStageOutput {
   verdict?: Verdict | null;
 }
 
-/** report: the measured slice → SEG, SR, (overlay) and the JSON result, in memory. */
+/** measurement.slices "body": the body's figures and, in the same order as figures.slices, each slice's mask. */
+export interface BodyStageOutput {
+  figures: BodyMeasurements;
+  masks: Uint8Array[];
+}
+
+/** report: the measured slice (and with "body" every measured body slice) → SEG, SR, (overlay) and the JSON result, in memory. */
 export interface ReportStageInput {
   planned: PlannedVolume;
   sliceIndex: number;
   level: LevelInfo;
   segmented: SegmentStageOutput;
+  /** measurement.slices "body" only. */
+  body?: BodyStageOutput;
   flags: string[];
   overlay: boolean;
   created?: Date;
@@ -154,7 +162,8 @@ export const DEFAULT_STAGES: StageSet = {
   findLevel: ({ volume, target }) => levelInfoOf(findLevel(volume, { target })),
   segmentAndMeasure: async (input) => {
     const { models, crossCheck } = input.segmentation;
-    const { cutoffs, ...plausibility } = input.measurement;
+    const { cutoffs, areaRangeCm2, minAgreementDice, maxAreaDifference } = input.measurement;
+    const plausibility = { areaRangeCm2, minAgreementDice, maxAreaDifference };
     const result = await segmentAndMeasure({
       volume: input.volume,
       sliceIndex: input.sliceIndex,
@@ -168,7 +177,7 @@ export const DEFAULT_STAGES: StageSet = {
     });
     return { mask: result.mask, muscle: result.muscle, segmenter: result.segmenter, flags: result.flags, verdict: result.verdict };
   },
-  writeReport: ({ planned, sliceIndex, level, segmented, flags, overlay, created }) => {
+  writeReport: ({ planned, sliceIndex, level, segmented, body, flags, overlay, created }) => {
     const { volume, ordered } = planned;
     const pixels = volume.geometry.rows * volume.geometry.columns;
     return writeReport({
@@ -181,6 +190,7 @@ export const DEFAULT_STAGES: StageSet = {
       mask: segmented.mask,
       hu: volume.hu.subarray(sliceIndex * pixels, (sliceIndex + 1) * pixels),
       measurements: segmented.muscle,
+      body: body && { figures: body.figures, slices: body.figures.slices.map((s, i) => ({ source: ordered[s.sliceIndex], mask: body.masks[i] })) },
       options: { overlay, created },
     });
   },

@@ -5,7 +5,8 @@
  *
  * Every entry point (the `analyze`, `level` and `inspect` commands, the node's analyze job, the
  * poller, `remeasure`) calls a function of this file and sequences nothing itself. Each stage
- * runs at most once per study; an observer sees every stage run (tests count them, the node
+ * runs at most once per study (segment-measure once per measured slice with measurement.slices
+ * "body", the level's slice first); an observer sees every stage run (tests count them, the node
  * could time them). A study that cannot be measured becomes a status, never a made-up result,
  * and never stops the other studies.
  */
@@ -18,13 +19,14 @@ import { uidPathSegment } from '../dicom/uid.ts';
 import { scanPaths, type ScanResult } from '../dicom/scan.ts';
 import { groupIntoSeries, type SeriesGroup } from '../dicom/series.ts';
 import type { CtVolume, InstanceHeader, SeriesSummary } from '../dicom/types.ts';
-import { CtMuscleError, describeError } from '../errors.ts';
+import { CtMuscleError, describeError, isCtMuscleError } from '../errors.ts';
 import { requireSelectedSeries, type SelectionRules } from '../intake/select-series.ts';
 import { logger } from '../logging.ts';
-import { explicitChoice } from '../level/index.ts';
-import { levelInfoOf, type LevelInfo, type LevelName, type StudyResult } from '../model/index.ts';
+import { explicitChoice, slicesInsideBody } from '../level/index.ts';
+import { bodyFlags, bodyUnavailableFlag, summarizeBody } from '../measure/index.ts';
+import { levelInfoOf, type LevelInfo, type LevelName, type SliceMeasurement, type SliceNotMeasured, type StudyResult } from '../model/index.ts';
 import { writeNotMeasured } from './not-measured.ts';
-import { DEFAULT_STAGES, type PlannedVolume, type SeriesChoice, type StageName, type StageSet, type Stages } from './stages.ts';
+import { DEFAULT_STAGES, type BodyStageOutput, type PlannedVolume, type SegmentStageInput, type SegmentStageOutput, type SeriesChoice, type StageName, type StageSet, type Stages } from './stages.ts';
 
 export interface StageEvent {
   stage: StageName;
@@ -111,30 +113,79 @@ function explicitLevel(volume: CtVolume, sopInstanceUid: string | undefined): Le
   return chosen ? levelInfoOf(chosen) : null;
 }
 
-/** Volume → level → segment and measure → report → outputs, for the selected series of one study. */
-async function measureSeries(run: Runner, group: SeriesGroup, options: AnalyzeOptions, result: StudyResult): Promise<void> {
-  const planned: PlannedVolume = await run('volume', 'buildVolume', { group });
-  const { volume, ordered } = planned;
-  const level = explicitLevel(volume, options.sliceSopInstanceUid) ?? (await run('level', 'findLevel', { volume, target: options.target ?? options.config.level.target }));
-  result.level = level;
-  const sliceIndex = level.sliceIndex ?? volume.slices.findIndex((s) => s.sopInstanceUid === level.sopInstanceUid);
-  const source = ordered[sliceIndex];
-  const segmented = await run('segment-measure', 'segmentAndMeasure', {
-    volume,
+/** The segment-measure stage's input for one slice of the volume (the same for every slice measured). */
+function segmentInput(planned: PlannedVolume, sliceIndex: number, level: LevelInfo, options: AnalyzeOptions): SegmentStageInput {
+  const source = planned.ordered[sliceIndex];
+  return {
+    volume: planned.volume,
     sliceIndex,
     patient: { heightM: patientHeightM(source), sex: stringValue(source.dataset, 'PatientSex') },
     segmenter: options.segmenter ?? options.config.segmentation.segmenter,
     levelName: level.name,
     segmentation: options.config.segmentation,
     measurement: options.config.measurement,
-  });
+  };
+}
+
+/** The level finder's extent of the chosen body (endplate to endplate); null for a given slice. */
+function bodyExtent(level: LevelInfo): [number, number] | null {
+  return level.name === 'as-provided' ? null : (level.evidence?.targetBodyMm ?? null);
+}
+
+interface BodyRun {
+  body?: BodyStageOutput;
+  flags: string[];
+}
+
+/**
+ * measurement.slices "body": the segment-measure stage once more for every other slice inside
+ * the body (the mid slice is already measured). A slice the segmenter cannot measure is left out
+ * of the mean with its reason; anything but a typed error stops the study as usual.
+ */
+async function measureBody(run: Runner, planned: PlannedVolume, level: LevelInfo, sliceIndex: number, mid: SegmentStageOutput, options: AnalyzeOptions): Promise<BodyRun> {
+  const extent = bodyExtent(level);
+  if (!extent) return { flags: [bodyUnavailableFlag('the slice was given, not found by the level finder: no vertebral body extent is known')] };
+  const { volume, ordered } = planned;
+  const thickness = volume.geometry.sliceThicknessMm ?? volume.geometry.sliceSpacingMm;
+  const choice = slicesInsideBody(volume.slices.map((s) => s.zMm), extent, thickness, sliceIndex);
+  const slices: SliceMeasurement[] = [];
+  const masks = new Map<number, Uint8Array>([[sliceIndex, mid.mask]]);
+  const notMeasured: SliceNotMeasured[] = [];
+  for (const k of choice.indices) {
+    const where = { sliceIndex: k, sopInstanceUid: ordered[k].sopInstanceUid, zMm: volume.slices[k].zMm };
+    try {
+      const segmented = k === sliceIndex ? mid : await run('segment-measure', 'segmentAndMeasure', segmentInput(planned, k, level, options));
+      slices.push({ ...where, muscle: segmented.muscle, flags: segmented.flags });
+      masks.set(k, segmented.mask);
+    } catch (error) {
+      if (!isCtMuscleError(error)) throw error;
+      notMeasured.push({ ...where, code: error.code, message: error.message });
+    }
+  }
+  const figures = summarizeBody({ bodyMm: extent, rule: choice.rule, slices, notMeasured });
+  return { body: { figures, masks: figures.slices.map((s) => masks.get(s.sliceIndex)!) }, flags: bodyFlags(mid.muscle, figures) };
+}
+
+/**
+ * Volume → level → segment and measure (the level's slice first; with measurement.slices "body"
+ * then every other slice inside the vertebral body) → report → outputs, for the selected series.
+ */
+async function measureSeries(run: Runner, group: SeriesGroup, options: AnalyzeOptions, result: StudyResult): Promise<void> {
+  const planned: PlannedVolume = await run('volume', 'buildVolume', { group });
+  const { volume } = planned;
+  const level = explicitLevel(volume, options.sliceSopInstanceUid) ?? (await run('level', 'findLevel', { volume, target: options.target ?? options.config.level.target }));
+  result.level = level;
+  const sliceIndex = level.sliceIndex ?? volume.slices.findIndex((s) => s.sopInstanceUid === level.sopInstanceUid);
+  const segmented = await run('segment-measure', 'segmentAndMeasure', segmentInput(planned, sliceIndex, level, options));
+  const { body, flags: bodyFlagList } = options.config.measurement.slices === 'body' ? await measureBody(run, planned, level, sliceIndex, segmented, options) : { body: undefined, flags: [] };
   result.segmenter = segmented.segmenter;
   result.verdict = segmented.verdict ?? null;
-  result.flags = [...level.warnings.map((w) => `level: ${w}`), ...segmented.flags];
+  result.flags = [...level.warnings.map((w) => `level: ${w}`), ...segmented.flags, ...bodyFlagList];
   const { areaCm2, meanHu, sdHu, imatAreaCm2, lowAttenuationFraction, smiCm2PerM2 } = segmented.muscle;
   result.muscle = { areaCm2, meanHu, sdHu, imatAreaCm2, lowAttenuationFraction, smiCm2PerM2 };
+  if (body) result.body = body.figures;
   if (!options.outDir) return;
-  const report = await run('report', 'writeReport', { planned, sliceIndex, level, segmented, flags: result.flags, overlay: options.overlay ?? false, created: options.created });
+  const report = await run('report', 'writeReport', { planned, sliceIndex, level, segmented, body, flags: result.flags, overlay: options.overlay ?? false, created: options.created });
   // The folder name comes only from a valid UID: a Study UID of `..` never reaches DIR's parent.
   const directory = join(options.outDir, uidPathSegment(group.studyInstanceUid, 'StudyInstanceUID'));
   result.outputs = await run('outputs', 'writeOutputs', { report, directory });

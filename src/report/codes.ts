@@ -72,6 +72,8 @@ export const CODES = {
   derivation: code('121401', 'DCM', 'Derivation'),
   mean: code('373098007', 'SCT', 'Mean'),
   standardDeviation: code('386136009', 'SCT', 'Standard Deviation'),
+  minimum: code('255605001', 'SCT', 'Minimum'),
+  maximum: code('56851009', 'SCT', 'Maximum'),
   imagePositionZ: code('110903', 'DCM', 'Image Position (Patient) Z'),
 
   // Private (99CTMN): no PS3.16 concept exists for these.
@@ -84,6 +86,8 @@ export const CODES = {
   sliceSelectionWarning: code('SLICE-WARNING', PRIVATE_SCHEME.designator, 'Slice selection warning'),
   processingFlag: code('FLAG', PRIVATE_SCHEME.designator, 'Processing flag'),
   notMeasurable: code('NOT-MEASURABLE', PRIVATE_SCHEME.designator, 'Not measurable'),
+  bodySliceRule: code('BODY-SLICE-RULE', PRIVATE_SCHEME.designator, 'Vertebral body slice selection rule'),
+  bodySliceCount: code('BODY-SLICE-COUNT', PRIVATE_SCHEME.designator, 'Number of vertebral body slices measured'),
 } as const;
 
 /** UCUM units (CID 7181 and friends). */

@@ -17,7 +17,7 @@ import { clampText, formatDs, requireIntegerString, roundTo } from './format.ts'
 import { writePart10 } from './part10.ts';
 import { patientStudyAttributes } from './patient-study.ts';
 import { checkMask, outputText, uidSeedOf } from './seg.ts';
-import { REPORTED_DECIMALS } from './sr.ts';
+import { REPORTED_DECIMALS } from './sr-group.ts';
 import type { MuscleMeasurements } from '../model/index.ts';
 import type { ReportCommon, WrittenInstance } from './types.ts';
 import { deriveSeriesNumber, deriveUid } from './uids.ts';

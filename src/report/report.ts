@@ -62,6 +62,7 @@ export function writeReport(input: ReportInput): ReportOutput {
     huWindow: input.huWindow,
     flags: input.flags,
     measurements,
+    body: input.body && { figures: input.body.figures, frames: seg?.ref.bodyFrames },
     notMeasurableReason: reason,
     seg,
     sr,

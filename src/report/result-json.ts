@@ -6,8 +6,8 @@
 import { stringValue } from '../dicom/dataset-values.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
-import type { HuWindow, LevelEvidence, LevelInfo, MuscleMeasurements, SegmenterInfo, SegmenterRuntime } from '../model/index.ts';
-import type { WrittenInstance } from './types.ts';
+import type { BodyMeasurements, FigureSpread, HuWindow, LevelEvidence, LevelInfo, MuscleMeasurements, SegmenterInfo, SegmenterRuntime, SliceNotMeasured } from '../model/index.ts';
+import type { BodyFrame, WrittenInstance } from './types.ts';
 
 export const RESULT_SCHEMA = 'ct-muscle-node/result@1';
 
@@ -18,6 +18,8 @@ export interface ResultJsonInput {
   huWindow: HuWindow;
   flags: string[];
   measurements: MuscleMeasurements | null;
+  /** measurement.slices "body": the body's figures, and the SEG frame of each of its slices. */
+  body?: { figures: BodyMeasurements; frames?: BodyFrame[] };
   notMeasurableReason?: string;
   seg: WrittenInstance | null;
   sr: WrittenInstance | null;
@@ -32,6 +34,30 @@ export interface OutputRef {
   sopInstanceUid: string;
   seriesInstanceUid: string;
   seriesNumber: number;
+}
+
+type JsonMeasurements = {
+  areaCm2: number | null;
+  meanHu: number | null;
+  sdHu: number | null;
+  imatAreaCm2: number | null;
+  lowAttenuationFraction: number | null;
+  smiCm2PerM2: number | null;
+  pixelCount: number | null;
+};
+
+/** measurement.slices "body" (absent otherwise): each figure's mean and range over the body's measured slices. */
+export interface ResultBody {
+  bodyMm: [number, number];
+  rule: string;
+  sliceCount: number;
+  areaCm2: FigureSpread;
+  meanHu: FigureSpread;
+  imatAreaCm2: FigureSpread | null;
+  smiCm2PerM2: FigureSpread | null;
+  /** Inferior → superior; the measured (mid) slice is one of them. */
+  slices: Array<{ sliceIndex: number; sopInstanceUid: string; zMm: number; segFrameNumber: number | null; measurements: JsonMeasurements; flags: string[] }>;
+  notMeasured: SliceNotMeasured[];
 }
 
 export interface ResultJson {
@@ -54,20 +80,38 @@ export interface ResultJson {
   };
   segmenter: { id: string; version: string; prompt: string | null; runtime?: SegmenterRuntime };
   huWindow: HuWindow;
-  measurements: {
-    areaCm2: number | null;
-    meanHu: number | null;
-    sdHu: number | null;
-    imatAreaCm2: number | null;
-    lowAttenuationFraction: number | null;
-    smiCm2PerM2: number | null;
-    pixelCount: number | null;
-  } | null;
+  measurements: JsonMeasurements | null;
+  body?: ResultBody;
   flags: string[];
   outputs: { seg: OutputRef | null; sr: OutputRef | null; overlay: OutputRef | null };
 }
 
 const orNull = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function jsonMeasurements(m: MuscleMeasurements): JsonMeasurements {
+  return {
+    areaCm2: orNull(m.areaCm2),
+    meanHu: orNull(m.meanHu),
+    sdHu: orNull(m.sdHu),
+    imatAreaCm2: orNull(m.imatAreaCm2),
+    lowAttenuationFraction: orNull(m.lowAttenuationFraction),
+    smiCm2PerM2: orNull(m.smiCm2PerM2),
+    pixelCount: orNull(m.pixelCount),
+  };
+}
+
+function resultBody({ figures, frames }: NonNullable<ResultJsonInput['body']>): ResultBody {
+  const { bodyMm, rule, areaCm2, meanHu, imatAreaCm2, smiCm2PerM2, notMeasured } = figures;
+  const slices = figures.slices.map((s) => ({
+    sliceIndex: s.sliceIndex,
+    sopInstanceUid: s.sopInstanceUid,
+    zMm: s.zMm,
+    segFrameNumber: frames?.find((f) => f.sopInstanceUid === s.sopInstanceUid)?.frameNumber ?? null,
+    measurements: jsonMeasurements(s.muscle),
+    flags: [...s.flags],
+  }));
+  return { bodyMm, rule, sliceCount: slices.length, areaCm2, meanHu, imatAreaCm2, smiCm2PerM2, slices, notMeasured: [...notMeasured] };
+}
 
 function outputRef(w: WrittenInstance | null): OutputRef | null {
   return w ? { sopClassUid: w.sopClassUid, sopInstanceUid: w.sopInstanceUid, seriesInstanceUid: w.seriesInstanceUid, seriesNumber: w.seriesNumber } : null;
@@ -112,17 +156,8 @@ export function buildResultJson(input: ResultJsonInput): ResultJson {
     },
     segmenter: { id: input.segmenter.id, version: input.segmenter.version, prompt: input.segmenter.prompt ?? null, ...(input.segmenter.runtime ? { runtime: input.segmenter.runtime } : {}) },
     huWindow: { lowerHu: input.huWindow.lowerHu, upperHu: input.huWindow.upperHu },
-    measurements: measurements
-      ? {
-          areaCm2: orNull(measurements.areaCm2),
-          meanHu: orNull(measurements.meanHu),
-          sdHu: orNull(measurements.sdHu),
-          imatAreaCm2: orNull(measurements.imatAreaCm2),
-          lowAttenuationFraction: orNull(measurements.lowAttenuationFraction),
-          smiCm2PerM2: orNull(measurements.smiCm2PerM2),
-          pixelCount: orNull(measurements.pixelCount),
-        }
-      : null,
+    measurements: measurements ? jsonMeasurements(measurements) : null,
+    ...(measurements && input.body ? { body: resultBody(input.body) } : {}),
     flags: [...input.flags],
     outputs: { seg: outputRef(input.seg), sr: outputRef(input.sr), overlay: outputRef(input.overlay ?? null) },
   };

@@ -17,9 +17,9 @@ import { CODES, codeItem } from './codes.ts';
 import { clampText, formatDs, requireIntegerString } from './format.ts';
 import { writePart10 } from './part10.ts';
 import { patientStudyAttributes } from './patient-study.ts';
-import type { ReportCommon, SegInput, SegOutput } from './types.ts';
+import type { BodyFrame, ReportCommon, SegInput, SegOutput } from './types.ts';
 import { deriveSeriesNumber, deriveUid, dicomDateTime, type UidSeed } from './uids.ts';
-import { requireGeometry, validateCommon, type SourceGeometry } from './validate.ts';
+import { requireGeometry, validateBody, validateCommon, type SourceGeometry } from './validate.ts';
 
 export const SEG_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.66.4';
 export const DEFAULT_MANUFACTURER = 'ct-muscle-node';
@@ -58,12 +58,13 @@ const DISPLAY_CIELAB = [34252, 49435, 43201];
 /** Orientation cosines agree within this (slices of one stack are written with rounding). */
 const ORIENTATION_TOLERANCE = 1e-4;
 
-export function uidSeedOf(input: { source: InstanceHeader; segmenter: { id: string; version: string }; options?: { revision?: string } }): UidSeed {
+export function uidSeedOf(input: { source: InstanceHeader; segmenter: { id: string; version: string }; options?: { revision?: string }; body?: unknown }): UidSeed {
   return {
     sourceSopInstanceUid: input.source.sopInstanceUid,
     modelId: input.segmenter.id,
     modelVersion: input.segmenter.version,
     revision: input.options?.revision,
+    ...(input.body ? { slices: 'body' as const } : {}),
   };
 }
 
@@ -116,30 +117,68 @@ function sameOrientation(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= ORIENTATION_TOLERANCE);
 }
 
+/** A slice that gets a frame must share the measured slice's series, matrix, frame of reference, orientation and spacing. */
+function checkFrameGeometry(slice: InstanceHeader, source: InstanceHeader, geometry: SourceGeometry): void {
+  const g = requireGeometry(slice);
+  const problems: string[] = [];
+  if (slice.seriesInstanceUid !== source.seriesInstanceUid) problems.push('another series');
+  if (g.rows !== geometry.rows || g.columns !== geometry.columns) problems.push(`${g.rows}×${g.columns} pixels`);
+  if (g.frameOfReferenceUid !== geometry.frameOfReferenceUid) problems.push('another frame of reference');
+  if (!sameOrientation(g.imageOrientationPatient, geometry.imageOrientationPatient)) problems.push('another orientation');
+  if (Math.abs(g.pixelSpacing[0] - geometry.pixelSpacing[0]) > 1e-6 || Math.abs(g.pixelSpacing[1] - geometry.pixelSpacing[1]) > 1e-6) problems.push('another pixel spacing');
+  if (problems.length > 0) {
+    throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', `Slice ${slice.sopInstanceUid} cannot share the SEG's geometry: ${problems.join(', ')}.`);
+  }
+}
+
 /** The frames of a full-stack SEG: every slice of the series, each checked against the measured one. */
-function stackSlices(input: SegInput, geometry: SourceGeometry): { slices: InstanceHeader[]; measuredIndex: number } {
+function stackSlices(input: SegInput, geometry: SourceGeometry): InstanceHeader[] {
   const slices = input.seriesSlices;
   if (!slices || slices.length === 0) {
     throw new CtMuscleError('E_REPORT_INVALID', 'options.fullStack needs seriesSlices: the ordered slice headers of the series.');
   }
-  const measuredIndex = slices.findIndex((s) => s.sopInstanceUid === input.source.sopInstanceUid);
-  if (measuredIndex < 0) throw new CtMuscleError('E_REPORT_INVALID', 'seriesSlices does not contain the measured slice.');
+  if (!slices.some((s) => s.sopInstanceUid === input.source.sopInstanceUid)) throw new CtMuscleError('E_REPORT_INVALID', 'seriesSlices does not contain the measured slice.');
   const seen = new Set<string>();
   for (const slice of slices) {
     if (seen.has(slice.sopInstanceUid)) throw new CtMuscleError('E_REPORT_INVALID', `seriesSlices lists ${slice.sopInstanceUid} twice.`);
     seen.add(slice.sopInstanceUid);
-    const g = requireGeometry(slice);
-    const problems: string[] = [];
-    if (slice.seriesInstanceUid !== input.source.seriesInstanceUid) problems.push('another series');
-    if (g.rows !== geometry.rows || g.columns !== geometry.columns) problems.push(`${g.rows}×${g.columns} pixels`);
-    if (g.frameOfReferenceUid !== geometry.frameOfReferenceUid) problems.push('another frame of reference');
-    if (!sameOrientation(g.imageOrientationPatient, geometry.imageOrientationPatient)) problems.push('another orientation');
-    if (Math.abs(g.pixelSpacing[0] - geometry.pixelSpacing[0]) > 1e-6 || Math.abs(g.pixelSpacing[1] - geometry.pixelSpacing[1]) > 1e-6) problems.push('another pixel spacing');
-    if (problems.length > 0) {
-      throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', `Slice ${slice.sopInstanceUid} cannot share the SEG's geometry: ${problems.join(', ')}.`);
-    }
+    checkFrameGeometry(slice, input.source, geometry);
   }
-  return { slices, measuredIndex };
+  return slices;
+}
+
+/**
+ * The masks by source slice: the measured one, and with a body measurement every body slice's
+ * (checked like the measured mask, on the same geometry; the measured slice's must be the mask given).
+ */
+function masksBySlice(input: SegInput, geometry: SourceGeometry): Map<string, Uint8Array> {
+  const masks = new Map([[input.source.sopInstanceUid, input.mask]]);
+  if (!input.body) return masks;
+  validateBody(input.body, input.source.sopInstanceUid);
+  for (const { source, mask } of input.body.slices) {
+    checkFrameGeometry(source, input.source, geometry);
+    checkMask(mask, geometry.rows, geometry.columns);
+    if (source.sopInstanceUid === input.source.sopInstanceUid && !mask.every((v, i) => v === input.mask[i])) {
+      throw new CtMuscleError('E_REPORT_INVALID', 'body: the measured slice\'s mask differs from the mask given for it.');
+    }
+    masks.set(source.sopInstanceUid, mask);
+  }
+  return masks;
+}
+
+/** The frames' source slices: the whole series (fullStack), the body's slices, or the measured slice. */
+function frameSlices(input: SegInput, geometry: SourceGeometry): InstanceHeader[] {
+  if (input.options?.fullStack) return stackSlices(input, geometry);
+  return input.body ? input.body.slices.map((s) => s.source) : [input.source];
+}
+
+/** Where each body slice's frame is, and the point the SR anchors its measurements at. */
+function bodyFramesOf(input: SegInput, slices: InstanceHeader[], geometry: SourceGeometry): BodyFrame[] | undefined {
+  return input.body?.slices.map(({ source, mask }) => ({
+    sopInstanceUid: source.sopInstanceUid,
+    frameNumber: slices.findIndex((s) => s.sopInstanceUid === source.sopInstanceUid) + 1,
+    anchor: anchorPixel(mask, geometry.rows, geometry.columns),
+  }));
 }
 
 function normalOf(iop: number[]): [number, number, number] {
@@ -258,17 +297,19 @@ export function writeSeg(input: SegInput): SegOutput {
   const geometry = requireGeometry(source);
   checkMask(input.mask, geometry.rows, geometry.columns);
 
-  const { slices, measuredIndex } = options.fullStack ? stackSlices(input, geometry) : { slices: [source], measuredIndex: 0 };
+  const masks = masksBySlice(input, geometry);
+  const slices = frameSlices(input, geometry);
+  const measuredIndex = slices.findIndex((s) => s.sopInstanceUid === source.sopInstanceUid);
   const pixels = geometry.rows * geometry.columns;
   const empty = new Uint8Array(pixels);
-  const frames = slices.map((_, k) => (k === measuredIndex ? input.mask : empty));
+  const frames = slices.map((s) => masks.get(s.sopInstanceUid) ?? empty);
 
   const seed = uidSeedOf(input);
   const sopInstanceUid = deriveUid(seed, 'seg');
   const seriesInstanceUid = deriveUid(seed, 'series-seg');
   const seriesNumber = requireIntegerString(deriveSeriesNumber(segmenter.id, segmenter.version, options.seriesNumber), 'SEG SeriesNumber');
   const { created, modelText, levelText } = outputText(input);
-  const spacing = spacingBetweenSlices(source, geometry, options.fullStack ? slices : input.seriesSlices);
+  const spacing = spacingBetweenSlices(source, geometry, options.fullStack || input.body ? (input.seriesSlices ?? slices) : input.seriesSlices);
 
 
   const dataset: NaturalDataset = {
@@ -335,6 +376,7 @@ export function writeSeg(input: SegInput): SegOutput {
       segmentNumber: SEGMENT_NUMBER,
       frameNumber: measuredIndex + 1,
       anchor: anchorPixel(input.mask, geometry.rows, geometry.columns),
+      ...(input.body ? { bodyFrames: bodyFramesOf(input, slices, geometry) } : {}),
     },
   };
 }

@@ -8,41 +8,20 @@
  */
 import type { InstanceHeader, NaturalDataset } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
-import { CODES, PRIVATE_SCHEME, UNITS, VERTEBRA_CODES, codeItem, type Code } from './codes.ts';
+import { CODES, PRIVATE_SCHEME, UNITS, VERTEBRA_CODES, codeItem } from './codes.ts';
 import { clampText, requireIntegerString, roundTo } from './format.ts';
 import { writePart10 } from './part10.ts';
 import { patientStudyAttributes } from './patient-study.ts';
 import { equipmentModule, outputText, SEG_SOP_CLASS_UID, uidSeedOf } from './seg.ts';
 import { codeContent, container, image, num, scoordPoint, text, uidref, type ContentItem } from './sr-items.ts';
-import type { LevelName, MuscleMeasurements } from '../model/index.ts';
+import { bodyGroups, checkBodySr } from './sr-body.ts';
+import { finite, groupHead, levelLabelOf, measurementItems, REPORTED_DECIMALS, segmentationRefs } from './sr-group.ts';
+import type { LevelName } from '../model/index.ts';
 import type { ReportOptions, SrInput, SrOutput } from './types.ts';
 import { deriveSeriesNumber, deriveUid, deviceObserverUid, dicomDateTime, type UidSeed } from './uids.ts';
 import { validateCommon, validateMeasurements } from './validate.ts';
 
 export const COMPREHENSIVE_3D_SR_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.88.34';
-
-/** Reported precision: NUM values are decimal strings; the JSON result keeps full precision. */
-export const REPORTED_DECIMALS = { areaCm2: 2, hu: 1, percent: 1, smi: 2, confidence: 3 } as const;
-
-const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
-
-/**
- * The measurement NUMs. Each is INFERRED FROM a point on the measured slice (TID 300 → TID 320)
- * when the SEG gave one: the region itself is the SEG segment, the point only says "on this
- * image, here". OHIF 3.13 skips NUMs whose children hold no SCOORD and draws nothing for a group
- * without one, so without it the viewer would show neither the mean nor the SD.
- */
-function measurementItems(m: MuscleMeasurements, where: () => ContentItem[]): ContentItem[] {
-  const items: ContentItem[] = [];
-  const add = (name: Code, value: number, unit: Code, modifiers: ContentItem[] = []) => items.push(num('CONTAINS', name, value, unit, [...modifiers, ...where()]));
-  if (finite(m.areaCm2)) add(CODES.areaOfDefinedRegion, roundTo(m.areaCm2, REPORTED_DECIMALS.areaCm2), UNITS.squareCentimeter);
-  if (finite(m.meanHu)) add(CODES.attenuationCoefficient, roundTo(m.meanHu, REPORTED_DECIMALS.hu), UNITS.hounsfieldUnit, [codeContent('HAS CONCEPT MOD', CODES.derivation, CODES.mean)]);
-  if (finite(m.sdHu)) add(CODES.attenuationCoefficient, roundTo(m.sdHu, REPORTED_DECIMALS.hu), UNITS.hounsfieldUnit, [codeContent('HAS CONCEPT MOD', CODES.derivation, CODES.standardDeviation)]);
-  if (finite(m.imatAreaCm2)) add(CODES.imatArea, roundTo(m.imatAreaCm2, REPORTED_DECIMALS.areaCm2), UNITS.squareCentimeter);
-  if (finite(m.lowAttenuationFraction)) add(CODES.lowAttenuationFraction, roundTo(m.lowAttenuationFraction * 100, REPORTED_DECIMALS.percent), UNITS.percent);
-  if (finite(m.smiCm2PerM2)) add(CODES.skeletalMuscleIndex, roundTo(m.smiCm2PerM2, REPORTED_DECIMALS.smi), UNITS.squareCentimeterPerSquareMeter);
-  return items;
-}
 
 /** How the level and slice were chosen, the HU window and the flags: free text a reader can audit. */
 function provenanceItems(input: SrInput): ContentItem[] {
@@ -60,36 +39,13 @@ function provenanceItems(input: SrInput): ContentItem[] {
   return items;
 }
 
-function algorithmItems(input: SrInput): ContentItem[] {
-  const { segmenter, huWindow } = input;
-  const items = [
-    text('HAS CONCEPT MOD', CODES.algorithmName, segmenter.id),
-    text('HAS CONCEPT MOD', CODES.algorithmVersion, segmenter.version),
-    text('HAS CONCEPT MOD', CODES.algorithmParameters, `muscle HU window ${huWindow.lowerHu}..${huWindow.upperHu}`),
-  ];
-  if (segmenter.prompt) items.push(text('HAS CONCEPT MOD', CODES.algorithmParameters, `prompt: ${segmenter.prompt}`));
-  return items;
-}
-
 function measurementGroup(input: SrInput, trackingUid: string): ContentItem {
-  const { source, level, seg, measurements } = input;
-  const levelLabel = level.name === 'as-provided' ? 'given slice' : level.name;
+  const { source, seg, measurements } = input;
   const sourceImage = { sopClassUid: source.sopClassUid, sopInstanceUid: source.sopInstanceUid };
-  // Tracking UID must be the group's first UIDREF: OHIF takes the first UIDREF it finds as the
-  // measurement's Tracking Unique Identifier.
-  const children: ContentItem[] = [
-    text('HAS OBS CONTEXT', CODES.trackingIdentifier, `Skeletal muscle at ${levelLabel}`),
-    uidref('HAS OBS CONTEXT', CODES.trackingUniqueIdentifier, trackingUid),
-    codeContent('CONTAINS', CODES.finding, CODES.skeletalMuscle),
-  ];
-  if (level.name !== 'as-provided') children.push(codeContent('HAS CONCEPT MOD', CODES.findingSite, VERTEBRA_CODES[level.name]));
-  children.push(...algorithmItems(input));
+  const children: ContentItem[] = groupHead(input, `Skeletal muscle at ${levelLabelOf(input.level)}`, trackingUid);
   if (seg && measurements) {
     children.push(
-      // Segment number only: PS3.3 forbids ReferencedFrameNumber beside ReferencedSegmentNumber.
-      image('CONTAINS', CODES.referencedSegment, { sopClassUid: seg.sopClassUid, sopInstanceUid: seg.sopInstanceUid, segmentNumber: seg.segmentNumber }),
-      uidref('CONTAINS', CODES.sourceSeriesForSegmentation, source.seriesInstanceUid),
-      image('CONTAINS', CODES.sourceImageForSegmentation, sourceImage),
+      ...segmentationRefs(seg, source.seriesInstanceUid, [sourceImage]),
       ...measurementItems(measurements, () =>
         seg.anchor ? [scoordPoint('INFERRED FROM', seg.anchor.column + 0.5, seg.anchor.row + 0.5, sourceImage)] : [],
       ),
@@ -101,10 +57,16 @@ function measurementGroup(input: SrInput, trackingUid: string): ContentItem {
   return container('CONTAINS', CODES.measurementGroup, children);
 }
 
-function imageLibrary(source: InstanceHeader): ContentItem {
+/** The CT slices the report's figures come from: the measured one, or every measured slice of the body. */
+function measuredSources(input: Pick<SrInput, 'source' | 'body'>): InstanceHeader[] {
+  return input.body ? input.body.slices.map((s) => s.source) : [input.source];
+}
+
+function imageLibrary(sources: InstanceHeader[]): ContentItem {
+  const source = sources.find((s) => s.frameOfReferenceUid) ?? sources[0];
   const group: ContentItem[] = [codeContent('HAS ACQ CONTEXT', CODES.modality, CODES.computedTomography)];
   if (source.frameOfReferenceUid) group.push(uidref('HAS ACQ CONTEXT', CODES.frameOfReferenceUid, source.frameOfReferenceUid));
-  group.push(image('CONTAINS', null, { sopClassUid: source.sopClassUid, sopInstanceUid: source.sopInstanceUid }));
+  for (const s of sources) group.push(image('CONTAINS', null, { sopClassUid: s.sopClassUid, sopInstanceUid: s.sopInstanceUid }));
   return container('CONTAINS', CODES.imageLibrary, [container('CONTAINS', CODES.imageLibraryGroup, group)]);
 }
 
@@ -132,13 +94,13 @@ function checkSrInput(input: SrInput): void {
   }
 }
 
-/** Every instance the tree references must be listed as evidence: the CT slice and the SEG. */
-function evidenceOf(input: SrInput): NaturalDataset[] {
+/** Every instance the tree references must be listed as evidence: the CT slice(s) and the SEG. */
+function evidenceOf(input: SrInput, sources: InstanceHeader[]): NaturalDataset[] {
   const { source, seg } = input;
   const evidenceSeries: NaturalDataset[] = [
     {
       SeriesInstanceUID: source.seriesInstanceUid,
-      ReferencedSOPSequence: [{ ReferencedSOPClassUID: source.sopClassUid, ReferencedSOPInstanceUID: source.sopInstanceUid }],
+      ReferencedSOPSequence: sources.map((s) => ({ ReferencedSOPClassUID: s.sopClassUid, ReferencedSOPInstanceUID: s.sopInstanceUid })),
     },
   ];
   if (seg && input.measurements) {
@@ -189,7 +151,10 @@ export function writeSr(input: SrInput): SrOutput {
   const seed = uidSeedOf(input);
   const trackingUid = deriveUid(seed, 'tracking');
   const { levelText } = outputText(input);
-  return srDocument({ input, seed, trackingUid, title: `Muscle report ${levelText}`, group: measurementGroup(input, trackingUid), evidence: evidenceOf(input) });
+  const body = input.body && input.measurements ? input.body : undefined;
+  const groups = [measurementGroup(input, trackingUid), ...(body ? bodyGroups({ ...input, body }, checkBodySr({ ...input, body }), seed) : [])];
+  const sources = measuredSources({ source: input.source, body });
+  return srDocument({ input, seed, trackingUid, title: `Muscle report ${levelText}`, groups, sources, evidence: evidenceOf(input, sources) });
 }
 
 /** What a study that was looked at but not measured gets: an SR saying why (no slice was measured). */
@@ -228,7 +193,7 @@ export function writeNotMeasuredSr(input: NotMeasuredSrInput): SrOutput {
     text('CONTAINS', CODES.processingFlag, input.code),
   ]);
   const evidence = [{ SeriesInstanceUID: source.seriesInstanceUid, ReferencedSOPSequence: [{ ReferencedSOPClassUID: source.sopClassUid, ReferencedSOPInstanceUID: source.sopInstanceUid }] }];
-  return srDocument({ input: { source, segmenter: software, options: input.options }, seed, trackingUid, title: `Muscle not measured ${input.target}`, group, evidence });
+  return srDocument({ input: { source, segmenter: software, options: input.options }, seed, trackingUid, title: `Muscle not measured ${input.target}`, groups: [group], sources: [source], evidence });
 }
 
 interface SrDocumentParts {
@@ -237,7 +202,9 @@ interface SrDocumentParts {
   seed: UidSeed;
   trackingUid: string;
   title: string;
-  group: ContentItem;
+  groups: ContentItem[];
+  /** The CT slices of the image library. */
+  sources: InstanceHeader[];
   evidence: NaturalDataset[];
 }
 
@@ -257,8 +224,8 @@ function srDocument(parts: SrDocumentParts): SrOutput {
     text('HAS OBS CONTEXT', CODES.deviceObserverManufacturer, manufacturer),
     text('HAS OBS CONTEXT', CODES.deviceObserverModelName, modelText),
     codeContent('HAS CONCEPT MOD', CODES.procedureReported, CODES.ctUnspecifiedBodyRegion),
-    imageLibrary(source),
-    container('CONTAINS', CODES.imagingMeasurements, [parts.group]),
+    imageLibrary(parts.sources),
+    container('CONTAINS', CODES.imagingMeasurements, parts.groups),
   ];
   const dataset: NaturalDataset = {
     SpecificCharacterSet: 'ISO_IR 192',

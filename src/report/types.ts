@@ -4,7 +4,7 @@
  * DICOM-SEG, TID 1500 SR and JSON. Plain data, so the writers stay pure functions of their input.
  */
 import type { InstanceHeader } from '../dicom/types.ts';
-import type { HuWindow, LevelInfo, MuscleMeasurements, SegmenterInfo } from '../model/index.ts';
+import type { BodyMeasurements, HuWindow, LevelInfo, MuscleMeasurements, SegmenterInfo } from '../model/index.ts';
 
 export type ContentQualification = 'RESEARCH' | 'PRODUCT';
 
@@ -37,6 +37,17 @@ export interface ReportOptions {
   overlayWindow?: { center: number; width: number };
 }
 
+/**
+ * measurement.slices "body": every measured slice of the vertebral body, the measured (mid) one
+ * included. The SEG gets a frame per slice, the SR a measurement group per slice and one for the
+ * body's mean and range, the JSON the figures; the outputs' UIDs differ from a "mid" run's.
+ */
+export interface BodyReportInput {
+  figures: BodyMeasurements;
+  /** One per figures.slices entry, in the same order: that slice's header and its 0/1 mask. */
+  slices: Array<{ source: InstanceHeader; mask: Uint8Array }>;
+}
+
 /** Everything the SEG and SR writers share. */
 export interface ReportCommon {
   /** Header of the measured CT slice (InstanceHeader.dataset is the naturalized header without pixels). */
@@ -47,6 +58,8 @@ export interface ReportCommon {
   segmenter: SegmenterInfo;
   flags: string[];
   huWindow: HuWindow;
+  /** measurement.slices "body" only. */
+  body?: BodyReportInput;
   options?: ReportOptions;
 }
 
@@ -68,6 +81,14 @@ export interface SegReference {
    * grid. The SR points its measurements at it (SCOORD POINT), which is what lets OHIF show them.
    */
   anchor?: { column: number; row: number };
+  /** measurement.slices "body": the frame and anchor of every measured slice (the measured one included). */
+  bodyFrames?: BodyFrame[];
+}
+
+export interface BodyFrame {
+  sopInstanceUid: string;
+  frameNumber: number;
+  anchor: { column: number; row: number };
 }
 
 export interface SrInput extends ReportCommon {

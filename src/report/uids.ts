@@ -17,6 +17,7 @@ export type UidKind =
   | 'series-overlay'
   | 'dimension-organization'
   | 'tracking'
+  | 'tracking-body'
   | 'device-observer'
   | 'implementation-class';
 
@@ -27,6 +28,8 @@ export interface UidSeed {
   modelVersion: string;
   /** Optional extra discriminator (ReportOptions.revision). */
   revision?: string;
+  /** 'body' for measurement.slices "body": its SEG and SR hold more than a "mid" run's. */
+  slices?: 'body';
 }
 
 function sha256(parts: string[]): Buffer {
@@ -44,6 +47,7 @@ export function uidFromParts(parts: string[]): string {
 export function deriveUid(seed: UidSeed, kind: UidKind): string {
   const parts = ['ct-muscle-node', kind, seed.sourceSopInstanceUid, seed.modelId, seed.modelVersion];
   if (seed.revision !== undefined && seed.revision !== '') parts.push(`revision:${seed.revision}`);
+  if (seed.slices === 'body') parts.push('slices:body');
   return uidFromParts(parts);
 }
 

@@ -6,7 +6,7 @@
 import { CtMuscleError } from '../errors.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import type { MuscleMeasurements } from '../model/index.ts';
-import type { ReportCommon } from './types.ts';
+import type { BodyReportInput, ReportCommon } from './types.ts';
 
 export interface SourceGeometry {
   rows: number;
@@ -91,5 +91,30 @@ export function validateMeasurements(m: MuscleMeasurements): void {
   const f = m.lowAttenuationFraction;
   if (f !== null && Number.isFinite(f) && (f < 0 || f > 1)) {
     throw new CtMuscleError('E_REPORT_INVALID', `lowAttenuationFraction is a fraction 0..1; got ${f}.`);
+  }
+}
+
+/**
+ * A body measurement must describe the slices it brings: the same slices in the same order as
+ * its figures, none twice, the measured slice among them, every figure possible, and a mean that
+ * lies within its range.
+ */
+export function validateBody(body: BodyReportInput, measuredSopInstanceUid: string): void {
+  const { figures, slices } = body;
+  const invalid = (why: string) => new CtMuscleError('E_REPORT_INVALID', `body: ${why}`);
+  if (!figures || !Array.isArray(slices) || slices.length === 0) throw invalid('needs the measured slices and their figures.');
+  if (figures.slices.length !== slices.length) throw invalid(`${slices.length} slices but figures for ${figures.slices.length}.`);
+  const seen = new Set<string>();
+  slices.forEach((slice, i) => {
+    const uid = slice.source?.sopInstanceUid;
+    if (uid !== figures.slices[i].sopInstanceUid) throw invalid(`slice ${i + 1} is ${uid}, its figures are for ${figures.slices[i].sopInstanceUid}.`);
+    if (seen.has(uid)) throw invalid(`${uid} is listed twice.`);
+    seen.add(uid);
+    validateMeasurements(figures.slices[i].muscle);
+  });
+  if (!seen.has(measuredSopInstanceUid)) throw invalid(`the measured slice ${measuredSopInstanceUid} is not among the body slices.`);
+  for (const [name, spread] of [['areaCm2', figures.areaCm2], ['meanHu', figures.meanHu], ['imatAreaCm2', figures.imatAreaCm2], ['smiCm2PerM2', figures.smiCm2PerM2]] as const) {
+    if (spread === null && (name === 'areaCm2' || name === 'meanHu')) throw invalid(`${name} has no mean.`);
+    if (spread && !(spread.min <= spread.mean && spread.mean <= spread.max)) throw invalid(`${name}: mean ${spread.mean} is not within ${spread.min}..${spread.max}.`);
   }
 }

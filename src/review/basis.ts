@@ -12,7 +12,7 @@ import type { InstanceHeader } from '../dicom/types.ts';
 import { planVolume } from '../dicom/volume.ts';
 import { CtMuscleError } from '../errors.ts';
 import type { LevelInfo } from '../model/index.ts';
-import { maskForSlice, readSegMask, segReferenceOf, type ResultJson, type SrInput, type SrPredecessor } from '../report/index.ts';
+import { maskForSlice, readSegMask, segReferenceOf, type BodyFrame, type BodyReportInput, type ResultJson, type SegReadout, type SrInput, type SrPredecessor } from '../report/index.ts';
 import type { ReviewRecord } from './review-store.ts';
 
 export interface Basis {
@@ -54,6 +54,31 @@ function predecessorOf(records: ReviewRecord[], json: ResultJson): SrPredecessor
   return { studyInstanceUid: json.study.studyInstanceUid, seriesInstanceUid: sr.seriesInstanceUid, sopClassUid: sr.sopClassUid, sopInstanceUid: sr.sopInstanceUid };
 }
 
+/** A JSON figure back to a number (the JSON writes non-finite values as null). */
+const numberOr = (v: number | null): number => v ?? Number.NaN;
+
+/**
+ * measurement.slices "body": the node's body figures and each body slice's mask from its SEG, so
+ * an accepted SR carries them as the node's SR did. Null without a body measurement.
+ */
+function bodyOf(json: ResultJson, readout: SegReadout, ordered: InstanceHeader[]): { body: BodyReportInput; bodyFrames: BodyFrame[] } | null {
+  if (!json.body) return null;
+  const missing = () => new CtMuscleError('E_REVIEW_STATE', `The node's SEG of study ${json.study.studyInstanceUid} lacks a body slice its result lists.`);
+  const slices = json.body.slices.map((s) => {
+    const source = ordered.find((h) => h.sopInstanceUid === s.sopInstanceUid);
+    const frame = readout.frames.find((f) => f.referencedSopInstanceUid === s.sopInstanceUid && f.pixelCount > 0);
+    const mask = frame ? maskForSlice(readout, s.sopInstanceUid, frame.segmentNumber) : null;
+    if (!source || !frame || !mask) throw missing();
+    const m = s.measurements;
+    const muscle = { areaCm2: numberOr(m.areaCm2), meanHu: numberOr(m.meanHu), sdHu: numberOr(m.sdHu), imatAreaCm2: m.imatAreaCm2, lowAttenuationFraction: m.lowAttenuationFraction, smiCm2PerM2: m.smiCm2PerM2, pixelCount: m.pixelCount ?? frame.pixelCount };
+    const ref = segReferenceOf(readout, frame, mask);
+    return { source, mask, measured: { sliceIndex: s.sliceIndex, sopInstanceUid: s.sopInstanceUid, zMm: s.zMm, muscle, flags: s.flags }, frame: { sopInstanceUid: s.sopInstanceUid, frameNumber: ref.frameNumber, anchor: ref.anchor! } };
+  });
+  const { bodyMm, rule, notMeasured, areaCm2, meanHu, imatAreaCm2, smiCm2PerM2 } = json.body;
+  const figures = { bodyMm, rule, notMeasured, areaCm2, meanHu, imatAreaCm2, smiCm2PerM2, slices: slices.map((s) => s.measured) };
+  return { body: { figures, slices: slices.map(({ source, mask }) => ({ source, mask })) }, bodyFrames: slices.map((s) => s.frame) };
+}
+
 async function originalBasis(sources: BasisSources, json: ResultJson, ordered: InstanceHeader[], records: ReviewRecord[]): Promise<Basis> {
   const uid = json.study.studyInstanceUid;
   const sliceIndex = ordered.findIndex((h) => h.sopInstanceUid === json.slice.sopInstanceUid);
@@ -64,6 +89,7 @@ async function originalBasis(sources: BasisSources, json: ResultJson, ordered: I
   if (!frame || !mask) throw new CtMuscleError('E_REVIEW_STATE', `The node's SEG of study ${uid} holds no mask on the measured slice.`);
   const source = ordered[sliceIndex];
   const m = json.measurements;
+  const body = bodyOf(json, readout, ordered);
   return {
     kind: 'original',
     mask,
@@ -78,7 +104,8 @@ async function originalBasis(sources: BasisSources, json: ResultJson, ordered: I
       flags: json.flags,
       huWindow: json.huWindow,
       measurements: { areaCm2: m.areaCm2!, meanHu: m.meanHu!, sdHu: m.sdHu!, imatAreaCm2: m.imatAreaCm2, lowAttenuationFraction: m.lowAttenuationFraction, smiCm2PerM2: m.smiCm2PerM2, pixelCount: m.pixelCount ?? frame.pixelCount },
-      seg: segReferenceOf(readout, frame, mask),
+      seg: { ...segReferenceOf(readout, frame, mask), ...(body ? { bodyFrames: body.bodyFrames } : {}) },
+      ...(body ? { body: body.body } : {}),
     },
   };
 }

@@ -27,7 +27,7 @@ export function studyRowHtml(row: StudyRow): string {
   return `<tr data-state="${esc(row.state)}" data-review="${esc(row.review)}" data-flagged="${row.flags.length > 0}">
 <td><a href="/studies/${uid}">${uid}</a></td><td class="state-${esc(row.state.replace(' ', '-'))}">${esc(row.state)}</td><td>${esc(row.studyDate ?? '–')}</td>
 <td>${esc(row.level ?? '–')}${row.sliceIndex !== null ? ` / ${row.sliceIndex}` : ''}</td><td class="num">${fixed(row.areaCm2, 2)}</td><td class="num">${fixed(row.smraHu, 1)}</td>
-<td class="num">${fixed(row.imatAreaCm2, 2)}</td><td class="num">${fixed(row.smiCm2PerM2, 2)}</td><td>${esc(row.verdict ?? '–')}</td>
+<td class="num">${fixed(row.imatAreaCm2, 2)}</td><td class="num">${fixed(row.smiCm2PerM2, 2)}</td><td class="num">${fixed(row.bodyAreaCm2?.mean, 2)}</td><td>${esc(row.verdict ?? '–')}</td>
 <td class="flags">${row.flags.map((f) => `<span class="flag">${esc(f)}</span>`).join(' ')}</td><td>${esc(row.segmenter ?? '–')}</td>
 <td class="review-${esc(row.review.replace(' ', '-'))}">${esc(row.review)}${row.reviewedBy ? ` (${esc(row.reviewedBy)})` : ''}</td></tr>`;
 }
@@ -47,7 +47,7 @@ export function listPage(rows: StudyRow[], dead: DeadLetter[]): string {
 <form id="filters" class="filters">${filterSelect('state', ['pending', 'running', 'measured', 'not measured', 'dead'])}
 ${filterSelect('flag', ['flagged', 'not flagged'])}${filterSelect('review', ['not reviewed', 'accepted', 'rejected', 'corrected', 'slice chosen'])}
 <span class="refresh">refreshed every 5 s · <span id="refreshed"></span></span></form>
-<table id="studies"><thead><tr><th>Study</th><th>State</th><th>Date</th><th>Level / slice</th><th>Area cm²</th><th>SMRA HU</th><th>IMAT cm²</th><th>SMI cm²/m²</th><th>Verdict</th><th>Flags</th><th>Segmenter</th><th>Review</th></tr></thead>
+<table id="studies"><thead><tr><th>Study</th><th>State</th><th>Date</th><th>Level / slice</th><th>Area cm²</th><th>SMRA HU</th><th>IMAT cm²</th><th>SMI cm²/m²</th><th>Body mean cm²</th><th>Verdict</th><th>Flags</th><th>Segmenter</th><th>Review</th></tr></thead>
 <tbody>${rows.map(studyRowHtml).join('\n')}</tbody></table>
 <h2>Dead letters</h2><table id="dead"><thead><tr><th>Job</th><th>Kind</th><th>Study</th><th>Reason</th><th>Attempts</th><th>When</th><th></th></tr></thead>
 <tbody>${dead.map(deadLetterHtml).join('\n')}</tbody></table>`;
@@ -63,6 +63,14 @@ export interface StudyView {
   askName: boolean;
 }
 
+/** measurement.slices "body": the node's mean area over the vertebral body, with its range (none otherwise). */
+function bodyFigure(view: StudyView): Array<[string, string]> {
+  const body = view.row.bodyAreaCm2;
+  if (!body) return [];
+  const note = view.kind === 'corrected' ? " (the node's, before the correction)" : '';
+  return [['Muscle area, body mean', `${fixed(body.mean, 2)} cm² (range ${fixed(body.min, 2)}–${fixed(body.max, 2)} over ${body.slices} slices)${note}`]];
+}
+
 function figures(view: StudyView): string {
   const { row, json } = view;
   const cells: Array<[string, string]> = [
@@ -71,6 +79,7 @@ function figures(view: StudyView): string {
     ['SMRA (mean HU)', `${fixed(row.smraHu, 1)} HU`],
     ['IMAT', `${fixed(row.imatAreaCm2, 2)} cm²`],
     ['SMI', `${fixed(row.smiCm2PerM2, 2)} cm²/m²`],
+    ...bodyFigure(view),
     ['Verdict', esc(row.verdict ?? 'none (no site cut-off applies)')],
     ['Segmenter', esc(row.segmenter ?? '–')],
     ['Result in force', esc(view.kind === 'corrected' ? 'corrected (edited SEG)' : view.kind === 'original' ? "the node's" : '–')],

@@ -43,6 +43,8 @@ export interface StudyRow {
   smraHu: number | null;
   imatAreaCm2: number | null;
   smiCm2PerM2: number | null;
+  /** measurement.slices "body": the node's mean and range of the area over the vertebral body's slices. */
+  bodyAreaCm2: { mean: number; min: number; max: number; slices: number } | null;
   verdict: string | null;
   flags: string[];
   segmenter: string | null;
@@ -121,6 +123,7 @@ export async function studyRow(studyInstanceUid: string, jobs: { latest: Job; do
     smraHu: muscle?.meanHu ?? null,
     imatAreaCm2: muscle?.imatAreaCm2 ?? null,
     smiCm2PerM2: muscle?.smiCm2PerM2 ?? null,
+    bodyAreaCm2: json?.body ? { ...json.body.areaCm2, slices: json.body.sliceCount } : null,
     verdict: verdictText(result?.verdict),
     flags: result?.flags ?? [],
     segmenter: result?.segmenter ? `${result.segmenter.id} ${result.segmenter.version}` : null,

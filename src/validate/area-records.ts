@@ -12,7 +12,7 @@ import { analyzeHeaders, type Stages } from '../pipeline/index.ts';
 import type { ReferenceArea } from '../reference/read-reference.ts';
 import { comparisonRecord, emptyRecord } from './case-records.ts';
 import { compareAreas } from './metrics.ts';
-import type { CaseRecord } from './types.ts';
+import { bodyAreaOf, type CaseRecord } from './types.ts';
 
 export async function areaRecords(areas: ReferenceArea[], paths: string[], options: { config: Config; stages?: Stages }): Promise<CaseRecord[]> {
   const { studies } = await discoverStudies(paths, async (p) => (await stat(p)).size);
@@ -32,6 +32,7 @@ export async function areaRecords(areas: ReferenceArea[], paths: string[], optio
       record.segmenter = result.segmenter && { id: result.segmenter.id, version: result.segmenter.version };
       record.sliceZMm = result.level?.zMm ?? null;
       record.sliceChoice = area.sliceSopInstanceUid ? 'csv' : 'ours';
+      record.oursBody = bodyAreaOf(result.body);
       if (!result.muscle) throw Object.assign(new Error(result.message), { status: result.status });
       record.primary = comparisonRecord(compareAreas(result.muscle.areaCm2, area.areaCm2));
       record.message = 'compared';

@@ -12,7 +12,7 @@ import type { CaseRecord, ComparisonRecord, LevelAgreement } from './types.ts';
 export function emptyRecord(id: string): CaseRecord {
   return {
     id, status: 'ok', message: '', studyInstanceUid: null, ct: null, mask: null, sliceIndex: null, sliceSopInstanceUid: null, sliceZMm: null,
-    sliceChoice: null, notes: [], statedAreaCm2: null, primary: null, full: null, level: null, segmenter: null, picture: null,
+    sliceChoice: null, notes: [], statedAreaCm2: null, primary: null, full: null, level: null, segmenter: null, oursBody: null, picture: null,
   };
 }
 
@@ -64,6 +64,7 @@ export async function caseRecord(id: string, directory: string, outDir: string, 
     record.full = comparisonRecord(evaluation.full);
     record.level = levelAgreement(ref, evaluation.level);
     record.segmenter = evaluation.segmenter;
+    record.oursBody = evaluation.oursBody;
     record.picture = await writePicture(outDir, ref, evaluation);
     record.message = 'compared';
   } catch (error) {

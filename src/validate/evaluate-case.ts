@@ -11,6 +11,7 @@ import { CtMuscleError, describeError, ERROR_CODES, type ErrorCode } from '../er
 import { MUSCLE_HU_WINDOW, type LevelName } from '../model/index.ts';
 import { analyzeHeaders, DEFAULT_STAGES, type Stages } from '../pipeline/index.ts';
 import type { ReferenceCase } from '../reference/read-reference.ts';
+import { bodyAreaOf, type BodyArea } from './types.ts';
 import { compareMasks, withinHu, type AreaComparison } from './metrics.ts';
 
 export interface OurLevel {
@@ -25,6 +26,8 @@ export interface CaseEvaluation {
   /** Our mask on the reader's slice. */
   ours: CapturedSlice;
   segmenter: { id: string; version: string } | null;
+  /** measurement.slices "body": our area over the body we found (DICOM cases; null otherwise). */
+  oursBody: BodyArea | null;
   /** Against the reader's whole mask, and against its −29..150 HU pixels (the primary figure). */
   full: AreaComparison;
   inRange: AreaComparison;
@@ -38,10 +41,10 @@ export interface EvaluateOptions {
   segmenter?: 'default' | 'sam';
 }
 
-async function dicomLevel(ref: ReferenceCase, options: EvaluateOptions): Promise<CaseEvaluation['level']> {
+async function dicomLevel(ref: ReferenceCase, options: EvaluateOptions): Promise<Pick<CaseEvaluation, 'level' | 'oursBody'>> {
   const [result] = await analyzeHeaders(ref.ctHeaders, { config: options.config, stages: options.stages, target: options.target, segmenter: options.segmenter });
-  if (!result.level) return { error: { code: result.status, message: result.message } };
-  return { name: result.level.name, sliceIndex: result.level.sliceIndex ?? null, zMm: result.level.zMm ?? null };
+  if (!result.level) return { level: { error: { code: result.status, message: result.message } }, oursBody: null };
+  return { level: { name: result.level.name, sliceIndex: result.level.sliceIndex ?? null, zMm: result.level.zMm ?? null }, oursBody: bodyAreaOf(result.body) };
 }
 
 async function dicomOnReaderSlice(ref: ReferenceCase, options: EvaluateOptions): Promise<{ slice: CapturedSlice; segmenter: CaseEvaluation['segmenter'] }> {
@@ -83,7 +86,7 @@ async function niftiOnReaderSlice(ref: ReferenceCase, options: EvaluateOptions, 
 export async function evaluateCase(ref: ReferenceCase, options: EvaluateOptions): Promise<CaseEvaluation> {
   const stages = options.stages ?? DEFAULT_STAGES;
   const dicom = ref.ctSource.kind === 'dicom';
-  const level = dicom ? await dicomLevel(ref, options) : await niftiLevel(ref, options, stages);
+  const { level, oursBody } = dicom ? await dicomLevel(ref, options) : { level: await niftiLevel(ref, options, stages), oursBody: null };
   const { slice, segmenter } = dicom ? await dicomOnReaderSlice(ref, options) : await niftiOnReaderSlice(ref, options, stages);
   const pixelAreaCm2 = (ref.pixelSpacingMm[0] * ref.pixelSpacingMm[1]) / 100;
   const readerInRange = withinHu(ref.mask, ref.hu, MUSCLE_HU_WINDOW);
@@ -91,6 +94,7 @@ export async function evaluateCase(ref: ReferenceCase, options: EvaluateOptions)
     level,
     ours: slice,
     segmenter,
+    oursBody,
     full: compareMasks(slice.mask, ref.mask, pixelAreaCm2),
     inRange: compareMasks(slice.mask, readerInRange, pixelAreaCm2),
     readerInRange,

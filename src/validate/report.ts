@@ -80,6 +80,7 @@ const CASE_COLUMNS: Array<Column<CaseRecord>> = [
   { title: 'reader cm² (−29..150)', text: (r) => (r.primary ? Number(r.primary.readerAreaCm2.toFixed(2)) : null) },
   { title: 'reader cm² (whole)', text: (r) => (r.full ? Number(r.full.readerAreaCm2.toFixed(2)) : null) },
   { title: 'node cm²', text: (r) => (r.primary ? Number(r.primary.oursAreaCm2.toFixed(2)) : null) },
+  { title: 'node body mean cm² (range)', text: (r) => (r.oursBody ? `${r.oursBody.meanCm2.toFixed(2)} (${r.oursBody.minCm2.toFixed(2)}–${r.oursBody.maxCm2.toFixed(2)}; ${r.oursBody.slices} slices)` : null) },
   { title: 'difference %', text: (r) => (r.primary ? Number((100 * r.primary.relativeDifference).toFixed(1)) : null) },
   { title: 'level Δ mm', text: (r) => (r.level && 'differenceMm' in r.level && r.level.differenceMm !== null ? Number(r.level.differenceMm.toFixed(1)) : null) },
   { title: 'our level', text: (r) => (r.level ? ('error' in r.level ? r.level.error.code : r.level.ours) : null) },

@@ -1,4 +1,5 @@
 /** What validate writes (validation.json) and the HTML report reads. */
+import type { BodyMeasurements } from '../model/index.ts';
 import type { AgreementSummary, AreaComparison, Grade } from './metrics.ts';
 
 export interface LevelAgreement {
@@ -9,6 +10,13 @@ export interface LevelAgreement {
   differenceMm: number | null;
   /** The same in slices of the series. */
   differenceSlices: number | null;
+}
+
+export interface BodyArea {
+  slices: number;
+  meanCm2: number;
+  minCm2: number;
+  maxCm2: number;
 }
 
 export type ComparisonRecord = Pick<AreaComparison, 'readerAreaCm2' | 'oursAreaCm2' | 'differenceCm2' | 'relativeDifference' | 'dice'> & { grade: Grade };
@@ -33,6 +41,11 @@ export interface CaseRecord {
   full: ComparisonRecord | null;
   level: LevelAgreement | { error: { code: string; message: string } } | null;
   segmenter: { id: string; version: string } | null;
+  /**
+   * measurement.slices "body": the node's area over the vertebral body it found (mean and range
+   * over its slices), beside the reader's single slice; null otherwise or when no level was found.
+   */
+  oursBody: BodyArea | null;
   /** Picture of the reader's slice, relative to the output folder. */
   picture: string | null;
 }
@@ -57,4 +70,9 @@ export interface ValidationReport {
   cases: CaseRecord[];
   failed: number;
   files: { json: string; html: string; blandAltman: string | null; scatter: string | null };
+}
+
+/** The record's view of a body measurement (null without one). */
+export function bodyAreaOf(body: BodyMeasurements | undefined): BodyArea | null {
+  return body ? { slices: body.slices.length, meanCm2: body.areaCm2.mean, minCm2: body.areaCm2.min, maxCm2: body.areaCm2.max } : null;
 }
