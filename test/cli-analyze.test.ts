@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writePhantomStudy } from '../src/phantom/index.ts';
 import { dataPath, hasCommand, makeTempDir, repoRoot, requirePaths } from './support/env.ts';
 
 describe('ct-muscle-node analyze --out', function () {
@@ -49,6 +50,27 @@ describe('ct-muscle-node analyze --out', function () {
       assert.match(line.status, /^E_(LEVEL_NOT_IN_VIEW|INSUFFICIENT_COVERAGE|LEVEL_AMBIGUOUS)$/);
       assert.equal(line.muscle, null);
       assert.ok(line.message.length > 10);
+    }
+  });
+
+  it('--slices body adds the body\'s slices, mean and range to the JSON line; --slices with another value is a usage error', async function () {
+    const tmp = makeTempDir('ctmn-analyze-body-');
+    try {
+      const dir = join(tmp.path, 'study');
+      await writePhantomStudy(dir, { rows: 256, columns: 256, fromLevel: 'L2', toLevel: 'T11', sliceThicknessMm: 3, seed: 5 });
+      const cli = (...args: string[]) => spawnSync(process.execPath, [join(repoRoot, 'bin/ct-muscle-node.js'), 'analyze', dir, ...args], { encoding: 'utf8' });
+      const run = cli('--slices', 'body');
+      assert.equal(run.status, 0, run.stderr);
+      const line = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+      assert.equal(line.status, 'ok', line.message);
+      assert.ok(line.body.slices.length >= 3, JSON.stringify(line.body));
+      assert.ok(line.body.slices.some((s: { sopInstanceUid: string }) => s.sopInstanceUid === line.level.sopInstanceUid));
+      assert.ok(line.body.areaCm2.min <= line.muscle.areaCm2 && line.muscle.areaCm2 <= line.body.areaCm2.max);
+      const bad = cli('--slices', 'all');
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, /--slices must be one of mid, body, not all/);
+    } finally {
+      tmp.remove();
     }
   });
 });
