@@ -180,31 +180,36 @@ function levelOf(seg: CtVolume, k: number): string {
 }
 
 /**
- * Every example_ct_sm slice by level, with the psoas/QL rule off and on (off = 1.1.0 plus the 1.2.0 canal and bone-edge clearing):
- * Dice and area difference against the whole reference mask and against its −29..150 HU pixels.
+ * Every example_ct_sm slice by level: "before" (1.1.0 plus the 1.2.0 canal and bone-edge clearing,
+ * no psoas/QL), 1.2.0 (psoas/QL) and 1.3.0 (also the enhancing-organ edge): Dice and area
+ * difference against the whole reference mask and against its −29..150 HU pixels.
  */
 async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<void> {
-  type Row = { level: string; k: number; before: number[]; after: number[] };
+  type Row = { level: string; k: number; runs: number[][] };
   const rows: Row[] = [];
+  const variants = [{ posteriorWallMuscles: false, organEdge: false }, { organEdge: false }, {}];
   for (let k = 0; k < sm.slices.length; k++) {
     const input = { ...sliceOf(sm, k), level: levelOf(seg, k) };
     const { all, inRange } = referenceMasks(ref, k, input.hu);
     const figures = (mask: Uint8Array) => [dice(mask, all), (count(mask) - count(all)) / count(all), dice(mask, inRange), (count(mask) - count(inRange)) / count(inRange)];
-    rows.push({ level: input.level, k, before: figures(segmentAnatomic(input, { posteriorWallMuscles: false }).mask), after: figures(segmentAnatomic(input).mask) });
+    rows.push({ level: input.level, k, runs: variants.map((options) => figures(segmentAnatomic(input, options).mask)) });
   }
   const pct = (v: number) => `${v >= 0 ? '+' : ''}${f1(100 * v)}%`;
-  console.log('example_ct_sm per slice (level from the vertebra labels): Dice / area diff, whole ref | −29..150 HU ref; psoas/QL rule off → on');
+  const cell = (v: number[]) => `${f3(v[0])} ${pct(v[1])} | ${f3(v[2])} ${pct(v[3])}`;
+  console.log('example_ct_sm per slice (level from the vertebra labels): Dice / area diff, whole ref | −29..150 HU ref; before → 1.2.0 (psoas/QL) → 1.3.0 (organ edge)');
   for (const row of rows) {
-    const [b, a] = [row.before, row.after];
-    console.log(`  ${String(row.k).padStart(2)} ${row.level.padEnd(3)} ${f3(b[0])} ${pct(b[1])} | ${f3(b[2])} ${pct(b[3])}  →  ${f3(a[0])} ${pct(a[1])} | ${f3(a[2])} ${pct(a[3])}${a[0] < b[0] - 0.01 ? '  (worse by > 0.01)' : ''}`);
+    const [b, m, a] = row.runs;
+    const worse = a[0] < b[0] - 0.01 ? '  (worse than before by > 0.01)' : a[0] < m[0] - 0.01 ? '  (worse than 1.2.0 by > 0.01)' : '';
+    console.log(`  ${String(row.k).padStart(2)} ${row.level.padEnd(3)} ${cell(b)}  →  ${cell(m)}  →  ${cell(a)}${worse}`);
   }
+  const worst = Math.min(...rows.map((r) => r.runs[2][0] - r.runs[1][0]));
+  console.log(`  worst slice 1.2.0 → 1.3.0: Dice ${worst >= 0 ? '+' : ''}${worst.toFixed(4)}`);
   const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
   for (const level of ['T12', 'L1', 'L2']) {
     const sel = rows.filter((r) => r.level === level);
-    const col = (which: 'before' | 'after', j: number) => mean(sel.map((r) => r[which][j]));
-    console.log(
-      `  ${level} (${sel.length} slices) mean: before Dice ${f3(col('before', 0))}, area ${pct(col('before', 1))} | in-range Dice ${f3(col('before', 2))}, area ${pct(col('before', 3))}  →  after Dice ${f3(col('after', 0))}, area ${pct(col('after', 1))} | in-range Dice ${f3(col('after', 2))}, area ${pct(col('after', 3))}`,
-    );
+    const col = (run: number) => sel[0].runs[run].map((_, j) => mean(sel.map((r) => r.runs[run][j])));
+    const line = (v: number[]) => `Dice ${f3(v[0])}, area ${pct(v[1])} | in-range Dice ${f3(v[2])}, area ${pct(v[3])}`;
+    console.log(`  ${level} (${sel.length} slices) mean: before ${line(col(0))}  →  1.2.0 ${line(col(1))}  →  1.3.0 ${line(col(2))}`);
   }
 }
 

@@ -8,7 +8,7 @@ import { CtMuscleError } from '../src/errors.ts';
 import { extraFlags, lowMuscleVerdict, measureMuscle, parseCutoffs, plausibleHeight, segmentAndMeasure } from '../src/measure/index.ts';
 import { planPhantom, renderPhantomSlice } from '../src/phantom/index.ts';
 
-function phantomVolume(orientation: 'HFS' | 'HFP' = 'HFS'): { volume: CtVolume; truthCm2: number } {
+function phantomVolume(orientation: 'HFS' | 'HFP' = 'HFS'): { volume: CtVolume; truthCm2: number; truth: Uint8Array } {
   const plan = planPhantom({ orientation, arms: true, table: true, seed: 5 });
   const slice = renderPhantomSlice(plan, plan.truth.t12.sliceIndex!);
   const iop = slice.imageOrientationPatient;
@@ -32,17 +32,24 @@ function phantomVolume(orientation: 'HFS' | 'HFP' = 'HFS'): { volume: CtVolume; 
     paddingHu: -3024,
     issues: [],
   } as CtVolume;
-  return { volume, truthCm2: slice.muscleAreaCm2 };
+  return { volume, truthCm2: slice.muscleAreaCm2, truth: slice.muscleMask };
 }
 
 describe('segmentAndMeasure', () => {
-  it('default segmenter on a phantom: area within 10% of the truth, id/version, arms flagged, SMI with height', async () => {
-    const { volume, truthCm2 } = phantomVolume();
+  it('default segmenter on a phantom: area within 11% of the truth, ≥ 98% of the mask truth muscle, id/version, arms flagged, SMI with height', async () => {
+    const { volume, truthCm2, truth } = phantomVolume();
     const result = await segmentAndMeasure({ volume, sliceIndex: 0, patient: { heightM: 1.75, sex: 'M' } });
-    assert.ok(Math.abs(result.muscle.areaCm2 - truthCm2) / truthCm2 < 0.1, `${result.muscle.areaCm2} vs ${truthCm2}`);
+    // The area is short of the truth by the wall muscle deep to the costal cartilage, which the
+    // segmenter leaves out as TotalSegmentator does (−8.9% of the truth here) and some paraspinal
+    // edge (−2.2%): 1.3.0 is −10.5%. The bound was 10% while cartilage partial-volume pixels
+    // (not muscle) made up for part of it; 1.3.0 clears them, so the mask is purer (checked below).
+    assert.ok(Math.abs(result.muscle.areaCm2 - truthCm2) / truthCm2 < 0.11, `${result.muscle.areaCm2} vs ${truthCm2}`);
+    let inTruth = 0;
+    for (let i = 0; i < truth.length; i++) inTruth += result.mask[i] & truth[i];
+    assert.ok(inTruth / result.muscle.pixelCount >= 0.98, `${inTruth} of ${result.muscle.pixelCount} mask pixels are truth muscle`);
     assert.equal(result.segmenter.id, 'ct-muscle-node/anatomic');
-    // 1.2.0: psoas and quadratus lumborum rules (issue 17) changed the output, so the version moved.
-    assert.equal(result.segmenter.version, '1.2.0');
+    // 1.2.0: psoas and quadratus lumborum rules (issue 17); 1.3.0: enhancing-organ partial volume (issue 17): the output changed, so the version moved.
+    assert.equal(result.segmenter.version, '1.3.0');
     assert.equal(result.segmenter.prompt, null);
     assert.ok(result.flags.some((f) => f.startsWith('arms-in-view')));
     assert.ok(Math.abs(result.muscle.smiCm2PerM2! - result.muscle.areaCm2 / 1.75 ** 2) < 1e-9);

@@ -136,7 +136,7 @@ describe('validate', function () {
     await withPage(join(out, 'validation.html'), async (page) => {
       assert.deepEqual(await tableState(page, 'cases'), { rows: 2, images: 2, loaded: 2 });
       const summary = await page.$$eval('#summary tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
-      assert.ok(summary.some((t) => t.includes('Dice') && t.includes('0.9025')));
+      assert.ok(summary.some((t) => t.includes('Dice') && t.includes('0.9205')));
       const plots = await page.evaluate<number[]>("[...document.querySelectorAll('body > img')].map((i) => i.naturalWidth)");
       assert.deepEqual(plots, [640, 640], 'Bland–Altman and scatter plots load');
     });

@@ -11,6 +11,7 @@ import { finishMuscleMask } from './hu-rule.ts';
 import { boxMean3, close, countOnes } from '../image/morphology.ts';
 import type { SegmentInput, SegmentResult, Segmenter } from './types.ts';
 import { clearBoneEdge } from './bone-edge.ts';
+import { clearOrganEdge } from './organ-edge.ts';
 import { posteriorWallMuscles } from './psoas.ts';
 import { anatomicReviewFlags, outlineOnEdge, pelvisBeside } from './scope.ts';
 import { clearParavertebral, findSpine, type TrunkSlice } from './spine.ts';
@@ -18,13 +19,15 @@ import { trunkCentre, wallBand } from './wall-rays.ts';
 import { stopwatch } from './stopwatch.ts';
 
 export const ANATOMIC_SEGMENTER_ID = 'ct-muscle-node/anatomic';
-export const ANATOMIC_SEGMENTER_VERSION = '1.2.0';
+export const ANATOMIC_SEGMENTER_VERSION = '1.3.0';
 /** Gaps between muscle bellies up to this radius count as intermuscular (for the IMAT envelope). */
 const ENVELOPE_CLOSE_MM = 4;
 
 export interface AnatomicOptions {
   /** Search for psoas and quadratus lumborum beside the vertebra (default true; off only to show what the rule adds). */
   posteriorWallMuscles?: boolean;
+  /** Clear enhancing-organ partial volume after the HU rule (default true; off only to show what the rule does). */
+  organEdge?: boolean;
 }
 
 export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = {}): SegmentResult {
@@ -46,6 +49,7 @@ export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = 
   lap('psoas');
   const boneEdge = clearBoneEdge(band, hu, rows, columns);
   const mask = finishMuscleMask(band, hu, rows, columns, spacing);
+  const organEdge = options.organEdge === false ? 0 : clearOrganEdge(mask, hu, rows, columns);
   const closed = close(mask, rows, columns, spacing, ENVELOPE_CLOSE_MM);
   const envelope = new Uint8Array(mask.length);
   for (let i = 0; i < mask.length; i++) envelope[i] = mask[i] || (closed[i] && band[i]) ? 1 : 0;
@@ -77,6 +81,7 @@ export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = 
         `trunk ${countOnes(trunk)} px, muscle ${countOnes(mask)} px`,
         spine?.found ? `vertebra found; ${cleared} paravertebral px cleared` : 'no vertebra found',
         `${boneEdge} px of bone-edge partial volume cleared`,
+        `${organEdge} px of enhancing-organ partial volume cleared`,
         deep ? `psoas ${deep.psoasPixels.join('/')} px, quadratus lumborum ${deep.quadratusPixels.join('/')} px (right/left, before the HU rule)` : 'psoas and quadratus lumborum not searched',
       ],
     },
