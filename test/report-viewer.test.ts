@@ -17,6 +17,11 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { writeReport, type ReportOutput } from '../src/report/report.ts';
+import { readInstanceHeader } from '../src/dicom/read.ts';
+import { groupIntoSeries } from '../src/dicom/series.ts';
+import { planVolume } from '../src/dicom/volume.ts';
+import { summarizeBody } from '../src/measure/index.ts';
+import { decodeMaskRle, generatePhantomStudy } from '../src/phantom/index.ts';
 import { repoRoot, requirePaths } from './support/env.ts';
 import { ensureOhifDist, startViewerServer, type ViewerServer } from './support/ohif.ts';
 import { orthancUnavailableReason, startOrthanc, stow, unconfirmed, type OrthancHandle } from './support/orthanc.ts';
@@ -31,7 +36,9 @@ import {
   loadSharedSeries,
   measureOnSlice,
   measureHu,
+  levelFor,
   phantomCase,
+  sliceHu,
   type PhantomCase,
   type SharedSeries,
 } from './support/report-fixtures.ts';
@@ -172,6 +179,51 @@ function leftPosteriorMask(src: InstanceHeader, mask: Uint8Array): Uint8Array {
   return out;
 }
 
+interface BodyCase {
+  files: Uint8Array[];
+  source: InstanceHeader;
+  report: ReportOutput;
+}
+
+/**
+ * measurement.slices "body" in its own phantom study: the T12 slice and the slices above and
+ * below it, each with its true muscle mask and numbers measured on its HU, as the pipeline hands
+ * them to writeReport.
+ */
+async function bodyCase(): Promise<BodyCase> {
+  const { files, truth } = await generatePhantomStudy(
+    { rows: 256, columns: 256, fromLevel: 'L1', toLevel: 'T11', orientation: 'HFS', patient: { id: 'PHANTOM-BODY', name: 'PHANTOM^BODY' } },
+    { masks: 'all' },
+  );
+  const headers = await Promise.all(files.map((f) => readInstanceHeader({ kind: 'memory', bytes: f.bytes, label: f.fileName })));
+  const { ordered } = planVolume(groupIntoSeries(headers)[0]);
+  const mid = ordered.findIndex((h) => h.sopInstanceUid === truth.t12.sopInstanceUid);
+  const indices = [mid - 1, mid, mid + 1];
+  const slices = await Promise.all(
+    indices.map(async (k) => {
+      const header = ordered[k];
+      const mask = decodeMaskRle(truth.slices.find((t) => t.sopInstanceUid === header.sopInstanceUid)!.muscleMask!);
+      return { header, mask, muscle: measureHu(await sliceHu(ordered, k), mask, header.pixelSpacing!) };
+    }),
+  );
+  const figures = summarizeBody({
+    bodyMm: [ordered[mid - 1].imagePositionPatient![2] - 2, ordered[mid + 1].imagePositionPatient![2] + 2],
+    rule: 'the T12 slice and its neighbours (viewer test)',
+    slices: slices.map((s, i) => ({ sliceIndex: indices[i], sopInstanceUid: s.header.sopInstanceUid, zMm: s.header.imagePositionPatient![2], muscle: s.muscle, flags: [] })),
+    notMeasured: [],
+  });
+  const source = ordered[mid];
+  const own = slices[1];
+  const report = writeReport({
+    ...commonFor(source),
+    level: levelFor(source, mid),
+    mask: own.mask,
+    measurements: own.muscle,
+    body: { figures, slices: figures.slices.map((f) => ({ source: ordered[f.sliceIndex], mask: slices[indices.indexOf(f.sliceIndex)].mask })) },
+  });
+  return { files: files.map((f) => f.bytes), source, report };
+}
+
 describe('report: SEG and SR in the OHIF viewer', function () {
   this.timeout(600000);
   let orthanc: OrthancHandle | null = null;
@@ -185,6 +237,7 @@ describe('report: SEG and SR in the OHIF viewer', function () {
   const pageErrors: string[] = [];
   const phantoms = new Map<string, PhantomCase>();
   const phantomMasks = new Map<string, Uint8Array>();
+  let body: BodyCase;
 
   before(async function () {
     if (process.env.CT_MUSCLE_VIEWER_TEST !== '1') {
@@ -215,6 +268,9 @@ describe('report: SEG and SR in the OHIF viewer', function () {
       const sent = await stow(orthanc.dicomWebRoot, [...c.files.map((bytes) => ({ bytes })), { bytes: r.seg!.bytes }, { bytes: r.sr.bytes }]);
       assert.deepEqual(unconfirmed(sent, [...c.ordered.map((h) => h.sopInstanceUid), r.seg!.sopInstanceUid, r.sr.sopInstanceUid]), []);
     }
+    body = await bodyCase();
+    const bodySent = await stow(orthanc.dicomWebRoot, [...body.files.map((bytes) => ({ bytes })), { bytes: body.report.seg!.bytes }, { bytes: body.report.sr.bytes }]);
+    assert.deepEqual(unconfirmed(bodySent, [body.report.seg!.sopInstanceUid, body.report.sr.sopInstanceUid]), []);
     viewer = await startViewerServer(dist, orthanc.baseUrl);
     profile = mkdtempSync(join(tmpdir(), 'ctmn-chromium-'));
     browser = await chromium.launchPersistentContext(profile, {
@@ -377,6 +433,28 @@ describe('report: SEG and SR in the OHIF viewer', function () {
       assert.deepEqual(pageErrors, []);
     });
   }
+
+  it('measurement.slices "body": OHIF loads the several-frame SEG and the SR, and shows the body mean on the measured slice', async () => {
+    await openStudy(body.source.studyInstanceUid);
+    await page.getByText('Muscle report T12', { exact: false }).first().dblclick();
+    const area = body.report.result.body!.areaCm2;
+    const shown = (v: number) => (Math.round(v * 100) / 100).toFixed(2);
+    const labels = [`Area of defined region: ${shown(area.mean)} cm2`, `Area of defined region: ${shown(area.min)} cm2`, `Area of defined region: ${shown(area.max)} cm2`];
+    try {
+      await waitFor('the body figures', async () => {
+        await page.evaluate(RENDER);
+        await page.waitForTimeout(300);
+        const text = await bodyText(page);
+        return labels.every((l) => text.includes(l));
+      }, 60000);
+    } catch (error) {
+      saveSmall('ohif-body-failure.png', await page.screenshot());
+      console.log(await bodyText(page));
+      throw error;
+    }
+    saveSmall('ohif-body-sr.jpg', await page.screenshot({ type: 'jpeg', quality: 70 }));
+    assert.deepEqual(pageErrors, []);
+  });
 
   after(function () {
     for (const file of saved) console.log(`      screenshot: ${file} (${Math.round(statSync(file).size / 1024)} KB)`);
