@@ -34,13 +34,16 @@ export interface CorrectionReport {
 
 /**
  * Re-measure an edited SEG (its bytes; `label` names it in messages) on the CT slice it references
- * among `headers`. Writes nothing: E_EMPTY_MASK, E_SLICE_NOT_FOUND or E_INCONSISTENT_GEOMETRY
+ * among `headers` (`measuredSopInstanceUid`, when given and drawn on, among several). Writes nothing: E_EMPTY_MASK, E_SLICE_NOT_FOUND or E_INCONSISTENT_GEOMETRY
  * before anything is changed.
  */
-export async function correctionReport(segBytes: Uint8Array, headers: InstanceHeader[], label: string): Promise<CorrectionReport> {
+export async function correctionReport(segBytes: Uint8Array, headers: InstanceHeader[], label: string, measuredSopInstanceUid?: string): Promise<CorrectionReport> {
   const readout = await readSegMask(segBytes);
   // The measured slice is the frame that holds the mask (full-stack SEGs have empty frames too).
-  const frame = [...readout.frames].filter((f) => f.pixelCount > 0 && f.referencedSopInstanceUid).sort((a, b) => b.pixelCount - a.pixelCount)[0];
+  // A "body" SEG holds a mask on several slices: the slice the study was measured on wins when
+  // the caller knows it (the review page); otherwise the largest mask.
+  const held = [...readout.frames].filter((f) => f.pixelCount > 0 && f.referencedSopInstanceUid).sort((a, b) => b.pixelCount - a.pixelCount);
+  const frame = held.find((f) => f.referencedSopInstanceUid === measuredSopInstanceUid) ?? held[0];
   if (!frame) throw new CtMuscleError('E_EMPTY_MASK', `${label}: the edited segmentation is empty; there is nothing to re-measure.`);
   const sopInstanceUid = frame.referencedSopInstanceUid!;
   const { source, ordered, sliceIndex, volume } = await sliceVolume(headers, sopInstanceUid);

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../src/config.ts';
+import { correctionReport } from '../src/correction.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
 import type { InstanceHeader } from '../src/dicom/types.ts';
 import { isCtMuscleError } from '../src/errors.ts';
@@ -254,5 +255,17 @@ describe('measurement.slices "body" on a phantom, real stages', function () {
     const json = JSON.parse(readFileSync(body.outputs.json!, 'utf8')) as ResultJson;
     const page = studyPage({ row, json, kind: 'original', records: [], files: [], askName: false });
     assert.ok(page.includes(`${areaCm2.mean.toFixed(2)} cm² (range ${areaCm2.min.toFixed(2)}–${areaCm2.max.toFixed(2)} over ${slices.length} slices)`), page);
+  });
+
+  it('a reviewer\'s edited "body" SEG is re-measured on the measured slice, not on its largest mask', async () => {
+    const seg = new Uint8Array(readFileSync(body.outputs.seg!.path));
+    const mid = body.level!.sopInstanceUid;
+    const largest = [...body.body!.slices].sort((a, b) => b.muscle.pixelCount - a.muscle.pixelCount)[0];
+    assert.notEqual(largest.sopInstanceUid, mid, 'precondition: another slice holds the largest mask');
+    const onMid = await correctionReport(seg, headers, 'edited', mid);
+    assert.equal(onMid.result.measuredSlice.sopInstanceUid, mid);
+    assert.equal(onMid.result.muscle.pixelCount, body.body!.slices.find((s) => s.sopInstanceUid === mid)!.muscle.pixelCount);
+    const unknown = await correctionReport(seg, headers, 'edited');
+    assert.equal(unknown.result.measuredSlice.sopInstanceUid, largest.sopInstanceUid, 'without the measured slice: the largest mask, as before');
   });
 });

@@ -112,7 +112,7 @@ export async function correct(deps: ActionDeps, uid: string, basis: Basis, revie
   await checkUploadedSeg(bytes, uid);
   let report;
   try {
-    report = await correctionReport(bytes, basis.ordered, 'the uploaded segmentation');
+    report = await correctionReport(bytes, basis.ordered, 'the uploaded segmentation', basis.ordered[basis.sliceIndex]?.sopInstanceUid);
   } catch (error) {
     if (isCtMuscleError(error) && error.code === 'E_SLICE_NOT_FOUND') {
       throw new CtMuscleError('E_SEG_MISMATCH', `The segmentation is drawn on a slice that is not in the measured series: ${error.message}`);

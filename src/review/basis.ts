@@ -118,7 +118,8 @@ export async function basisFor(sources: BasisSources, json: ResultJson, correcti
   const ordered = await seriesHeaders(sources.spoolDir, json.study.studyInstanceUid, json.series.seriesInstanceUid);
   if (!correction) return originalBasis(sources, json, ordered, records);
   const segPath = String(correction.detail.editedSegPath);
-  const report = await correctionReport(new Uint8Array(await readFile(segPath)), ordered, segPath);
+  const measured = (correction.detail.measuredSlice as { sopInstanceUid?: string } | undefined)?.sopInstanceUid;
+  const report = await correctionReport(new Uint8Array(await readFile(segPath)), ordered, segPath, measured);
   const sliceIndex = ordered.findIndex((h) => h.sopInstanceUid === report.result.measuredSlice.sopInstanceUid);
   return { kind: 'corrected', srInput: report.srInput, mask: report.mask, ordered, sliceIndex, predecessor: predecessorOf(records, json) };
 }
