@@ -25,7 +25,7 @@ import { writePhantomStudy } from '../src/phantom/index.ts';
 import { analyzeHeaders, scanInputs, type StageEvent } from '../src/pipeline/index.ts';
 
 /** Stage names as the issue lists them (pipeline stage → printed name). */
-const PRINTED: Record<string, string> = { select: 'select', volume: 'decode/HU', level: 'level', 'segment-measure': 'segment+measure', report: 'report', outputs: 'write' };
+const PRINTED: Record<string, string> = { select: 'select', volume: 'decode/HU', level: 'level', slices: 're-read measured slices', 'segment-measure': 'segment+measure', report: 'report', outputs: 'write' };
 
 const { values: args } = parseArgs({
   options: {

@@ -28,7 +28,7 @@ function diceOf(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** Truth stages for several phantoms: each volume answered by its own study's truth. */
 function truthStagesOf(truths: PhantomTruth[]): Stages {
-  const of = (volume: CtVolume) => truthStages(truths.find((t) => t.studyInstanceUid === volume.studyInstanceUid)!);
+  const of = (volume: Pick<CtVolume, 'studyInstanceUid'>) => truthStages(truths.find((t) => t.studyInstanceUid === volume.studyInstanceUid)!);
   return {
     findLevel: (input) => of(input.volume).findLevel(input),
     segmentAndMeasure: (input) => of(input.volume).segmentAndMeasure(input),

@@ -126,6 +126,13 @@ export interface CtVolume {
   issues: GeometryIssue[];
 }
 
+/**
+ * A series' slices and geometry without its full-resolution HU: what the level finder and the
+ * choice of slices need (the pipeline decodes the whole series once onto the level finder's
+ * grid and re-reads only the slices it measures at full resolution).
+ */
+export type SeriesLayout = Omit<CtVolume, 'hu' | 'paddingHu'>;
+
 /** What the series-selection rules see of a series (headers only: no pixels decoded). */
 export interface SeriesSummary {
   studyInstanceUid: string;

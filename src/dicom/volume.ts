@@ -1,6 +1,7 @@
 /**
  * A series → an HU volume: slices ordered along the normal (inferior → superior for axial
- * stacks), rescaled per slice, decoded one file at a time into one Int16Array.
+ * stacks), rescaled per slice, decoded one file at a time into one Int16Array — or handed slice
+ * by slice to a caller that keeps only what it derives from each (`decodeSeries`).
  */
 import { CtMuscleError } from '../errors.ts';
 import { numberValue } from './dataset-values.ts';
@@ -9,7 +10,7 @@ import { PADDING_HU, paddingInStoredRange, storedToHounsfield } from './hu.ts';
 import { decodeFrame, pixelFormatOf } from './pixels.ts';
 import { loadSourceBytes, parseDicomAsync } from './read.ts';
 import type { SeriesGroup } from './series.ts';
-import type { CtVolume, InstanceHeader, SliceInfo, VolumeGeometry } from './types.ts';
+import type { CtVolume, InstanceHeader, SeriesLayout, SliceInfo, VolumeGeometry } from './types.ts';
 
 export interface VolumeOptions {
   /** Build only these slices (indices in stack order), e.g. the chosen slice and its neighbours. */
@@ -89,6 +90,58 @@ function sliceInfoOf(header: InstanceHeader, normal: [number, number, number]): 
   };
 }
 
+/** Decode one instance of the series and rescale it into `out` from `offset` (rows × columns HU). */
+async function decodeSliceInto(header: InstanceHeader, geometry: VolumeGeometry, scratch: Int32Array, out: Int16Array, offset: number): Promise<SliceInfo> {
+  const parsed = await parseDicomAsync(await loadSourceBytes(header.source));
+  const format = pixelFormatOf(parsed.dataset);
+  if (format.samplesPerPixel !== 1 || !format.photometricInterpretation.startsWith('MONOCHROME')) {
+    throw new CtMuscleError(
+      'E_UNSUPPORTED_PIXEL_FORMAT',
+      `${header.sopInstanceUid}: CT must be greyscale (MONOCHROME1/2, one sample); this is ${format.photometricInterpretation} with ${format.samplesPerPixel} samples.`,
+    );
+  }
+  if (format.rows !== geometry.rows || format.columns !== geometry.columns) {
+    throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', `${header.sopInstanceUid} is ${format.rows}×${format.columns}; the series is ${geometry.rows}×${geometry.columns}.`);
+  }
+  const stored = await decodeFrame(parsed, 0, scratch);
+  const info = sliceInfoOf(header, geometry.normal);
+  const paddingValue = numberValue(parsed.dataset, 'PixelPaddingValue');
+  const rangeLimit = numberValue(parsed.dataset, 'PixelPaddingRangeLimit');
+  storedToHounsfield(
+    stored,
+    {
+      slope: info.rescaleSlope,
+      intercept: info.rescaleIntercept,
+      padding:
+        paddingValue === undefined
+          ? undefined
+          : {
+              value: paddingInStoredRange(paddingValue, format.pixelRepresentation, format.bitsAllocated),
+              rangeLimit: rangeLimit === undefined ? undefined : paddingInStoredRange(rangeLimit, format.pixelRepresentation, format.bitsAllocated),
+            },
+    },
+    out,
+    offset,
+  );
+  return info;
+}
+
+/** What each slice's header says of it (position, rescale), in stack order; no pixels are read. */
+export function sliceInfosOf(plan: VolumePlan): SliceInfo[] {
+  return plan.ordered.map((header) => sliceInfoOf(header, plan.geometry.normal));
+}
+
+function layoutOf(group: SeriesGroup, plan: VolumePlan, slices: SliceInfo[]): SeriesLayout {
+  return {
+    studyInstanceUid: group.studyInstanceUid,
+    seriesInstanceUid: group.seriesInstanceUid,
+    frameOfReferenceUid: plan.ordered[0].frameOfReferenceUid,
+    geometry: plan.geometry,
+    slices,
+    issues: plan.issues,
+  };
+}
+
 /** Decode every slice (or the chosen ones) of a series into HU. Memory: 2 bytes per voxel plus one file at a time. */
 export async function buildVolume(group: SeriesGroup, options: VolumeOptions = {}): Promise<CtVolume> {
   const plan = options.plan ?? planVolume(group);
@@ -104,49 +157,26 @@ export async function buildVolume(group: SeriesGroup, options: VolumeOptions = {
   const slices: SliceInfo[] = [];
   // One stored-value buffer for the whole series: each slice is decoded into it, then rescaled into `hu`.
   const scratch = new Int32Array(sliceVoxels);
-  for (let n = 0; n < indices.length; n++) {
-    const header = plan.ordered[indices[n]];
-    const parsed = await parseDicomAsync(await loadSourceBytes(header.source));
-    const format = pixelFormatOf(parsed.dataset);
-    if (format.samplesPerPixel !== 1 || !format.photometricInterpretation.startsWith('MONOCHROME')) {
-      throw new CtMuscleError(
-        'E_UNSUPPORTED_PIXEL_FORMAT',
-        `${header.sopInstanceUid}: CT must be greyscale (MONOCHROME1/2, one sample); this is ${format.photometricInterpretation} with ${format.samplesPerPixel} samples.`,
-      );
-    }
-    if (format.rows !== geometry.rows || format.columns !== geometry.columns) {
-      throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', `${header.sopInstanceUid} is ${format.rows}×${format.columns}; the series is ${geometry.rows}×${geometry.columns}.`);
-    }
-    const stored = await decodeFrame(parsed, 0, scratch);
-    const info = sliceInfoOf(header, geometry.normal);
-    const paddingValue = numberValue(parsed.dataset, 'PixelPaddingValue');
-    const rangeLimit = numberValue(parsed.dataset, 'PixelPaddingRangeLimit');
-    storedToHounsfield(
-      stored,
-      {
-        slope: info.rescaleSlope,
-        intercept: info.rescaleIntercept,
-        padding:
-          paddingValue === undefined
-            ? undefined
-            : {
-                value: paddingInStoredRange(paddingValue, format.pixelRepresentation, format.bitsAllocated),
-                rangeLimit: rangeLimit === undefined ? undefined : paddingInStoredRange(rangeLimit, format.pixelRepresentation, format.bitsAllocated),
-              },
-      },
-      hu,
-      n * sliceVoxels,
-    );
-    slices.push(info);
+  for (let n = 0; n < indices.length; n++) slices.push(await decodeSliceInto(plan.ordered[indices[n]], geometry, scratch, hu, n * sliceVoxels));
+  return { ...layoutOf(group, plan, slices), hu, paddingHu: PADDING_HU };
+}
+
+/** Sees each decoded slice: its index in stack order and its HU (rows × columns, PADDING_HU for padding), valid until it returns. */
+export type SliceVisitor = (k: number, hu: Int16Array) => void;
+
+/**
+ * Decode every slice of a planned series, in stack order, into one reused slice buffer and hand
+ * each to `visit`; the series' layout comes back. Memory: one slice, not the volume — for callers
+ * that keep only what they derive from each slice (the level finder's working grid).
+ */
+export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: SliceVisitor): Promise<SeriesLayout> {
+  const sliceVoxels = plan.geometry.rows * plan.geometry.columns;
+  const hu = new Int16Array(sliceVoxels);
+  const scratch = new Int32Array(sliceVoxels);
+  const slices: SliceInfo[] = [];
+  for (let k = 0; k < plan.ordered.length; k++) {
+    slices.push(await decodeSliceInto(plan.ordered[k], plan.geometry, scratch, hu, 0));
+    visit(k, hu);
   }
-  return {
-    studyInstanceUid: group.studyInstanceUid,
-    seriesInstanceUid: group.seriesInstanceUid,
-    frameOfReferenceUid: plan.ordered[0].frameOfReferenceUid,
-    geometry,
-    slices,
-    hu,
-    paddingHu: PADDING_HU,
-    issues: plan.issues,
-  };
+  return layoutOf(group, plan, slices);
 }

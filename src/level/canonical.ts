@@ -5,7 +5,7 @@
  * flipped, and thin 512² images cost no more than 256² ones.
  */
 import { CtMuscleError } from '../errors.ts';
-import type { CtVolume } from '../dicom/types.ts';
+import type { VolumeGeometry } from '../dicom/types.ts';
 
 /** Coarser than this is kept as is; finer is box-averaged down to about this. */
 const TARGET_GRID_MM = 1.5;
@@ -22,8 +22,8 @@ export interface CanonicalGrid {
   sourceColumns: number;
 }
 
-export function canonicalGrid(volume: CtVolume): CanonicalGrid {
-  const { rows, columns, rowCosine, columnCosine, pixelSpacingMm, normal } = volume.geometry;
+export function canonicalGrid(geometry: VolumeGeometry): CanonicalGrid {
+  const { rows, columns, rowCosine, columnCosine, pixelSpacingMm, normal } = geometry;
   if (Math.abs(normal[2]) < 0.9) {
     throw new CtMuscleError('E_INSUFFICIENT_COVERAGE', 'The series is not an axial stack; the level finder needs axial slices along the spine.', {
       normal,
@@ -69,14 +69,14 @@ export function canonicalGrid(volume: CtVolume): CanonicalGrid {
   return { width, height, mm, sourceIndex, factor, sourceColumns: columns };
 }
 
-/** One slice on the working grid (HU; outside the image reads as air). */
-export function canonicalSlice(volume: CtVolume, grid: CanonicalGrid, k: number, out?: Int16Array): Int16Array {
-  const { rows, columns } = volume.geometry;
+/**
+ * One slice on the working grid (HU; outside the image reads as air). `hu` holds the slice's
+ * full-resolution HU from offset `base` (a whole volume, or one slice as it is decoded).
+ */
+export function canonicalSlice(hu: Int16Array, base: number, paddingHu: number, grid: CanonicalGrid, out?: Int16Array): Int16Array {
   const image = out ?? new Int16Array(grid.width * grid.height);
-  const base = k * rows * columns;
-  const { factor, sourceIndex } = grid;
-  const hu = volume.hu;
-  const padding = volume.paddingHu;
+  const { factor, sourceIndex, sourceColumns: columns } = grid;
+  const padding = paddingHu;
   const n = factor * factor;
   for (let p = 0; p < image.length; p++) {
     const s = sourceIndex[p];

@@ -6,7 +6,7 @@
  * ring), so votes are pooled over z-chunks and the track is carried from the strongest chunk
  * outward, never jumping more than a vertebra's width between chunks.
  */
-import type { WorkStack } from './stack.ts';
+import { inBody, type WorkStack } from './stack.ts';
 
 export const BONE_HU = 180;
 const SOFT_MIN_HU = -150;
@@ -36,7 +36,7 @@ function canalCandidates(stack: WorkStack, k: number): Int32Array {
   const cy = stack.centreY[k];
   if (Number.isNaN(cx)) return new Int32Array(0);
   const hu = stack.hu.subarray(k * plane, (k + 1) * plane);
-  const body = stack.body.subarray(k * plane, (k + 1) * plane);
+  const sliceStart = k * plane;
   const x0 = Math.max(0, Math.round(cx - WINDOW_HALF_MM / mm));
   const x1 = Math.min(width - 1, Math.round(cx + WINDOW_HALF_MM / mm));
   const w = x1 - x0 + 1;
@@ -82,7 +82,7 @@ function canalCandidates(stack: WorkStack, k: number): Int32Array {
       const v = hu[p];
       // The canal lies behind the body's centre in every position (the grid's rows run posterior).
       if (j < cy) continue;
-      if (!body[p] || v < SOFT_MIN_HU || v > SOFT_MAX_HU) continue;
+      if (!inBody(stack.body, sliceStart + p) || v < SOFT_MIN_HU || v > SOFT_MAX_HU) continue;
       const q = j * w + i;
       if (up[q] <= anteriorMax && down[q] <= posteriorMax && left[q] <= sideMax && right[q] <= sideMax) out.push(p);
     }

@@ -4,14 +4,15 @@
  * UID is returned as is. Otherwise the image decides, or a typed error says why it cannot.
  */
 import { CtMuscleError } from '../errors.ts';
-import type { CtVolume } from '../dicom/types.ts';
+import type { CtVolume, SeriesLayout } from '../dicom/types.ts';
 import { trackColumn } from './column.ts';
 import { bodySegments, centreTiltedDiscs, findDiscs, PROFILE_STEP_MM, resampleProfile, type BodySegment } from './discs.ts';
 import { identify } from './identify.ts';
 import { ANTERIOR_CORE, bodyCoreProfile } from './profile.ts';
 import { bearsRibs, ribReach, RIB_REACH_MM } from './ribs.ts';
 import { isSacral } from './sacrum.ts';
-import { buildStack } from './stack.ts';
+import { buildStack, type WorkStack } from './stack.ts';
+import { canonicalGrid } from './canonical.ts';
 import { TARGET_LEVELS, type LevelName, type LevelResult, type VertebraEvidence } from '../model/index.ts';
 import type { LevelOptions } from './types.ts';
 
@@ -27,14 +28,14 @@ const T12 = 11;
 
 export const METHOD = 'canal-tracked body profile; discs as density dips; ribs at the costovertebral junction; sacral alae';
 
-function nearestSlice(volume: CtVolume, z: number): number {
+function nearestSlice(volume: SeriesLayout, z: number): number {
   let best = 0;
   for (let k = 1; k < volume.slices.length; k++) if (Math.abs(volume.slices[k].zMm - z) < Math.abs(volume.slices[best].zMm - z)) best = k;
   return best;
 }
 
 /** The slice a person chose, or the only slice of a one-image series; null when the image must decide. */
-export function explicitChoice(volume: CtVolume, options: LevelOptions): LevelResult | null {
+export function explicitChoice(volume: SeriesLayout, options: LevelOptions): LevelResult | null {
   if (options.sopInstanceUid !== undefined) {
     const index = volume.slices.findIndex((s) => s.sopInstanceUid === options.sopInstanceUid);
     if (index < 0) {
@@ -69,7 +70,7 @@ function median(values: number[]): number {
 }
 
 /** Enough slices over enough length to count vertebrae, or E_INSUFFICIENT_COVERAGE. */
-function requireCoverage(volume: CtVolume): void {
+function requireCoverage(volume: SeriesLayout): void {
   const zFirst = volume.slices[0].zMm;
   const zLast = volume.slices[volume.slices.length - 1].zMm;
   if (volume.slices.length < MIN_SLICES || zLast - zFirst < MIN_COVERAGE_MM) {
@@ -81,7 +82,7 @@ function requireCoverage(volume: CtVolume): void {
 }
 
 /** What each body between discs shows: its extent, cut ends, ribs and sacral alae. */
-function vertebraEvidence(stack: ReturnType<typeof buildStack>, track: ReturnType<typeof trackColumn>, segments: BodySegment[], typicalHeight: number): VertebraEvidence[] {
+function vertebraEvidence(stack: WorkStack, track: ReturnType<typeof trackColumn>, segments: BodySegment[], typicalHeight: number): VertebraEvidence[] {
   return segments.map((segment) => {
     const visible = segment.superiorMm - segment.inferiorMm;
     const cut = segment.cutInferior || segment.cutSuperior;
@@ -137,7 +138,22 @@ function placeBody(segment: BodySegment, target: LevelName, typicalHeight: numbe
   return { inferiorMm, superiorMm, warning, penalty: 0.15 };
 }
 
-export function findLevel(volume: CtVolume, options: LevelOptions = {}): LevelResult {
+/**
+ * The working stack of a series: the one built while it was decoded, else built from the volume
+ * held whole. A series given without either is refused as the grid refuses it (not axial).
+ */
+function stackOf(volume: SeriesLayout | CtVolume, given: WorkStack | null | undefined): WorkStack {
+  if (given) return given;
+  if ('hu' in volume) return buildStack(volume);
+  canonicalGrid(volume.geometry);
+  throw new CtMuscleError('E_STAGE_UNAVAILABLE', 'The level finder was given neither the series\' pixels nor its working stack.');
+}
+
+/**
+ * `stack`: the series on the working grid, when it was built as the series was decoded (the
+ * pipeline); without it the stack is built from `volume`, which must then hold its HU.
+ */
+export function findLevel(volume: SeriesLayout | CtVolume, options: LevelOptions = {}, stack?: WorkStack | null): LevelResult {
   const target: LevelName = options.target ?? 'T12';
   if (!TARGET_LEVELS.includes(target)) {
     throw new CtMuscleError('E_CONFIG_INVALID', `The target level must be one of ${TARGET_LEVELS.join(', ')}; got ${JSON.stringify(target)}.`);
@@ -146,7 +162,10 @@ export function findLevel(volume: CtVolume, options: LevelOptions = {}): LevelRe
   if (explicit) return explicit;
 
   requireCoverage(volume);
-  const stack = buildStack(volume);
+  return levelOnStack(volume, target, stackOf(volume, stack));
+}
+
+function levelOnStack(volume: SeriesLayout, target: LevelName, stack: WorkStack): LevelResult {
   const track = trackColumn(stack);
   if (Number.isNaN(track.fromMm)) throw new CtMuscleError('E_INSUFFICIENT_COVERAGE', 'No spinal column was found in the series.');
   const profile = resampleProfile(stack.zMm, bodyCoreProfile(stack, track));

@@ -9,7 +9,7 @@
 import { label3d } from '../image/morphology.ts';
 import type { ColumnTrack } from './column.ts';
 import type { BodySegment } from './discs.ts';
-import type { WorkStack } from './stack.ts';
+import { inBody, type WorkStack } from './stack.ts';
 
 export const RIB_BONE_HU = 220;
 /** Bone joined to the junction reaching this far from the canal centre is a rib. */
@@ -48,7 +48,7 @@ export function ribReach(stack: WorkStack, track: ColumnTrack, segment: BodySegm
     for (let y = 0; y < hgt; y++) {
       for (let x = 0; x < w; x++) {
         const p = base + (y + y0) * width + x + x0;
-        if (stack.hu[p] >= RIB_BONE_HU && stack.body[p]) mask[(s * hgt + y) * w + x] = 1;
+        if (stack.hu[p] >= RIB_BONE_HU && inBody(stack.body, p)) mask[(s * hgt + y) * w + x] = 1;
       }
     }
   }

@@ -5,7 +5,7 @@
  */
 import { BONE_HU, type ColumnTrack } from './column.ts';
 import type { BodySegment } from './discs.ts';
-import type { WorkStack } from './stack.ts';
+import { inBody, type WorkStack } from './stack.ts';
 
 const ALA_LATERAL_MM: [number, number] = [28, 60];
 const ALA_AP_MM: [number, number] = [-35, -2];
@@ -28,7 +28,7 @@ export function alaeAt(stack: WorkStack, track: ColumnTrack, k: number): boolean
     for (let x = Math.max(0, Math.round(cx) - xr); x <= Math.min(width - 1, Math.round(cx) + xr); x++) {
       const dx = (x - cx) * mm;
       if (Math.abs(dx) < ALA_LATERAL_MM[0]) continue;
-      if (stack.hu[base + y * width + x] < BONE_HU || !stack.body[base + y * width + x]) continue;
+      if (stack.hu[base + y * width + x] < BONE_HU || !inBody(stack.body, base + y * width + x)) continue;
       if (dx > 0) left++;
       else right++;
     }

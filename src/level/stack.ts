@@ -2,8 +2,12 @@
  * The working stack: every slice on the patient-aligned grid, with the body mask (the largest
  * connected region denser than −500 HU, so the table, arms lying apart and air are left out) and
  * the body's left-right centre, the first guess at where the midline is.
+ *
+ * It is built one slice at a time (`startStack` … `add` … `finish`), so a series can be put on
+ * the grid while it is decoded, without its full-resolution volume ever being held whole: a
+ * 1,000-slice 512² series is 524 MB at full resolution, its working stack about 140 MB.
  */
-import type { CtVolume } from '../dicom/types.ts';
+import type { CtVolume, SliceInfo, VolumeGeometry } from '../dicom/types.ts';
 import { canonicalGrid, canonicalSlice, type CanonicalGrid } from './canonical.ts';
 import { largestComponent } from '../image/morphology.ts';
 
@@ -17,7 +21,7 @@ export interface WorkStack {
   mm: number;
   /** HU on the working grid, slice-major, inferior → superior. */
   hu: Int16Array;
-  /** 1 inside the body. */
+  /** The body mask, one bit per working-grid voxel (voxel index v at bit v & 7 of byte v >> 3); read it with `inBody`. */
   body: Uint8Array;
   /** Body centroid (working-grid column, row) per slice; NaN for a slice without a body. */
   centreX: Float64Array;
@@ -25,37 +29,77 @@ export interface WorkStack {
   zMm: Float64Array;
 }
 
-export function buildStack(volume: CtVolume): WorkStack {
-  const grid = canonicalGrid(volume);
-  const { width, height, mm } = grid;
-  const depth = volume.slices.length;
+/** Is working-grid voxel v (k·plane + p) inside the body? */
+export function inBody(body: Uint8Array, v: number): boolean {
+  return ((body[v >> 3] >> (v & 7)) & 1) === 1;
+}
+
+/** A stack being filled slice by slice, in any order; `finish` once every slice was added. */
+export interface StackBuilder {
+  /** Slice k from full-resolution HU (`hu` from offset `base`: one slice of rows × columns). */
+  add(k: number, hu: Int16Array, base: number, paddingHu: number): void;
+  finish(): WorkStack;
+}
+
+/** Mask, then body centroid, of one working-grid slice (written into the stack at slice k). */
+function addBody(stack: WorkStack, k: number, slice: Int16Array, dense: Uint8Array): void {
+  const { width, height, mm } = stack;
   const plane = width * height;
-  const hu = new Int16Array(plane * depth);
-  const body = new Uint8Array(plane * depth);
-  const centreX = new Float64Array(depth).fill(Number.NaN);
-  const centreY = new Float64Array(depth).fill(Number.NaN);
-  const dense = new Uint8Array(plane);
-  for (let k = 0; k < depth; k++) {
-    const slice = hu.subarray(k * plane, (k + 1) * plane);
-    canonicalSlice(volume, grid, k, slice);
-    for (let p = 0; p < plane; p++) dense[p] = slice[p] > BODY_HU ? 1 : 0;
-    const mask = largestComponent(dense, height, width);
-    body.set(mask, k * plane);
-    let n = 0;
-    let sx = 0;
-    let sy = 0;
-    for (let p = 0; p < plane; p++) {
-      if (!mask[p]) continue;
-      const x = p % width;
-      n++;
-      sx += x;
-      sy += (p - x) / width;
-    }
-    // A few square centimetres is a strap or a cable, not a trunk.
-    if (n * mm * mm > 2000) {
-      centreX[k] = sx / n;
-      centreY[k] = sy / n;
-    }
+  for (let p = 0; p < plane; p++) dense[p] = slice[p] > BODY_HU ? 1 : 0;
+  const mask = largestComponent(dense, height, width);
+  const bits = stack.body;
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let p = 0; p < plane; p++) {
+    if (!mask[p]) continue;
+    const v = k * plane + p;
+    bits[v >> 3] |= 1 << (v & 7);
+    const x = p % width;
+    n++;
+    sx += x;
+    sy += (p - x) / width;
   }
-  return { grid, width, height, depth, mm, hu, body, centreX, centreY, zMm: Float64Array.from(volume.slices, (s) => s.zMm) };
+  // A few square centimetres is a strap or a cable, not a trunk.
+  if (n * mm * mm > 2000) {
+    stack.centreX[k] = sx / n;
+    stack.centreY[k] = sy / n;
+  }
+}
+
+/** An empty stack for a series of this geometry and these slices; throws for a non-axial series. */
+export function startStack(geometry: VolumeGeometry, slices: Pick<SliceInfo, 'zMm'>[]): StackBuilder {
+  const grid = canonicalGrid(geometry);
+  const { width, height, mm } = grid;
+  const depth = slices.length;
+  const plane = width * height;
+  const stack: WorkStack = {
+    grid,
+    width,
+    height,
+    depth,
+    mm,
+    hu: new Int16Array(plane * depth),
+    body: new Uint8Array(Math.ceil((plane * depth) / 8)),
+    centreX: new Float64Array(depth).fill(Number.NaN),
+    centreY: new Float64Array(depth).fill(Number.NaN),
+    zMm: Float64Array.from(slices, (s) => s.zMm),
+  };
+  const dense = new Uint8Array(plane);
+  return {
+    add(k, hu, base, paddingHu) {
+      const slice = stack.hu.subarray(k * plane, (k + 1) * plane);
+      canonicalSlice(hu, base, paddingHu, grid, slice);
+      addBody(stack, k, slice, dense);
+    },
+    finish: () => stack,
+  };
+}
+
+/** The stack of a volume held whole (NIfTI input, tests). */
+export function buildStack(volume: CtVolume): WorkStack {
+  const builder = startStack(volume.geometry, volume.slices);
+  const sliceVoxels = volume.geometry.rows * volume.geometry.columns;
+  for (let k = 0; k < volume.slices.length; k++) builder.add(k, volume.hu, k * sliceVoxels, volume.paddingHu);
+  return builder.finish();
 }

@@ -56,7 +56,7 @@ export async function segmentAndMeasure(input: SegmentAndMeasureInput): Promise<
   const measureInput = { mask: result.mask, envelope: result.envelope, hu: slice.hu, rows: slice.rows, columns: slice.columns, pixelSpacingMm: slice.pixelSpacingMm, heightM: height };
   const muscle = measureMuscle(measureInput);
   if (!muscle) {
-    throw new CtMuscleError('E_EMPTY_MASK', `The ${segmenter.id} segmenter found no muscle on slice ${input.sliceIndex}.`, { segmenter: segmenter.id, notes: result.diagnostics.notes });
+    throw new CtMuscleError('E_EMPTY_MASK', `The ${segmenter.id} segmenter found no muscle on slice ${input.volume.slices[input.sliceIndex]?.sopInstanceUid ?? input.sliceIndex}.`, { segmenter: segmenter.id, notes: result.diagnostics.notes });
   }
 
   let crossCheck: SegmentAndMeasureResult['crossCheck'] = null;

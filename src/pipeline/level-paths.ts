@@ -1,7 +1,7 @@
 /**
  * The level finder over files, for the CLI (`ct-muscle-node level <path>...`): DICOM files or
  * folders are scanned, grouped by series, one series per study is selected by the intake rules
- * and built into a volume; .nii/.nii.gz files are read as volumes directly. Every outcome is
+ * and decoded onto the level finder's grid; .nii/.nii.gz files are read as volumes directly. Every outcome is
  * reported per series, a failure as `{code, message}`, so one bad input never hides the others.
  */
 import { dirname } from 'node:path';
@@ -34,9 +34,9 @@ function foldersOf(instances: InstanceHeader[]): string {
 async function levelOfStudy(headers: InstanceHeader[], selection: Partial<SelectionRules> | undefined, levelOptions: LevelOptions, run: RunOptions): Promise<PathLevelOutcome> {
   let seriesInstanceUid: string | null = null;
   try {
-    const { group, volume } = await studyVolume(headers, selection, run);
+    const { group, volume, stack } = await studyVolume(headers, selection, run);
     seriesInstanceUid = group.seriesInstanceUid;
-    return { source: foldersOf(group.instances), seriesInstanceUid, ok: true, result: findLevel(volume, levelOptions) };
+    return { source: foldersOf(group.instances), seriesInstanceUid, ok: true, result: findLevel(volume, levelOptions, stack) };
   } catch (error) {
     return { source: foldersOf(headers), seriesInstanceUid, ok: false, error: describeError(error) };
   }

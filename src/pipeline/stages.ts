@@ -1,7 +1,12 @@
 /**
  * The stages of one study, each with what it takes and what it gives:
  *
- *   select series → build volume → find level → segment and measure → report → outputs
+ *   select series → decode the series → find level → re-read the measured slices
+ *     → segment and measure → report → outputs
+ *
+ * The whole series is decoded once, slice by slice, straight onto the level finder's working
+ * grid: its full-resolution HU is never held whole (a 1,000-slice 512² series would be 524 MB).
+ * Only the slices that are measured are read again at full resolution.
  *
  * Each stage is implemented in its own folder (intake, dicom, level, segment + measure, report);
  * this file only names their contracts and holds the default set. `study.ts` is the one place
@@ -12,19 +17,20 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PACKAGED_MODEL_MANIFEST, type Config } from '../config.ts';
 import { groupIntoSeries, summarizeSeries, type SeriesGroup } from '../dicom/series.ts';
-import type { CtVolume, InstanceHeader, SeriesSummary } from '../dicom/types.ts';
-import { buildVolume, planVolume } from '../dicom/volume.ts';
+import { PADDING_HU } from '../dicom/hu.ts';
+import type { CtVolume, InstanceHeader, SeriesLayout, SeriesSummary } from '../dicom/types.ts';
+import { buildVolume, decodeSeries, planVolume, sliceInfosOf, type VolumePlan } from '../dicom/volume.ts';
 import { CtMuscleError } from '../errors.ts';
 import { selectSeries, type SelectionResult, type SelectionRules } from '../intake/select-series.ts';
 import { ioError, writeFileDurably } from '../io/durable-file.ts';
-import { findLevel } from '../level/index.ts';
+import { findLevel, startStack, type StackBuilder, type WorkStack } from '../level/index.ts';
 import { segmentAndMeasure } from '../measure/index.ts';
 import type { BodyMeasurements, LevelInfo, LevelName, MuscleMeasurements, OutputFile, SegmenterInfo, StudyOutputs, Verdict } from '../model/index.ts';
 import { levelInfoOf, MUSCLE_HU_WINDOW } from '../model/index.ts';
 import { writeReport, type ReportOutput } from '../report/index.ts';
 
 /** Stage names, in the order a study passes them (what observers and metrics see). */
-export const STAGE_NAMES = ['select', 'volume', 'level', 'segment-measure', 'report', 'outputs'] as const;
+export const STAGE_NAMES = ['select', 'volume', 'level', 'slices', 'segment-measure', 'report', 'outputs'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 /** select: the headers of one study → its series, their summaries and the selection verdict. */
@@ -39,27 +45,45 @@ export interface SeriesChoice {
   selection: SelectionResult;
 }
 
-/** volume: a series → its HU volume and its headers in volume order (planned once). */
+/** volume: a series → its layout and every slice on the level finder's working grid (decoded once). */
 export interface VolumeStageInput {
   group: SeriesGroup;
-  /** Build only these slices (by SOP Instance UID); default all. E_SLICE_NOT_FOUND for one not in the series. */
-  onlySopInstanceUids?: string[];
 }
-export interface PlannedVolume {
-  volume: CtVolume;
-  /** The series' headers, ordered as the volume's slices (inferior → superior); all of them. */
+export interface DecodedSeries {
+  /** The whole series' slices (inferior → superior) and geometry; its full-resolution HU is not kept. */
+  volume: SeriesLayout;
+  /** The series' headers, ordered as the volume's slices; all of them. */
   ordered: InstanceHeader[];
+  /** Every slice on the level finder's working grid; null when the series has none (not axial: the level finder says why). */
+  stack: WorkStack | null;
 }
 
-/** level: a volume → the slice through the target vertebra. */
+/** level: a series → the slice through the target vertebra. */
 export interface LevelStageInput {
-  volume: CtVolume;
+  /** The series' layout (with its working stack), or a volume held whole (NIfTI, tests). */
+  volume: SeriesLayout | CtVolume;
+  stack?: WorkStack | null;
   target: LevelName;
+}
+
+/** slices: the slices to measure (by SOP Instance UID) at full resolution, re-read from their files. */
+export interface SlicesStageInput {
+  group: SeriesGroup;
+  /** E_SLICE_NOT_FOUND for one not in the series. */
+  sopInstanceUids: string[];
+}
+export interface PlannedVolume {
+  /** HU of the asked slices only, in stack order. */
+  volume: CtVolume;
+  /** The series' headers, ordered inferior → superior; all of them. */
+  ordered: InstanceHeader[];
 }
 
 /** segment-measure: the chosen slice → mask, measurements, flags and (with site cut-offs) a verdict. */
 export interface SegmentStageInput {
+  /** The measured slices (the chosen one and its neighbours) at full resolution. */
   volume: CtVolume;
+  /** The chosen slice's index in `volume`. */
   sliceIndex: number;
   patient: { heightM?: number; sex?: string };
   segmenter: 'default' | 'sam';
@@ -86,6 +110,7 @@ export interface BodyStageOutput {
 /** report: the measured slice (and with "body" every measured body slice) → SEG, SR, (overlay) and the JSON result, in memory. */
 export interface ReportStageInput {
   planned: PlannedVolume;
+  /** The measured slice's index in planned.volume. */
   sliceIndex: number;
   level: LevelInfo;
   segmented: SegmentStageOutput;
@@ -106,8 +131,9 @@ type MaybeAsync<T> = T | Promise<T>;
 
 export interface StageSet {
   selectSeries(input: SelectStageInput): MaybeAsync<SeriesChoice>;
-  buildVolume(input: VolumeStageInput): MaybeAsync<PlannedVolume>;
+  buildVolume(input: VolumeStageInput): MaybeAsync<DecodedSeries>;
   findLevel(input: LevelStageInput): MaybeAsync<LevelInfo>;
+  loadSlices(input: SlicesStageInput): MaybeAsync<PlannedVolume>;
   segmentAndMeasure(input: SegmentStageInput): MaybeAsync<SegmentStageOutput>;
   writeReport(input: ReportStageInput): MaybeAsync<ReportOutput>;
   writeOutputs(input: OutputsStageInput): MaybeAsync<StudyOutputs>;
@@ -125,6 +151,20 @@ export const UNAVAILABLE_STAGES: Stages = {
   findLevel: () => unavailable('level-finding'),
   segmentAndMeasure: () => unavailable('segmentation'),
 };
+
+/**
+ * The level finder's working stack for a series, filled while it is decoded; null when the series
+ * has no working grid (not axial): the level finder then refuses it with the grid's own error,
+ * while a slice chosen by a person can still be measured.
+ */
+function levelStackBuilder(plan: VolumePlan): StackBuilder | null {
+  try {
+    return startStack(plan.geometry, sliceInfosOf(plan));
+  } catch (error) {
+    if (error instanceof CtMuscleError) return null;
+    throw error;
+  }
+}
 
 /** Each output is written durably (temp, fsync, rename): a full disk leaves no truncated seg.dcm, and is retried. */
 async function writeOutputFiles({ report, directory }: OutputsStageInput): Promise<StudyOutputs> {
@@ -150,16 +190,22 @@ export const DEFAULT_STAGES: StageSet = {
     const summaries = groups.map(summarizeSeries);
     return { groups, summaries, selection: selectSeries(summaries, rules) };
   },
-  buildVolume: async ({ group, onlySopInstanceUids }) => {
+  buildVolume: async ({ group }) => {
     const plan = planVolume(group);
-    const sliceIndices = onlySopInstanceUids?.map((uid) => {
+    const builder = levelStackBuilder(plan);
+    const volume = await decodeSeries(group, plan, (k, hu) => builder?.add(k, hu, 0, PADDING_HU));
+    return { volume, ordered: plan.ordered, stack: builder?.finish() ?? null };
+  },
+  findLevel: ({ volume, stack, target }) => levelInfoOf(findLevel(volume, { target }, stack)),
+  loadSlices: async ({ group, sopInstanceUids }) => {
+    const plan = planVolume(group);
+    const sliceIndices = sopInstanceUids.map((uid) => {
       const index = plan.ordered.findIndex((h) => h.sopInstanceUid === uid);
       if (index < 0) throw new CtMuscleError('E_SLICE_NOT_FOUND', `The slice ${uid} is not in series ${group.seriesInstanceUid}.`);
       return index;
     });
     return { volume: await buildVolume(group, { plan, sliceIndices }), ordered: plan.ordered };
   },
-  findLevel: ({ volume, target }) => levelInfoOf(findLevel(volume, { target })),
   segmentAndMeasure: async (input) => {
     const { models, crossCheck } = input.segmentation;
     const { cutoffs, areaRangeCm2, minAgreementDice, maxAreaDifference } = input.measurement;
@@ -180,8 +226,9 @@ export const DEFAULT_STAGES: StageSet = {
   writeReport: ({ planned, sliceIndex, level, segmented, body, flags, overlay, created }) => {
     const { volume, ordered } = planned;
     const pixels = volume.geometry.rows * volume.geometry.columns;
+    const uid = volume.slices[sliceIndex].sopInstanceUid;
     return writeReport({
-      source: ordered[sliceIndex],
+      source: ordered.find((h) => h.sopInstanceUid === uid)!,
       seriesSlices: ordered,
       level,
       segmenter: segmented.segmenter,

@@ -1,7 +1,8 @@
 /**
  * The one place where the stages of a study are run in order:
  *
- *   select series → build volume → find level → segment and measure → report → outputs
+ *   select series → decode the series → find level → re-read the measured slices
+ *     → segment and measure → report → outputs
  *
  * Every entry point (the `analyze`, `level` and `inspect` commands, the node's analyze job, the
  * poller, `remeasure`) calls a function of this file and sequences nothing itself. Each stage
@@ -18,15 +19,16 @@ import type { DicomLimits } from '../dicom/limits.ts';
 import { uidPathSegment } from '../dicom/uid.ts';
 import { scanPaths, type ScanResult } from '../dicom/scan.ts';
 import { groupIntoSeries, type SeriesGroup } from '../dicom/series.ts';
-import type { CtVolume, InstanceHeader, SeriesSummary } from '../dicom/types.ts';
+import type { CtVolume, InstanceHeader, SeriesLayout, SeriesSummary } from '../dicom/types.ts';
 import { CtMuscleError, describeError, isCtMuscleError } from '../errors.ts';
 import { requireSelectedSeries, type SelectionRules } from '../intake/select-series.ts';
 import { logger } from '../logging.ts';
-import { explicitChoice, slicesInsideBody } from '../level/index.ts';
+import { explicitChoice, slicesInsideBody, type BodySliceChoice, type WorkStack } from '../level/index.ts';
 import { bodyFlags, bodyUnavailableFlag, summarizeBody } from '../measure/index.ts';
+import { neighbourIndices } from '../segment/choose.ts';
 import { levelInfoOf, type LevelInfo, type LevelName, type SliceMeasurement, type SliceNotMeasured, type StudyResult } from '../model/index.ts';
 import { writeNotMeasured } from './not-measured.ts';
-import { DEFAULT_STAGES, type BodyStageOutput, type PlannedVolume, type SegmentStageInput, type SegmentStageOutput, type SeriesChoice, type StageName, type StageSet, type Stages } from './stages.ts';
+import { DEFAULT_STAGES, type BodyStageOutput, type DecodedSeries, type PlannedVolume, type SegmentStageInput, type SegmentStageOutput, type SeriesChoice, type StageName, type StageSet, type Stages } from './stages.ts';
 
 export interface StageEvent {
   stage: StageName;
@@ -108,17 +110,24 @@ function emptyResult(studyInstanceUid: string, seriesInstanceUid: string | null)
 }
 
 /** A slice chosen by a person (or the only one) names no vertebra: the report says "given slice". */
-function explicitLevel(volume: CtVolume, sopInstanceUid: string | undefined): LevelInfo | null {
+function explicitLevel(volume: SeriesLayout, sopInstanceUid: string | undefined): LevelInfo | null {
   const chosen = explicitChoice(volume, { sopInstanceUid });
   return chosen ? levelInfoOf(chosen) : null;
 }
 
-/** The segment-measure stage's input for one slice of the volume (the same for every slice measured). */
-function segmentInput(planned: PlannedVolume, sliceIndex: number, level: LevelInfo, options: AnalyzeOptions): SegmentStageInput {
-  const source = planned.ordered[sliceIndex];
+/** The slices re-read at full resolution (the slices stage), and where a series slice lies among them. */
+interface MeasuredSlices {
+  planned: PlannedVolume;
+  /** Index in planned.volume of series slice k (k indexes planned.ordered). */
+  local(k: number): number;
+}
+
+/** The segment-measure stage's input for series slice k (the same for every slice measured). */
+function segmentInput(measured: MeasuredSlices, k: number, level: LevelInfo, options: AnalyzeOptions): SegmentStageInput {
+  const source = measured.planned.ordered[k];
   return {
-    volume: planned.volume,
-    sliceIndex,
+    volume: measured.planned.volume,
+    sliceIndex: measured.local(k),
     patient: { heightM: patientHeightM(source), sex: stringValue(source.dataset, 'PatientSex') },
     segmenter: options.segmenter ?? options.config.segmentation.segmenter,
     levelName: level.name,
@@ -132,6 +141,14 @@ function bodyExtent(level: LevelInfo): [number, number] | null {
   return level.name === 'as-provided' ? null : (level.evidence?.targetBodyMm ?? null);
 }
 
+/** measurement.slices "body": the series slices inside the chosen body; null when not asked for or no extent is known. */
+function bodyChoice(layout: SeriesLayout, level: LevelInfo, sliceIndex: number, options: AnalyzeOptions): BodySliceChoice | null {
+  const extent = bodyExtent(level);
+  if (options.config.measurement.slices !== 'body' || !extent) return null;
+  const thickness = layout.geometry.sliceThicknessMm ?? layout.geometry.sliceSpacingMm;
+  return slicesInsideBody(layout.slices.map((s) => s.zMm), extent, thickness, sliceIndex);
+}
+
 interface BodyRun {
   body?: BodyStageOutput;
   flags: string[];
@@ -142,19 +159,17 @@ interface BodyRun {
  * the body (the mid slice is already measured). A slice the segmenter cannot measure is left out
  * of the mean with its reason; anything but a typed error stops the study as usual.
  */
-async function measureBody(run: Runner, planned: PlannedVolume, level: LevelInfo, sliceIndex: number, mid: SegmentStageOutput, options: AnalyzeOptions): Promise<BodyRun> {
+async function measureBody(run: Runner, measured: MeasuredSlices, layout: SeriesLayout, level: LevelInfo, choice: BodySliceChoice | null, sliceIndex: number, mid: SegmentStageOutput, options: AnalyzeOptions): Promise<BodyRun> {
   const extent = bodyExtent(level);
-  if (!extent) return { flags: [bodyUnavailableFlag('the slice was given, not found by the level finder: no vertebral body extent is known')] };
-  const { volume, ordered } = planned;
-  const thickness = volume.geometry.sliceThicknessMm ?? volume.geometry.sliceSpacingMm;
-  const choice = slicesInsideBody(volume.slices.map((s) => s.zMm), extent, thickness, sliceIndex);
+  if (!extent || !choice) return { flags: [bodyUnavailableFlag('the slice was given, not found by the level finder: no vertebral body extent is known')] };
+  const { ordered } = measured.planned;
   const slices: SliceMeasurement[] = [];
   const masks = new Map<number, Uint8Array>([[sliceIndex, mid.mask]]);
   const notMeasured: SliceNotMeasured[] = [];
   for (const k of choice.indices) {
-    const where = { sliceIndex: k, sopInstanceUid: ordered[k].sopInstanceUid, zMm: volume.slices[k].zMm };
+    const where = { sliceIndex: k, sopInstanceUid: ordered[k].sopInstanceUid, zMm: layout.slices[k].zMm };
     try {
-      const segmented = k === sliceIndex ? mid : await run('segment-measure', 'segmentAndMeasure', segmentInput(planned, k, level, options));
+      const segmented = k === sliceIndex ? mid : await run('segment-measure', 'segmentAndMeasure', segmentInput(measured, k, level, options));
       slices.push({ ...where, muscle: segmented.muscle, flags: segmented.flags });
       masks.set(k, segmented.mask);
     } catch (error) {
@@ -166,18 +181,43 @@ async function measureBody(run: Runner, planned: PlannedVolume, level: LevelInfo
   return { body: { figures, masks: figures.slices.map((s) => masks.get(s.sliceIndex)!) }, flags: bodyFlags(mid.muscle, figures) };
 }
 
+/** The slices read at full resolution: every measured slice and the neighbours the segmenter sees beside it. */
+function measuredSliceUids(ordered: InstanceHeader[], measured: number[]): string[] {
+  const wanted = new Set(measured.flatMap((k) => [k, ...neighbourIndices(k, ordered.length)]));
+  return [...wanted].sort((a, b) => a - b).map((k) => ordered[k].sopInstanceUid);
+}
+
+interface LevelAndSlices {
+  level: LevelInfo;
+  layout: SeriesLayout;
+  /** The level's slice, in the series. */
+  sliceIndex: number;
+  body: BodySliceChoice | null;
+  measured: MeasuredSlices;
+}
+
+/** Decode → level → which slices are measured → those re-read at full resolution. */
+async function levelAndSlices(run: Runner, group: SeriesGroup, options: AnalyzeOptions): Promise<LevelAndSlices> {
+  const decoded: DecodedSeries = await run('volume', 'buildVolume', { group });
+  const { volume: layout, stack, ordered } = decoded;
+  const level = explicitLevel(layout, options.sliceSopInstanceUid) ?? (await run('level', 'findLevel', { volume: layout, stack, target: options.target ?? options.config.level.target }));
+  const sliceIndex = level.sliceIndex ?? layout.slices.findIndex((s) => s.sopInstanceUid === level.sopInstanceUid);
+  const body = bodyChoice(layout, level, sliceIndex, options);
+  const planned: PlannedVolume = await run('slices', 'loadSlices', { group, sopInstanceUids: measuredSliceUids(ordered, body ? [sliceIndex, ...body.indices] : [sliceIndex]) });
+  const position = new Map(planned.volume.slices.map((s, i) => [s.sopInstanceUid, i]));
+  return { level, layout, sliceIndex, body, measured: { planned, local: (k) => position.get(ordered[k].sopInstanceUid)! } };
+}
+
 /**
- * Volume → level → segment and measure (the level's slice first; with measurement.slices "body"
- * then every other slice inside the vertebral body) → report → outputs, for the selected series.
+ * Decode → level → the measured slices re-read → segment and measure (the level's slice first;
+ * with measurement.slices "body" then every other slice inside the vertebral body) → report →
+ * outputs, for the selected series.
  */
 async function measureSeries(run: Runner, group: SeriesGroup, options: AnalyzeOptions, result: StudyResult): Promise<void> {
-  const planned: PlannedVolume = await run('volume', 'buildVolume', { group });
-  const { volume } = planned;
-  const level = explicitLevel(volume, options.sliceSopInstanceUid) ?? (await run('level', 'findLevel', { volume, target: options.target ?? options.config.level.target }));
+  const { level, layout, sliceIndex, body: choice, measured } = await levelAndSlices(run, group, options);
   result.level = level;
-  const sliceIndex = level.sliceIndex ?? volume.slices.findIndex((s) => s.sopInstanceUid === level.sopInstanceUid);
-  const segmented = await run('segment-measure', 'segmentAndMeasure', segmentInput(planned, sliceIndex, level, options));
-  const { body, flags: bodyFlagList } = options.config.measurement.slices === 'body' ? await measureBody(run, planned, level, sliceIndex, segmented, options) : { body: undefined, flags: [] };
+  const segmented = await run('segment-measure', 'segmentAndMeasure', segmentInput(measured, sliceIndex, level, options));
+  const { body, flags: bodyFlagList } = options.config.measurement.slices === 'body' ? await measureBody(run, measured, layout, level, choice, sliceIndex, segmented, options) : { body: undefined, flags: [] };
   result.segmenter = segmented.segmenter;
   result.verdict = segmented.verdict ?? null;
   result.flags = [...level.warnings.map((w) => `level: ${w}`), ...segmented.flags, ...bodyFlagList];
@@ -185,7 +225,7 @@ async function measureSeries(run: Runner, group: SeriesGroup, options: AnalyzeOp
   result.muscle = { areaCm2, meanHu, sdHu, imatAreaCm2, lowAttenuationFraction, smiCm2PerM2 };
   if (body) result.body = body.figures;
   if (!options.outDir) return;
-  const report = await run('report', 'writeReport', { planned, sliceIndex, level, segmented, body, flags: result.flags, overlay: options.overlay ?? false, created: options.created });
+  const report = await run('report', 'writeReport', { planned: measured.planned, sliceIndex: measured.local(sliceIndex), level, segmented, body, flags: result.flags, overlay: options.overlay ?? false, created: options.created });
   // The folder name comes only from a valid UID: a Study UID of `..` never reaches DIR's parent.
   const directory = join(options.outDir, uidPathSegment(group.studyInstanceUid, 'StudyInstanceUID'));
   result.outputs = await run('outputs', 'writeOutputs', { report, directory });
@@ -241,21 +281,22 @@ export async function analyzeHeaders(headers: InstanceHeader[], options: Analyze
   return results;
 }
 
-/** What the `level` command needs of one study: the chosen series built into a volume. */
+/** What the `level` command needs of one study: the chosen series decoded onto the level finder's grid. */
 export interface StudyVolume {
   /** All series of the study (for naming where its files are, even when selection fails). */
   groups: SeriesGroup[];
   group: SeriesGroup;
-  volume: CtVolume;
+  volume: SeriesLayout;
+  stack: WorkStack | null;
 }
 
-/** Select → build volume for one study (the `level` command finds the level on it). */
+/** Select → decode for one study (the `level` command finds the level on it). */
 export async function studyVolume(headers: InstanceHeader[], rules: Partial<SelectionRules> | undefined, options: RunOptions = {}): Promise<StudyVolume> {
   const run = runnerFor(headers[0]?.studyInstanceUid ?? '', options);
   const choice = await run('select', 'selectSeries', { headers, rules });
   const { group } = chosenGroup(choice);
-  const { volume } = await run('volume', 'buildVolume', { group });
-  return { groups: choice.groups, group, volume };
+  const { volume, stack } = await run('volume', 'buildVolume', { group });
+  return { groups: choice.groups, group, volume, stack };
 }
 
 export interface MeasuredSlice {
@@ -267,12 +308,12 @@ export interface MeasuredSlice {
   volume: CtVolume;
 }
 
-/** The volume stage for one given slice of whichever series holds it (the correction loop). */
+/** The slices stage for one given slice of whichever series holds it (the correction loop). */
 export async function sliceVolume(headers: InstanceHeader[], sopInstanceUid: string, options: RunOptions = {}): Promise<MeasuredSlice> {
   const source = headers.find((h) => h.sopInstanceUid === sopInstanceUid);
   if (!source) throw new CtMuscleError('E_SLICE_NOT_FOUND', `The CT slice ${sopInstanceUid} that the SEG references is not among the given files.`);
   const group = groupIntoSeries(headers).find((g) => g.seriesInstanceUid === source.seriesInstanceUid)!;
   const run = runnerFor(source.studyInstanceUid, options);
-  const { volume, ordered } = await run('volume', 'buildVolume', { group, onlySopInstanceUids: [sopInstanceUid] });
+  const { volume, ordered } = await run('slices', 'loadSlices', { group, sopInstanceUids: [sopInstanceUid] });
   return { source, ordered, sliceIndex: ordered.findIndex((h) => h.sopInstanceUid === sopInstanceUid), volume };
 }

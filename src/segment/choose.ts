@@ -41,6 +41,11 @@ export function modelSegmenterFor(config: ModelsConfig): Promise<Segmenter> {
   return pending;
 }
 
+/** The slices next to slice k of a stack of `count` (what a segmenter sees beside the chosen one). */
+export function neighbourIndices(k: number, count: number): number[] {
+  return [k - 1, k + 1].filter((j) => j >= 0 && j < count);
+}
+
 /** The chosen slice of a volume and its neighbours, as a segmenter takes it. */
 export function sliceInput(volume: CtVolume, sliceIndex: number): SegmentInput {
   const { rows, columns, pixelSpacingMm, rowCosine, columnCosine } = volume.geometry;
@@ -50,7 +55,7 @@ export function sliceInput(volume: CtVolume, sliceIndex: number): SegmentInput {
     throw new CtMuscleError('E_SEGMENT_INPUT', `Slice index ${sliceIndex} is outside the volume (0…${count - 1}).`);
   }
   const at = (k: number) => volume.hu.subarray(k * n, (k + 1) * n);
-  const neighbours = [sliceIndex - 1, sliceIndex + 1].filter((k) => k >= 0 && k < count).map(at);
+  const neighbours = neighbourIndices(sliceIndex, count).map(at);
   return { hu: at(sliceIndex), rows, columns, pixelSpacingMm, rowCosine, columnCosine, neighbours };
 }
 
