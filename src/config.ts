@@ -128,6 +128,12 @@ const configSchema = z
       })
       .strict(),
     /** Per-instance limits (src/dicom/limits.ts): what is read at all, and how far a Deflated dataset may inflate. */
+    decode: z
+      .object({
+        /** Worker threads decoding a compressed series' slices at once; 0: one per core. */
+        workers: z.number().int().min(0).max(256),
+      })
+      .strict(),
     limits: z
       .object({
         maxInstanceMb: z.number().positive(),

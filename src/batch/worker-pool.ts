@@ -5,17 +5,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
+import { workerEntrySource } from '../io/worker-source.ts';
 import { emptyRow } from './study-task.ts';
 import type { BatchRow, StudyTask } from './types.ts';
-
-/** Under tsx (sources, tests) the worker must register tsx itself; the built dist/ runs plain JS. */
-function workerSource(): string {
-  const here = import.meta.url;
-  const fromSources = here.endsWith('.ts');
-  const target = new URL(fromSources ? './study-worker.ts' : './study-worker.js', here).href;
-  const load = `import(${JSON.stringify(target)})`;
-  return fromSources ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return ${load}; })` : load;
-}
 
 interface Slot {
   worker: Worker;
@@ -34,7 +26,7 @@ export class WorkerPool {
   }
 
   private spawn(): Worker {
-    return new Worker(workerSource(), { eval: true, workerData: { config: this.config } });
+    return new Worker(workerEntrySource(import.meta.url, 'study-worker'), { eval: true, workerData: { config: this.config } });
   }
 
   /** Run a study on a free worker (the caller never runs more tasks than `size` at once). */

@@ -10,7 +10,7 @@ import { PADDING_HU, paddingInStoredRange, storedToHounsfield } from './hu.ts';
 import { decodeFrame, pixelFormatOf } from './pixels.ts';
 import { loadSourceBytes, parseDicomAsync } from './read.ts';
 import type { SeriesGroup } from './series.ts';
-import type { CtVolume, InstanceHeader, SeriesLayout, SliceInfo, VolumeGeometry } from './types.ts';
+import type { CtVolume, InstanceHeader, InstanceSource, SeriesLayout, SliceInfo, VolumeGeometry } from './types.ts';
 
 export interface VolumeOptions {
   /** Build only these slices (indices in stack order), e.g. the chosen slice and its neighbours. */
@@ -90,28 +90,42 @@ function sliceInfoOf(header: InstanceHeader, normal: [number, number, number]): 
   };
 }
 
+/** What decoding one slice needs: plain data, so a worker thread can be sent it. */
+export interface SliceJob {
+  sopInstanceUid: string;
+  source: InstanceSource;
+  rows: number;
+  columns: number;
+  slope: number;
+  intercept: number;
+}
+
+export function sliceJobOf(header: InstanceHeader, geometry: VolumeGeometry): SliceJob {
+  const info = sliceInfoOf(header, geometry.normal);
+  return { sopInstanceUid: header.sopInstanceUid, source: header.source, rows: geometry.rows, columns: geometry.columns, slope: info.rescaleSlope, intercept: info.rescaleIntercept };
+}
+
 /** Decode one instance of the series and rescale it into `out` from `offset` (rows × columns HU). */
-async function decodeSliceInto(header: InstanceHeader, geometry: VolumeGeometry, scratch: Int32Array, out: Int16Array, offset: number): Promise<SliceInfo> {
-  const parsed = await parseDicomAsync(await loadSourceBytes(header.source));
+export async function decodeSliceHu(job: SliceJob, scratch: Int32Array, out: Int16Array, offset: number): Promise<void> {
+  const parsed = await parseDicomAsync(await loadSourceBytes(job.source));
   const format = pixelFormatOf(parsed.dataset);
   if (format.samplesPerPixel !== 1 || !format.photometricInterpretation.startsWith('MONOCHROME')) {
     throw new CtMuscleError(
       'E_UNSUPPORTED_PIXEL_FORMAT',
-      `${header.sopInstanceUid}: CT must be greyscale (MONOCHROME1/2, one sample); this is ${format.photometricInterpretation} with ${format.samplesPerPixel} samples.`,
+      `${job.sopInstanceUid}: CT must be greyscale (MONOCHROME1/2, one sample); this is ${format.photometricInterpretation} with ${format.samplesPerPixel} samples.`,
     );
   }
-  if (format.rows !== geometry.rows || format.columns !== geometry.columns) {
-    throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', `${header.sopInstanceUid} is ${format.rows}×${format.columns}; the series is ${geometry.rows}×${geometry.columns}.`);
+  if (format.rows !== job.rows || format.columns !== job.columns) {
+    throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', `${job.sopInstanceUid} is ${format.rows}×${format.columns}; the series is ${job.rows}×${job.columns}.`);
   }
   const stored = await decodeFrame(parsed, 0, scratch);
-  const info = sliceInfoOf(header, geometry.normal);
   const paddingValue = numberValue(parsed.dataset, 'PixelPaddingValue');
   const rangeLimit = numberValue(parsed.dataset, 'PixelPaddingRangeLimit');
   storedToHounsfield(
     stored,
     {
-      slope: info.rescaleSlope,
-      intercept: info.rescaleIntercept,
+      slope: job.slope,
+      intercept: job.intercept,
       padding:
         paddingValue === undefined
           ? undefined
@@ -123,7 +137,6 @@ async function decodeSliceInto(header: InstanceHeader, geometry: VolumeGeometry,
     out,
     offset,
   );
-  return info;
 }
 
 /** What each slice's header says of it (position, rescale), in stack order; no pixels are read. */
@@ -157,26 +170,63 @@ export async function buildVolume(group: SeriesGroup, options: VolumeOptions = {
   const slices: SliceInfo[] = [];
   // One stored-value buffer for the whole series: each slice is decoded into it, then rescaled into `hu`.
   const scratch = new Int32Array(sliceVoxels);
-  for (let n = 0; n < indices.length; n++) slices.push(await decodeSliceInto(plan.ordered[indices[n]], geometry, scratch, hu, n * sliceVoxels));
+  for (let n = 0; n < indices.length; n++) {
+    const header = plan.ordered[indices[n]];
+    await decodeSliceHu(sliceJobOf(header, geometry), scratch, hu, n * sliceVoxels);
+    slices.push(sliceInfoOf(header, geometry.normal));
+  }
   return { ...layoutOf(group, plan, slices), hu, paddingHu: PADDING_HU };
 }
 
 /** Sees each decoded slice: its index in stack order and its HU (rows × columns, PADDING_HU for padding), valid until it returns. */
 export type SliceVisitor = (k: number, hu: Int16Array) => void;
 
+/** Decodes slices elsewhere (worker threads): the HU of one job, or the error decoding it threw. */
+export interface SliceDecoder {
+  /** How many jobs it runs at once. */
+  readonly size: number;
+  decode(job: SliceJob): Promise<Int16Array>;
+}
+
 /**
- * Decode every slice of a planned series, in stack order, into one reused slice buffer and hand
- * each to `visit`; the series' layout comes back. Memory: one slice, not the volume — for callers
- * that keep only what they derive from each slice (the level finder's working grid).
+ * Decode every slice of a planned series and hand each to `visit`; the series' layout comes
+ * back. Memory: one slice (a few per decoder lane), never the volume — for callers that keep
+ * only what they derive from each slice (the level finder's working grid). With a `decoder`,
+ * slices are decoded `decoder.size` at a time and visited in the order they finish; a failure is
+ * the one the lowest failing slice threw, as decoding them in order would have.
  */
-export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: SliceVisitor): Promise<SeriesLayout> {
-  const sliceVoxels = plan.geometry.rows * plan.geometry.columns;
-  const hu = new Int16Array(sliceVoxels);
-  const scratch = new Int32Array(sliceVoxels);
-  const slices: SliceInfo[] = [];
-  for (let k = 0; k < plan.ordered.length; k++) {
-    slices.push(await decodeSliceInto(plan.ordered[k], plan.geometry, scratch, hu, 0));
-    visit(k, hu);
+export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: SliceVisitor, decoder?: SliceDecoder): Promise<SeriesLayout> {
+  const jobs = plan.ordered.map((header) => sliceJobOf(header, plan.geometry));
+  if (decoder && decoder.size > 1 && jobs.length > 1) await decodeConcurrently(jobs, decoder, visit);
+  else {
+    const sliceVoxels = plan.geometry.rows * plan.geometry.columns;
+    const hu = new Int16Array(sliceVoxels);
+    const scratch = new Int32Array(sliceVoxels);
+    for (let k = 0; k < jobs.length; k++) {
+      await decodeSliceHu(jobs[k], scratch, hu, 0);
+      visit(k, hu);
+    }
   }
-  return layoutOf(group, plan, slices);
+  return layoutOf(group, plan, sliceInfosOf(plan));
+}
+
+async function decodeConcurrently(jobs: SliceJob[], decoder: SliceDecoder, visit: SliceVisitor): Promise<void> {
+  let next = 0;
+  let lowestFailed = Infinity;
+  let failure: unknown;
+  // Jobs are taken in order and none after a failure, so every slice below the first failing one
+  // was decoded: the lowest failure once the lanes settle is the one sequential decoding meets.
+  const lane = async () => {
+    while (next < jobs.length && lowestFailed === Infinity) {
+      const k = next++;
+      try {
+        const hu = await decoder.decode(jobs[k]);
+        if (lowestFailed === Infinity) visit(k, hu);
+      } catch (error) {
+        if (k < lowestFailed) [lowestFailed, failure] = [k, error];
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(decoder.size, jobs.length) }, lane));
+  if (lowestFailed !== Infinity) throw failure;
 }

@@ -19,6 +19,7 @@ import { PACKAGED_MODEL_MANIFEST, type Config } from '../config.ts';
 import { groupIntoSeries, summarizeSeries, type SeriesGroup } from '../dicom/series.ts';
 import { PADDING_HU } from '../dicom/hu.ts';
 import type { CtVolume, InstanceHeader, SeriesLayout, SeriesSummary } from '../dicom/types.ts';
+import { decoderFor } from '../dicom/decode-pool.ts';
 import { buildVolume, decodeSeries, planVolume, sliceInfosOf, type VolumePlan } from '../dicom/volume.ts';
 import { CtMuscleError } from '../errors.ts';
 import { selectSeries, type SelectionResult, type SelectionRules } from '../intake/select-series.ts';
@@ -48,6 +49,8 @@ export interface SeriesChoice {
 /** volume: a series → its layout and every slice on the level finder's working grid (decoded once). */
 export interface VolumeStageInput {
   group: SeriesGroup;
+  /** Worker threads for a compressed series (config `decode.workers`; 0 or absent: one per core). */
+  decodeWorkers?: number;
 }
 export interface DecodedSeries {
   /** The whole series' slices (inferior → superior) and geometry; its full-resolution HU is not kept. */
@@ -190,10 +193,10 @@ export const DEFAULT_STAGES: StageSet = {
     const summaries = groups.map(summarizeSeries);
     return { groups, summaries, selection: selectSeries(summaries, rules) };
   },
-  buildVolume: async ({ group }) => {
+  buildVolume: async ({ group, decodeWorkers }) => {
     const plan = planVolume(group);
     const builder = levelStackBuilder(plan);
-    const volume = await decodeSeries(group, plan, (k, hu) => builder?.add(k, hu, 0, PADDING_HU));
+    const volume = await decodeSeries(group, plan, (k, hu) => builder?.add(k, hu, 0, PADDING_HU), decoderFor(group.instances, decodeWorkers));
     return { volume, ordered: plan.ordered, stack: builder?.finish() ?? null };
   },
   findLevel: ({ volume, stack, target }) => levelInfoOf(findLevel(volume, { target }, stack)),

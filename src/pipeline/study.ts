@@ -198,7 +198,7 @@ interface LevelAndSlices {
 
 /** Decode → level → which slices are measured → those re-read at full resolution. */
 async function levelAndSlices(run: Runner, group: SeriesGroup, options: AnalyzeOptions): Promise<LevelAndSlices> {
-  const decoded: DecodedSeries = await run('volume', 'buildVolume', { group });
+  const decoded: DecodedSeries = await run('volume', 'buildVolume', { group, decodeWorkers: options.config.decode.workers });
   const { volume: layout, stack, ordered } = decoded;
   const level = explicitLevel(layout, options.sliceSopInstanceUid) ?? (await run('level', 'findLevel', { volume: layout, stack, target: options.target ?? options.config.level.target }));
   const sliceIndex = level.sliceIndex ?? layout.slices.findIndex((s) => s.sopInstanceUid === level.sopInstanceUid);

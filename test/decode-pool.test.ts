@@ -1,0 +1,110 @@
+/**
+ * Compressed series decoded on a bounded pool of worker threads (issue #16): the same HU, slice
+ * for slice, as decoding on the calling thread, and the same typed error (code and message) for
+ * a broken series — the one of its lowest broken slice, as decoding in order meets it.
+ */
+import assert from 'node:assert/strict';
+import { DecodePool, decoderFor } from '../src/dicom/decode-pool.ts';
+import { scanBuffers } from '../src/dicom/scan.ts';
+import { groupIntoSeries, type SeriesGroup } from '../src/dicom/series.ts';
+import type { InstanceHeader } from '../src/dicom/types.ts';
+import { buildVolume, decodeSeries, planVolume, type SliceDecoder } from '../src/dicom/volume.ts';
+import { describeError } from '../src/errors.ts';
+import { generatePhantomStudy, PHANTOM_TRANSFER_SYNTAXES as TS } from '../src/phantom/index.ts';
+
+async function phantomSeries(transferSyntaxUid: string): Promise<SeriesGroup> {
+  const study = await generatePhantomStudy({ rows: 128, columns: 128, fromLevel: 'L1', toLevel: 'T12', sliceThicknessMm: 2.5, transferSyntaxUid, pixelPaddingValue: -2000, seed: 3 });
+  const { headers, errors } = scanBuffers(study.files.map((f) => ({ bytes: f.bytes, label: f.fileName })));
+  assert.deepEqual(errors, []);
+  return groupIntoSeries(headers)[0];
+}
+
+/** The series decoded through the pool, gathered back into one volume by slice index. */
+async function pooled(group: SeriesGroup, pool: DecodePool): Promise<{ hu: Int16Array; order: number[] }> {
+  const plan = planVolume(group);
+  const n = plan.geometry.rows * plan.geometry.columns;
+  const hu = new Int16Array(n * plan.ordered.length);
+  const order: number[] = [];
+  await decodeSeries(group, plan, (k, slice) => {
+    order.push(k);
+    hu.set(slice, k * n);
+  }, pool);
+  return { hu, order };
+}
+
+/**
+ * The same series with some slices' files replaced by a 64² image: each fails with
+ * E_INCONSISTENT_GEOMETRY naming its own SOP Instance UID, so which slice's error came back shows.
+ */
+async function withBrokenSlices(group: SeriesGroup, stackIndices: number[]): Promise<SeriesGroup> {
+  const small = await generatePhantomStudy({ rows: 64, columns: 64, fromLevel: 'L1', toLevel: 'T12', transferSyntaxUid: TS.jpeg2000Lossless, seed: 4 });
+  const plan = planVolume(group);
+  const broken = new Set(stackIndices.map((k) => plan.ordered[k].sopInstanceUid));
+  const instances: InstanceHeader[] = group.instances.map((h) => {
+    if (!broken.has(h.sopInstanceUid) || h.source.kind !== 'memory') return h;
+    return { ...h, source: { ...h.source, bytes: small.files[0].bytes } };
+  });
+  return { ...group, instances };
+}
+
+/** The pool, with each failure held back longer the lower its slice: the lowest must still win. */
+function lowFailuresLast(pool: DecodePool, plan: ReturnType<typeof planVolume>): SliceDecoder {
+  const indexOf = new Map(plan.ordered.map((h, k) => [h.sopInstanceUid, k]));
+  return {
+    size: pool.size,
+    decode: (job) =>
+      pool.decode(job).catch(async (error: unknown) => {
+        await new Promise((resolve) => setTimeout(resolve, (plan.ordered.length - indexOf.get(job.sopInstanceUid)!) * 40));
+        throw error;
+      }),
+  };
+}
+
+describe('decoding a compressed series on worker threads', function () {
+  this.timeout(120000);
+  const pool = new DecodePool(3);
+  after(() => pool.close());
+
+  for (const [name, uid] of [['JPEG 2000 lossless', TS.jpeg2000Lossless], ['JPEG-LS lossless', TS.jpegLsLossless]] as const) {
+    it(`${name}: the same HU, slice for slice, as decoding on this thread`, async () => {
+      const group = await phantomSeries(uid);
+      const expected = await buildVolume(group);
+      const actual = await pooled(group, pool);
+      assert.equal(actual.order.length, expected.slices.length, 'every slice visited once');
+      assert.deepEqual([...actual.order].sort((a, b) => a - b), expected.slices.map((_, k) => k));
+      assert.ok(Buffer.from(actual.hu.buffer).equals(Buffer.from(expected.hu.buffer)), 'identical HU');
+    });
+  }
+
+  it('a broken series fails with the typed error of its lowest broken slice, as on this thread', async () => {
+    const group = await withBrokenSlices(await phantomSeries(TS.jpeg2000Lossless), [9, 4, 6]);
+    const sequential = await buildVolume(group).then(
+      () => assert.fail('the broken series decoded'),
+      (error: unknown) => describeError(error),
+    );
+    assert.equal(sequential.code, 'E_INCONSISTENT_GEOMETRY', sequential.message);
+    assert.ok(sequential.message.startsWith(planVolume(group).ordered[4].sopInstanceUid), sequential.message);
+    for (const decoder of [pool, lowFailuresLast(pool, planVolume(group))]) {
+      const concurrent = await decodeSeries(group, planVolume(group), () => undefined, decoder).then(
+        () => assert.fail('the broken series decoded on the pool'),
+        (error: unknown) => describeError(error),
+      );
+      assert.deepEqual(concurrent, sequential);
+    }
+    // The pool is still usable afterwards.
+    const good = await phantomSeries(TS.jpeg2000Lossless);
+    assert.equal((await pooled(good, pool)).order.length, good.instances.length);
+  });
+
+  it('is used only where it helps: compressed, more than one slice, more than one worker', async () => {
+    const j2k = await phantomSeries(TS.jpeg2000Lossless);
+    const native = await phantomSeries(TS.explicitVrLittleEndian);
+    assert.equal(decoderFor(native.instances, 4), undefined);
+    assert.equal(decoderFor(j2k.instances, 1), undefined);
+    assert.equal(decoderFor(j2k.instances.slice(0, 1), 4), undefined);
+    const shared = decoderFor(j2k.instances, 2);
+    assert.equal(shared?.size, 2);
+    assert.equal(decoderFor(j2k.instances, 2), shared, 'one pool per process');
+    await shared!.close();
+  });
+});
