@@ -8,6 +8,9 @@
  *   into a DICOM series in memory at run time); the shared real DICOM series (T11/T12, 20 slices
  *   512²), on which the level finder honestly answers E_INSUFFICIENT_COVERAGE: there the figure
  *   is "stable → job finished" and nothing is written back.
+ * - "Quiet period ended → results written": from the end of the study's quiet period (its last
+ *   instance's arrival + assembly.quietPeriodSeconds) to the end of the pipeline's outputs stage
+ *   (SEG, SR and result.json written on the node), with the node's per-stage times of that run.
  * - Intake throughput of the node's STOW endpoint beside Orthanc's STOW of the same files.
  * - Peak RSS of this process (generator, node and clients in one process).
  * usage: npm run bench:node   (BENCH_SLICES=80 for a quicker phantom run)
@@ -21,6 +24,7 @@ import { readNiftiVolume } from '../src/dicom/nifti.ts';
 import { scanPaths } from '../src/dicom/scan.ts';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
+import type { StageEvent } from '../src/pipeline/index.ts';
 import { startNode, type RunningNode } from '../src/server.ts';
 import { firstString, freeLoopbackPort, orthancUnavailableReason, qido, startOrthanc, type OrthancHandle } from '../test/support/orthanc.ts';
 import { volumeAsDicomSeries, type SeriesInMemory } from './support/nifti-series.ts';
@@ -127,7 +131,8 @@ async function endToEnd(label: string, series: SeriesInMemory, expectOutputs: bo
   const config = nodeConfig(`e2e-${label}`, port, orthanc.dicomWebRoot);
   let node: RunningNode | null = null;
   try {
-    node = await startNode(config);
+    const stages: Array<StageEvent & { at: number }> = [];
+    node = await startNode(config, { observer: (event) => stages.push({ ...event, at: Date.now() }) });
     await stowInstances({ url: orthanc.dicomWebRoot }, series.instances);
     // "Stable" is Orthanc's StableAge (1 s in tests) after the last instance; measure from then.
     const stableAt = Date.now() + 1000;
@@ -156,10 +161,24 @@ async function endToEnd(label: string, series: SeriesInMemory, expectOutputs: bo
       `end to end, ${label}, ${series.instances.length} instances (${megabytesOf(series).toFixed(0)} MB): stable in Orthanc → ${finish} ${seconds(endToEndMs)} s ` +
         `(node quiet period ${config.assembly.quietPeriodSeconds} s included); floor (curl WADO-RS of the series + STOW-RS of two objects) ${seconds(floorMs)} s; ratio ${(endToEndMs / floorMs).toFixed(1)}`,
     );
+    printQuietToWritten(label, job?.payload as { lastArrivalAt?: number } | undefined, config.assembly.quietPeriodSeconds, stages.filter((e) => e.studyInstanceUid === uid));
   } finally {
     await node?.stop();
     await orthanc.stop();
   }
+}
+
+/** Quiet period ended → the outputs stage done, with the stages of the run that wrote them. */
+function printQuietToWritten(label: string, payload: { lastArrivalAt?: number } | undefined, quietSeconds: number, events: Array<StageEvent & { at: number }>): void {
+  const written = events.findLast((e) => e.stage === 'outputs' && e.ok);
+  if (payload?.lastArrivalAt === undefined || !written) {
+    console.log(`quiet period ended → results written, ${label}: not measured (${written ? 'no arrival time on the job' : 'no outputs were written'})`);
+    return;
+  }
+  const quietEndedAt = payload.lastArrivalAt + quietSeconds * 1000;
+  // The last run's stages: those that ended after the quiet period did.
+  const run = events.filter((e) => e.at >= quietEndedAt).map((e) => `${e.stage} ${e.ms.toFixed(0)}`).join(', ');
+  console.log(`quiet period ended → results written, ${label}: ${seconds(written.at - quietEndedAt)} s (stages ms: ${run})`);
 }
 
 let lastOutputs: Buffer[] = [];
