@@ -7,7 +7,7 @@ import type { DicomJsonDict, ReadOptions } from 'dcmjs';
 import { CtMuscleError } from '../errors.ts';
 import { numberTuple, numberValue, stringValue, stringValues } from './dataset-values.ts';
 import { readRegularFile } from './read-file.ts';
-import { IMAGE_SIZE_TAGS } from './declared-size.ts';
+import { declaredImage, IMAGE_SIZE_TAGS } from './declared-size.ts';
 import { inflateDataset, inflateDatasetSync } from './inflate.ts';
 import { DEFAULT_DICOM_LIMITS, type DicomLimits } from './limits.ts';
 import { TS } from './transfer-syntax.ts';
@@ -171,6 +171,67 @@ export async function parseDicomAsync(bytes: Uint8Array, options: ParseOptions =
   const located = locateDataset(bytes, limits);
   const dataset = located.transferSyntaxUid === TS.deflatedExplicitVrLittleEndian ? await inflateDataset(located.datasetBytes, limits) : located.datasetBytes;
   return parseLocated(located, dataset, options);
+}
+
+/** What the scan already knows of an instance: its UID and the attributes that describe its pixels. */
+export interface ScannedPixels {
+  sopInstanceUid: string;
+  /** Rows, Columns, BitsAllocated/Stored, HighBit, PixelRepresentation, … from the parsed header. */
+  pixelAttributes: NaturalDataset;
+}
+
+/** The values of the encapsulated fragments after the Basic Offset Table, joined (one frame). */
+function encapsulatedValue(bytes: Uint8Array, valueOffset: number, end: number): ArrayBuffer {
+  const parts: Uint8Array[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // The walk checked every item header and length up to `end`; the first item is the offset table.
+  for (let offset = valueOffset, item = 0; offset + 8 <= end; item++) {
+    if (view.getUint16(offset, true) === 0xfffe && view.getUint16(offset + 2, true) === 0xe0dd) break;
+    const length = view.getUint32(offset + 4, true);
+    if (item > 0) parts.push(bytes.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out.buffer;
+}
+
+/**
+ * The pixel data of an instance whose header the scan already parsed: the bytes are walked again
+ * (every length checked) but not handed to dcmjs a second time; the pixel attributes are the
+ * header's. Null where only a full parse will do: Deflated or big-endian data, several frames, or
+ * bytes that are not the instance scanned (another SOP Instance UID or image size).
+ */
+export function pixelsOfScanned(bytes: Uint8Array, scanned: ScannedPixels, limits: DicomLimits = DEFAULT_DICOM_LIMITS): ParsedDicom | null {
+  const located = locateDataset(bytes, limits);
+  const order = byteOrderOf(located.transferSyntaxUid);
+  if (located.transferSyntaxUid === TS.deflatedExplicitVrLittleEndian || !order.littleEndian) return null;
+  const structure = walkDataset(located.datasetBytes, order, { keep: KEPT_TAGS });
+  const image = declaredImage(structure, true);
+  const attributes = scanned.pixelAttributes;
+  const same =
+    rawText(structure.rawValues.get(RAW_UID_TAGS.sopInstanceUid)) === scanned.sopInstanceUid &&
+    image !== null &&
+    image.numberOfFrames === 1 &&
+    image.rows === numberValue(attributes, 'Rows') &&
+    image.columns === numberValue(attributes, 'Columns') &&
+    image.bitsAllocated === numberValue(attributes, 'BitsAllocated') &&
+    image.samplesPerPixel === (numberValue(attributes, 'SamplesPerPixel') ?? 1);
+  if (!same) return null;
+  const extent = structure.pixelData;
+  const truncated = extent !== null && !extent.complete;
+  const dataset: NaturalDataset = { ...attributes };
+  if (extent && !truncated) {
+    const data = located.datasetBytes;
+    const start = extent.valueOffset;
+    // A copy into an ArrayBuffer of its own, as dcmjs gives (a Buffer's slice() would share the file's memory).
+    dataset.PixelData = extent.encapsulated ? [encapsulatedValue(data, start, start + extent.presentLength)] : toArrayBuffer(data.subarray(start, start + extent.presentLength));
+  }
+  return { transferSyntaxUid: located.transferSyntaxUid, meta: {}, dataset, pixelDataTruncated: truncated, structure, littleEndian: true };
 }
 
 function describeSource(source: InstanceSource): string {

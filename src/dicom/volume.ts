@@ -8,9 +8,9 @@ import { numberValue } from './dataset-values.ts';
 import { analyzeStack, BLOCKING_ISSUES, planeOf } from './geometry.ts';
 import { PADDING_HU, paddingInStoredRange, storedToHounsfield } from './hu.ts';
 import { decodeFrame, pixelFormatOf } from './pixels.ts';
-import { loadSourceBytes, parseDicomAsync } from './read.ts';
+import { loadSourceBytes, parseDicomAsync, pixelsOfScanned, type ScannedPixels } from './read.ts';
 import type { SeriesGroup } from './series.ts';
-import type { CtVolume, InstanceHeader, InstanceSource, SeriesLayout, SliceInfo, VolumeGeometry } from './types.ts';
+import type { CtVolume, InstanceHeader, InstanceSource, NaturalDataset, SeriesLayout, SliceInfo, VolumeGeometry } from './types.ts';
 
 export interface VolumeOptions {
   /** Build only these slices (indices in stack order), e.g. the chosen slice and its neighbours. */
@@ -91,8 +91,7 @@ function sliceInfoOf(header: InstanceHeader, normal: [number, number, number]): 
 }
 
 /** What decoding one slice needs: plain data, so a worker thread can be sent it. */
-export interface SliceJob {
-  sopInstanceUid: string;
+export interface SliceJob extends ScannedPixels {
   source: InstanceSource;
   rows: number;
   columns: number;
@@ -100,14 +99,26 @@ export interface SliceJob {
   intercept: number;
 }
 
+/** The header attributes that describe the pixels (all before PixelData, so the header-only scan has them). */
+const PIXEL_ATTRIBUTES = [
+  'Rows', 'Columns', 'BitsAllocated', 'BitsStored', 'HighBit', 'PixelRepresentation', 'SamplesPerPixel',
+  'PhotometricInterpretation', 'PlanarConfiguration', 'NumberOfFrames', 'PixelPaddingValue', 'PixelPaddingRangeLimit',
+] as const;
+
 export function sliceJobOf(header: InstanceHeader, geometry: VolumeGeometry): SliceJob {
   const info = sliceInfoOf(header, geometry.normal);
-  return { sopInstanceUid: header.sopInstanceUid, source: header.source, rows: geometry.rows, columns: geometry.columns, slope: info.rescaleSlope, intercept: info.rescaleIntercept };
+  const pixelAttributes: NaturalDataset = {};
+  for (const name of PIXEL_ATTRIBUTES) if (header.dataset[name] !== undefined) pixelAttributes[name] = header.dataset[name];
+  return { sopInstanceUid: header.sopInstanceUid, pixelAttributes, source: header.source, rows: geometry.rows, columns: geometry.columns, slope: info.rescaleSlope, intercept: info.rescaleIntercept };
 }
 
-/** Decode one instance of the series and rescale it into `out` from `offset` (rows × columns HU). */
+/**
+ * Decode one instance of the series and rescale it into `out` from `offset` (rows × columns HU).
+ * The header the scan parsed is not parsed again (`pixelsOfScanned`) unless the file needs it.
+ */
 export async function decodeSliceHu(job: SliceJob, scratch: Int32Array, out: Int16Array, offset: number): Promise<void> {
-  const parsed = await parseDicomAsync(await loadSourceBytes(job.source));
+  const bytes = await loadSourceBytes(job.source);
+  const parsed = pixelsOfScanned(bytes, job) ?? (await parseDicomAsync(bytes));
   const format = pixelFormatOf(parsed.dataset);
   if (format.samplesPerPixel !== 1 || !format.photometricInterpretation.startsWith('MONOCHROME')) {
     throw new CtMuscleError(
