@@ -11,12 +11,18 @@
  * in a fresh child process so that its peak RSS (maxRSS) is that of `analyze` alone and not of
  * the generator. The read floor is taken warm (the files were just written, so they are in the
  * page cache), as the pipeline reads them warm too: the ratio compares like with like.
+ *
+ * The measuring child runs the TypeScript sources through tsx (~50 MB of RSS of its own). So the
+ * installed command's own figure is printed beside it: `analyze` from dist/ (plain Node, as
+ * bin/ct-muscle-node.js runs it) on the same files, wall time and peak RSS; only when dist/ is
+ * newer than every source file (`npm run build`), otherwise it says why it was skipped.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { dicomLimitsFromConfig } from '../src/dicom/limits.ts';
@@ -82,6 +88,37 @@ function runChild(dir: string): Measurement {
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measurement;
 }
 
+const repo = join(import.meta.dirname, '..');
+const compiledMain = join(repo, 'dist', 'cli', 'main.js');
+
+/** dist/ exists and no source changed after it was built. */
+function freshBuild(): boolean {
+  if (!existsSync(compiledMain)) return false;
+  const built = statSync(compiledMain).mtimeMs;
+  return !readdirSync(join(repo, 'src'), { recursive: true }).some((name) => statSync(join(repo, 'src', String(name))).mtimeMs > built);
+}
+
+/** The installed command's way: dist/ in plain Node, `analyze DIR --out OUT`; wall ms and the process's peak RSS. */
+function runCompiledCommand(dir: string, label: string): void {
+  if (!freshBuild()) {
+    console.log(`${label}: analyze from dist/ skipped (no build newer than the sources: npm run build)`);
+    return;
+  }
+  const out = mkdtempSync(join(tmpdir(), 'ctmn-bench-cmd-'));
+  const script = `const { main } = await import(${JSON.stringify(pathToFileURL(compiledMain).href)}); const t = performance.now();
+const code = await main(['analyze', ${JSON.stringify(dir)}, '--out', ${JSON.stringify(out)}]);
+process.stderr.write('BENCH ' + JSON.stringify({ code, ms: performance.now() - t, peakRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\\n');`;
+  try {
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const line = child.stderr.split('\n').find((l) => l.startsWith('BENCH '));
+    if (!line) throw new Error(`analyze from dist/ failed (${child.status}): ${child.stderr.slice(-2000)}`);
+    const m = JSON.parse(line.slice(6)) as { code: number; ms: number; peakRssMiB: number };
+    console.log(`${label}: analyze from dist/ (the installed command): exit ${m.code}, ${m.ms.toFixed(0)} ms after start-up, peak RSS ${m.peakRssMiB.toFixed(0)} MiB; load average ${load()}`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 function print(label: string, m: Measurement): void {
   const stages = Object.entries(m.stages).map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ');
   const ratio = m.totalMs / m.floor.ms;
@@ -97,7 +134,11 @@ async function benchmark(sliceCount: number, transferSyntaxUid: string, label: s
     const started = performance.now();
     await writePhantomStudy(dir, { rows: 512, columns: 512, sliceCount, sliceThicknessMm: 1, seed: 7, arms: true, table: true, transferSyntaxUid });
     console.log(`${label}: ${sliceCount}-slice phantom generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    for (let r = 0; r < runs; r++) print(`${label}, ${sliceCount} slices${runs > 1 ? `, run ${r + 1}` : ''}`, runChild(dir));
+    for (let r = 0; r < runs; r++) {
+      const run = `${label}, ${sliceCount} slices${runs > 1 ? `, run ${r + 1}` : ''}`;
+      print(run, runChild(dir));
+      runCompiledCommand(dir, run);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
