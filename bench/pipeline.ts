@@ -20,12 +20,16 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { dicomLimitsFromConfig } from '../src/dicom/limits.ts';
+import { groupIntoSeries } from '../src/dicom/series.ts';
+import { NATIVE_SYNTAXES } from '../src/dicom/transfer-syntax.ts';
+import type { InstanceHeader } from '../src/dicom/types.ts';
+import { decodeSeries, planVolume } from '../src/dicom/volume.ts';
 import { PHANTOM_TRANSFER_SYNTAXES } from '../src/phantom/options.ts';
 import { writePhantomStudy } from '../src/phantom/index.ts';
 import { analyzeHeaders, scanInputs, type StageEvent } from '../src/pipeline/index.ts';
@@ -53,6 +57,18 @@ async function readFloor(dir: string): Promise<{ ms: number; bytes: number }> {
   return { ms: performance.now() - started, bytes };
 }
 
+/**
+ * A compressed series decoded again on this thread alone (after the pipeline, so the peak RSS is
+ * the pipeline's): the issue's target for it is 1.2 × this / cores + 0.5 s. Null for native data.
+ */
+async function singleCoreDecode(headers: InstanceHeader[]): Promise<number | null> {
+  if (headers.every((h) => NATIVE_SYNTAXES.has(h.transferSyntaxUid))) return null;
+  const group = groupIntoSeries(headers)[0];
+  const started = performance.now();
+  await decodeSeries(group, planVolume(group), () => undefined);
+  return performance.now() - started;
+}
+
 /** Child process: floor, then scan + the pipeline stages, printed as one JSON line. */
 async function measure(dir: string): Promise<void> {
   const floor = await readFloor(dir);
@@ -68,7 +84,8 @@ async function measure(dir: string): Promise<void> {
     const totalMs = performance.now() - started;
     const peakRssMiB = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
     const outcome = { status: result.status, level: result.level?.name, areaCm2: result.muscle?.areaCm2 };
-    process.stdout.write(`${JSON.stringify({ floor, stages, totalMs, peakRssMiB, outcome })}\n`);
+    const singleCoreDecodeMs = await singleCoreDecode(headers);
+    process.stdout.write(`${JSON.stringify({ floor, stages, totalMs, peakRssMiB, outcome, singleCoreDecodeMs })}\n`);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -80,6 +97,7 @@ interface Measurement {
   totalMs: number;
   peakRssMiB: number;
   outcome: unknown;
+  singleCoreDecodeMs: number | null;
 }
 
 function runChild(dir: string): Measurement {
@@ -126,6 +144,14 @@ function print(label: string, m: Measurement): void {
     `${label}: total ${m.totalMs.toFixed(0)} ms = ${ratio.toFixed(1)} × the read floor (${m.floor.ms.toFixed(0)} ms for ${(m.floor.bytes / 2 ** 20).toFixed(0)} MiB); ` +
       `stages ms: ${stages}; peak RSS ${m.peakRssMiB.toFixed(0)} MiB; result ${JSON.stringify(m.outcome)}; load average ${load()}`,
   );
+  if (m.singleCoreDecodeMs !== null) {
+    const cores = availableParallelism();
+    const target = (1.2 * m.singleCoreDecodeMs) / cores + 500;
+    console.log(
+      `${label}: the same series decoded on one thread ${m.singleCoreDecodeMs.toFixed(0)} ms; the issue's target for the whole analysis, 1.2 × that / ${cores} cores + 0.5 s = ${target.toFixed(0)} ms, ` +
+        `against ${m.totalMs.toFixed(0)} ms (decode/HU on the worker pool ${(m.stages['decode/HU'] ?? 0).toFixed(0)} ms)`,
+    );
+  }
 }
 
 async function benchmark(sliceCount: number, transferSyntaxUid: string, label: string, runs: number): Promise<void> {
