@@ -172,7 +172,7 @@ async function endToEnd(label: string, series: SeriesInMemory, expectOutputs: bo
 function printQuietToWritten(label: string, payload: { lastArrivalAt?: number } | undefined, quietSeconds: number, events: Array<StageEvent & { at: number }>): void {
   const written = events.findLast((e) => e.stage === 'outputs' && e.ok);
   if (payload?.lastArrivalAt === undefined || !written) {
-    console.log(`quiet period ended → results written, ${label}: not measured (${written ? 'no arrival time on the job' : 'no outputs were written'})`);
+    console.log(`quiet period ended → results written, ${label}: not measured (${written ? 'no arrival time on the job' : 'the study was not measured: no outputs stage ran'})`);
     return;
   }
   const quietEndedAt = payload.lastArrivalAt + quietSeconds * 1000;
