@@ -113,7 +113,7 @@ export interface BodyStageOutput {
 /** report: the measured slice (and with "body" every measured body slice) → SEG, SR, (overlay) and the JSON result, in memory. */
 export interface ReportStageInput {
   planned: PlannedVolume;
-  /** The measured slice's index in planned.volume. */
+  /** The measured slice's index in planned.ordered (the series), as body slices are given; its HU is in planned.volume. */
   sliceIndex: number;
   level: LevelInfo;
   segmented: SegmentStageOutput;
@@ -229,16 +229,19 @@ export const DEFAULT_STAGES: StageSet = {
   writeReport: ({ planned, sliceIndex, level, segmented, body, flags, overlay, created }) => {
     const { volume, ordered } = planned;
     const pixels = volume.geometry.rows * volume.geometry.columns;
-    const uid = volume.slices[sliceIndex].sopInstanceUid;
+    const source = ordered[sliceIndex];
+    // planned.volume holds only the measured slices: the source's HU is found by its UID.
+    const k = volume.slices.findIndex((s) => s.sopInstanceUid === source.sopInstanceUid);
+    if (k < 0) throw new CtMuscleError('E_REPORT_INVALID', `The measured slice ${source.sopInstanceUid} is not among the slices read at full resolution.`);
     return writeReport({
-      source: ordered.find((h) => h.sopInstanceUid === uid)!,
+      source,
       seriesSlices: ordered,
       level,
       segmenter: segmented.segmenter,
       flags,
       huWindow: MUSCLE_HU_WINDOW,
       mask: segmented.mask,
-      hu: volume.hu.subarray(sliceIndex * pixels, (sliceIndex + 1) * pixels),
+      hu: volume.hu.subarray(k * pixels, (k + 1) * pixels),
       measurements: segmented.muscle,
       body: body && { figures: body.figures, slices: body.figures.slices.map((s, i) => ({ source: ordered[s.sliceIndex], mask: body.masks[i] })) },
       options: { overlay, created },

@@ -225,7 +225,7 @@ async function measureSeries(run: Runner, group: SeriesGroup, options: AnalyzeOp
   result.muscle = { areaCm2, meanHu, sdHu, imatAreaCm2, lowAttenuationFraction, smiCm2PerM2 };
   if (body) result.body = body.figures;
   if (!options.outDir) return;
-  const report = await run('report', 'writeReport', { planned: measured.planned, sliceIndex: measured.local(sliceIndex), level, segmented, body, flags: result.flags, overlay: options.overlay ?? false, created: options.created });
+  const report = await run('report', 'writeReport', { planned: measured.planned, sliceIndex, level, segmented, body, flags: result.flags, overlay: options.overlay ?? false, created: options.created });
   // The folder name comes only from a valid UID: a Study UID of `..` never reaches DIR's parent.
   const directory = join(options.outDir, uidPathSegment(group.studyInstanceUid, 'StudyInstanceUID'));
   result.outputs = await run('outputs', 'writeOutputs', { report, directory });
