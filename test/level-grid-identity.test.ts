@@ -126,6 +126,45 @@ describe('level grid built while decoding: the same slice, mask and figures as t
     await assertSameOutcome(headers, study.truth.t12.sopInstanceUid!);
   });
 
+  it('measurement.slices "body": every body slice measured alike (phantom HFS)', async () => {
+    const study = await generatePhantomStudy({ rows: 256, columns: 256, fromLevel: 'L2', toLevel: 'T11', sliceThicknessMm: 3, arms: true, seed: 11 });
+    const { headers } = scanBuffers(study.files.map((f) => ({ bytes: f.bytes, label: f.fileName })));
+    const bodyConfig = loadConfig({ env: { CT_MUSCLE_NODE__MEASUREMENT__SLICES: 'body' } });
+    const seen = new Map<string, { output: SegmentStageOutput; held: number }>();
+    const stages: Stages = {
+      findLevel: (input) => DEFAULT_STAGES.findLevel(input),
+      segmentAndMeasure: async (input) => {
+        const output = await DEFAULT_STAGES.segmentAndMeasure(input);
+        seen.set(input.volume.slices[input.sliceIndex].sopInstanceUid, { output, held: input.volume.slices.length });
+        return output;
+      },
+    };
+    const [result] = await analyzeHeaders(headers, { config: bodyConfig, stages });
+    assert.ok(result.body && result.body.slices.length >= 3, JSON.stringify(result.body?.rule));
+    // The reference: the whole volume held, each of the same body slices segmented on it.
+    const volume = await buildVolume(groupIntoSeries(headers)[0]);
+    for (const slice of result.body.slices) {
+      const k = volume.slices.findIndex((s) => s.sopInstanceUid === slice.sopInstanceUid);
+      assert.equal(k, slice.sliceIndex, 'series index');
+      const source = headers.find((h) => h.sopInstanceUid === slice.sopInstanceUid)!;
+      const expected = await DEFAULT_STAGES.segmentAndMeasure({
+        volume,
+        sliceIndex: k,
+        patient: { heightM: patientHeightM(source), sex: stringValue(source.dataset, 'PatientSex') },
+        segmenter: bodyConfig.segmentation.segmenter,
+        levelName: result.level!.name,
+        segmentation: bodyConfig.segmentation,
+        measurement: bodyConfig.measurement,
+      });
+      const actual = seen.get(slice.sopInstanceUid)!;
+      assert.ok(Buffer.from(actual.output.mask).equals(Buffer.from(expected.mask)), `mask of ${slice.sopInstanceUid}`);
+      assert.deepEqual(actual.output.muscle, expected.muscle);
+      assert.deepEqual(slice.muscle, expected.muscle);
+      // The body's slices and their neighbours were re-read, not the series.
+      assert.ok(actual.held <= result.body.slices.length + 2, `${actual.held} slices held`);
+    }
+  });
+
   for (const form of ['uid_repaired_uncompressed', 'uid_repaired_j2k']) {
     it(`shared real CT, DICOM T11/T12 (${form}): the level outcome, and a chosen slice's mask`, async function () {
       const dir = dataPath('totalsegmentator_example_ct_dicom_T11-T12', form);
