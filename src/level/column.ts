@@ -162,10 +162,12 @@ export function trackColumn(stack: WorkStack): ColumnTrack {
     chunks.push({ zMm: zc, slices, x: Number.NaN, y: Number.NaN, score: 0 });
     if (zc > zMax) break;
   }
+  // One vote buffer for every chunk: only the blurred maps are kept (a 1,000-slice series has ~100 chunks).
+  const votes = new Float32Array(plane);
   const maps = chunks.map((chunk) => {
-    const map = new Float32Array(plane);
-    for (const k of chunk.slices) for (const p of candidates[k]) map[p] += 1;
-    const blurred = boxBlur3(map, width, height);
+    votes.fill(0);
+    for (const k of chunk.slices) for (const p of candidates[k]) votes[p] += 1;
+    const blurred = boxBlur3(votes, width, height);
     // Normalise by slice count so thin and thick slices vote alike.
     const n = Math.max(1, chunk.slices.length);
     for (let p = 0; p < plane; p++) blurred[p] /= n;
