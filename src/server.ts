@@ -29,6 +29,7 @@ import { createWriteBack, describeTarget, writeBackDestination } from './node/wr
 import type { PipelineObserver, Stages } from './pipeline/index.ts';
 import type { Job, JobQueue } from './queue/job-queue.ts';
 import { openJobQueue } from './queue/open.ts';
+import { queueUrl, redactUrl } from './queue/postgres.ts';
 
 export { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyPayload, type AnalyzeStudyResult, type WriteBackPayload } from './node/jobs.ts';
 
@@ -121,6 +122,7 @@ export async function startNode(config: Config, options: { stages?: Stages; obse
     dimse: dimseAddress ? `${config.dimse.aeTitle}@${dimseAddress.host}:${dimseAddress.port}` : 'off',
     writeBack: describeTarget(destination),
     polling: config.poll.source ? config.poll.cron : 'off',
+    queue: queue.backend === 'postgres' ? redactUrl(queueUrl(config.queue.url)) : config.queue.path,
   });
 
   let stopping: Promise<void> | undefined;

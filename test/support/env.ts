@@ -20,6 +20,14 @@ export function hasCommand(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 }
 
+/** Skip the current test (or hook's suite), saying why, when `reason` names something missing. */
+export function skipFor(context: Mocha.Context, reason: string | null): void {
+  if (reason) {
+    console.log(`      skipped: ${reason}`);
+    context.skip();
+  }
+}
+
 /** Skip the current test (or hook's suite) unless every path exists. */
 export function requirePaths(context: Mocha.Context, ...paths: string[]): void {
   const missing = paths.filter((p) => !existsSync(p));

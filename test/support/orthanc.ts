@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { multipartRelated } from '../../src/dicomweb/client/multipart.ts';
+import { skipFor } from './env.ts';
 
 export const ORTHANC_BINARY = process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc';
 
@@ -38,11 +39,7 @@ export function orthancUnavailableReason(): string | null {
 
 /** Skip the current suite (or test) with the reason when Orthanc cannot run here. */
 export function requireOrthanc(context: Mocha.Context): void {
-  const reason = orthancUnavailableReason();
-  if (reason) {
-    console.log(`      skipped: ${reason}`);
-    context.skip();
-  }
+  skipFor(context, orthancUnavailableReason());
 }
 
 export async function freeLoopbackPort(): Promise<number> {

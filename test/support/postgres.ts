@@ -14,6 +14,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { skipFor } from './env.ts';
 import { freeLoopbackPort } from './orthanc.ts';
 
 /** The server binaries: PG_BIN, or the newest /usr/lib/postgresql/<version>/bin. */
@@ -46,11 +47,7 @@ export function postgresUnavailableReason(): string | null {
 
 /** Skip the current suite (or test) with the reason when PostgreSQL cannot run here. */
 export function requirePostgres(context: Mocha.Context): void {
-  const reason = postgresUnavailableReason();
-  if (reason) {
-    console.log(`      skipped: ${reason}`);
-    context.skip();
-  }
+  skipFor(context, postgresUnavailableReason());
 }
 
 export interface PostgresHandle {
