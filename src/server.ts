@@ -29,7 +29,7 @@ import { createWriteBack, describeTarget, writeBackDestination } from './node/wr
 import type { PipelineObserver, Stages } from './pipeline/index.ts';
 import type { Job, JobQueue } from './queue/job-queue.ts';
 import { openJobQueue } from './queue/open.ts';
-import { queueUrl, redactUrl } from './queue/postgres.ts';
+import { queueUrl, redactUrl } from './queue/queue-url.ts';
 
 export { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyPayload, type AnalyzeStudyResult, type WriteBackPayload } from './node/jobs.ts';
 

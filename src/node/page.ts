@@ -8,7 +8,7 @@ import type { Config } from '../config.ts';
 import { CtMuscleError } from '../errors.ts';
 import { logger } from '../logging.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
-import { PostgresJobQueue } from '../queue/postgres-queue.ts';
+import type { PostgresJobQueue } from '../queue/postgres-queue.ts';
 import { PostgresReviewStore, SqliteReviewStore, type ReviewStore } from '../review/review-store.ts';
 import { createReviewRouter } from '../review/router.ts';
 import { WRITE_BACK, type WriteBackPayload } from './jobs.ts';
@@ -57,7 +57,7 @@ export function createPage({ app, config, queue, requeue }: PageOptions): NodePa
     name: 'page',
     async start() {
       // Beside the jobs, in the queue's database: every process of the node sees the same reviews.
-      store = queue instanceof PostgresJobQueue ? new PostgresReviewStore(queue.connection) : new SqliteReviewStore(config.queue.path);
+      store = queue.backend === 'postgres' ? new PostgresReviewStore((queue as PostgresJobQueue).connection) : new SqliteReviewStore(config.queue.path);
     },
     async stop() {
       await store?.close();

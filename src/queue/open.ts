@@ -1,8 +1,7 @@
 /** The configured queue engine, opened: SQLite (queue.path) or PostgreSQL (queue.url / CT_MUSCLE_QUEUE_URL). */
 import type { Config } from '../config.ts';
 import type { JobQueue } from './job-queue.ts';
-import { queueUrl } from './postgres.ts';
-import { PostgresJobQueue } from './postgres-queue.ts';
+import { queueUrl } from './queue-url.ts';
 import { SqliteJobQueue } from './sqlite-queue.ts';
 
 export type QueueConfig = Pick<Config, 'queue'>;
@@ -12,5 +11,7 @@ export async function openJobQueue(config: QueueConfig, options: { applicationNa
   const retry = { maxAttempts: queue.maxAttempts, baseDelayMs: queue.baseDelayMs, maxDelayMs: queue.maxDelayMs };
   const leaseMs = queue.leaseSeconds * 1000;
   if (queue.backend === 'sqlite') return new SqliteJobQueue(queue.path, { retry, leaseMs });
+  // Loaded only when used: a node on SQLite does not pay for pg-boss at start-up.
+  const { PostgresJobQueue } = await import('./postgres-queue.ts');
   return PostgresJobQueue.open({ url: queueUrl(queue.url), poolSize: queue.poolSize, retry, leaseMs, applicationName: options.applicationName });
 }

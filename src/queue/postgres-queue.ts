@@ -16,7 +16,8 @@ import type pg from 'pg';
 import { CtMuscleError } from '../errors.ts';
 import { errorLogFields, logger } from '../logging.ts';
 import { DEFAULT_LEASE_MS, DEFAULT_RETRY, retryDecision, type EnqueueOptions, type FailOptions, type Job, type JobId, type JobQueue, type JobState, type QueueOptions, type RetryPolicy } from './job-queue.ts';
-import { checkReachable, createPool, query, redactUrl, unreachable } from './postgres.ts';
+import { checkReachable, createPool, query, unreachable } from './postgres.ts';
+import { redactUrl } from './queue-url.ts';
 import { BOSS_SCHEMA, checkSchemaVersions, migrateOurSchema, OUR_SCHEMA } from './postgres-schema.ts';
 
 interface Row {
