@@ -240,6 +240,7 @@ function workersOn(b: () => QueueBackend): void {
 
 function queueSuite(b: () => QueueBackend): void {
   beforeEach(() => b().fresh());
+  afterEach(() => b().closeAll());
   describe('one waiting job per key, never two running', () => keyRules(b));
   describe('outcomes, retries, dead letters, requeue', () => outcomes(b));
   describe('leases', () => leases(b));
@@ -310,19 +311,25 @@ describe('job queue on PostgreSQL', function () {
 
 function postgresOnly(server: () => PostgresHandle, b: () => QueueBackend): void {
   beforeEach(() => b().fresh());
+  afterEach(() => b().closeAll());
 
   it('carries on after PostgreSQL restarts under running workers', async function () {
     this.timeout(120_000);
-    const queue = await b().open();
+    // A short lease: a claim whose answer the crash swallowed is running in the database, unknown
+    // to any worker, until its lease runs out; then it runs (again: outputs are idempotent).
+    const queue = await b().open({ leaseMs: 3000 });
     const done: string[] = [];
-    const workers = startWorkers(queue, { k: async (job) => void done.push(job.key) }, { concurrency: 2, pollIntervalMs: 50, isRetryable: () => true });
-    for (let i = 0; i < 5; i++) await queue.enqueue('k', `before-${i}`, {});
-    await server().restart({ mode: 'crash' });
-    // The first query after the restart may meet a connection the server dropped; a caller retries.
-    for (let i = 0; i < 5; i++) await retryOnce(() => queue.enqueue('k', `after-${i}`, {}));
-    const deadline = Date.now() + 60_000;
-    while ((await retryOnce(() => queue.counts())).done < 10 && Date.now() < deadline) await sleep(200);
-    await workers.stop();
+    const workers = startWorkers(queue, { k: async (job) => void done.push(job.key) }, { concurrency: 2, pollIntervalMs: 50, leaseMs: 3000, isRetryable: () => true });
+    try {
+      for (let i = 0; i < 5; i++) await queue.enqueue('k', `before-${i}`, {});
+      await server().restart({ mode: 'crash' });
+      // The first query after the restart may meet a connection the server dropped; a caller retries.
+      for (let i = 0; i < 5; i++) await retryOnce(() => queue.enqueue('k', `after-${i}`, {}));
+      const deadline = Date.now() + 90_000;
+      while ((await retryOnce(() => queue.counts())).done < 10 && Date.now() < deadline) await sleep(200);
+    } finally {
+      await workers.stop();
+    }
     assert.deepEqual(await queue.counts(), { pending: 0, running: 0, done: 10, dead: 0 });
     assert.equal(new Set(done).size, 10);
     await queue.close();

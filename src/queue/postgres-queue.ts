@@ -117,9 +117,15 @@ export class PostgresJobQueue implements JobQueue {
     return new PostgresJobQueue(options.url, pool, boss, { ...DEFAULT_RETRY, ...options.retry }, options.random ?? Math.random, leaseMs);
   }
 
-  async close(): Promise<void> {
-    await this.boss.stop({ graceful: false, wait: true, close: false });
-    await this.pool.end();
+  private closing: Promise<void> | undefined;
+
+  /** Stop pg-boss's supervision and end the pool; once, however often it is called. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.boss.stop({ graceful: false, wait: true, close: false });
+      await this.pool.end();
+    })();
+    return this.closing;
   }
 
   private query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<R>> {

@@ -40,7 +40,7 @@ export async function query<R extends pg.QueryResultRow>(pool: pg.Pool, url: str
 export function createPool(url: string, options: { size: number; name: string }): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max: options.size, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, application_name: options.name });
   // An idle client whose server went away emits 'error' on the pool; unhandled, it would end the process.
-  pool.on('error', (error) => logger.warn('queue database connection lost; the next query reconnects', { url: redactUrl(url), ...errorLogFields(new Error(redactIn(error.message, url))) }));
+  pool.on('error', (error) => logger.warn('queue database connection lost; the next query reconnects', errorLogFields(unreachable(error, url))));
   return pool;
 }
 

@@ -111,7 +111,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   async close(): Promise<void> {
-    this.db.close();
+    if (this.db.open) this.db.close();
   }
 
   async enqueue<P>(kind: string, key: string, payload: P, options: EnqueueOptions = {}): Promise<Job<P>> {

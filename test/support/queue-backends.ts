@@ -17,7 +17,24 @@ export interface QueueBackend {
   /** Open the current database (again: a second instance stands for a second process). */
   open(options?: QueueOptions): Promise<JobQueue>;
   reviews(queue: JobQueue): ReviewStore;
+  /** Close what the last test left open (a failed test skips its own close; mocha would wait on it). */
+  closeAll(): Promise<void>;
   cleanup(): Promise<void>;
+}
+
+/** Remember every queue opened, so that closeAll can close those a failing test left open. */
+function tracked(open: (options?: QueueOptions) => Promise<JobQueue>): Pick<QueueBackend, 'open' | 'closeAll'> {
+  const opened: JobQueue[] = [];
+  return {
+    async open(options) {
+      const queue = await open(options);
+      opened.push(queue);
+      return queue;
+    },
+    async closeAll() {
+      await Promise.all(opened.splice(0).map((queue) => queue.close()));
+    },
+  };
 }
 
 export function sqliteBackend(): QueueBackend {
@@ -30,7 +47,7 @@ export function sqliteBackend(): QueueBackend {
       path = join(tmp.path, `jobs-${++n}.sqlite`);
     },
     // Each instance plays its own process: a distinct owner, alive (this process's pid) on another host name.
-    open: async (options = {}) => new SqliteJobQueue(path, { ...options, owner: `instance-${++n}:${process.pid}` }),
+    ...tracked(async (options = {}) => new SqliteJobQueue(path, { ...options, owner: `instance-${++n}:${process.pid}` })),
     reviews: () => new SqliteReviewStore(path),
     async cleanup() {
       tmp.remove();
@@ -46,7 +63,7 @@ export function postgresBackend(server: () => PostgresHandle): QueueBackend {
     async fresh() {
       url = await server().createDatabase(`queue_${process.pid}_${++n}`);
     },
-    open: (options = {}) => PostgresJobQueue.open({ url, poolSize: 4, maintenanceSeconds: 1, ...options }),
+    ...tracked((options = {}) => PostgresJobQueue.open({ url, poolSize: 4, maintenanceSeconds: 1, ...options })),
     reviews: (queue) => new PostgresReviewStore((queue as PostgresJobQueue).connection),
     async cleanup() {},
   };
