@@ -14,7 +14,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { skipFor } from './env.ts';
+import { forgetChild, killOnExit, skipFor } from './env.ts';
 import { freeLoopbackPort } from './orthanc.ts';
 
 /** The server binaries: PG_BIN, or the newest /usr/lib/postgresql/<version>/bin. */
@@ -74,16 +74,6 @@ export interface PostgresHandle {
   stop(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
-  });
-}
 
 const HBA = ['# Trust on loopback and the private socket only: a test server, nothing else reaches it.', 'local all all trust', 'host all all 127.0.0.1/32 trust', ''].join('\n');
 
@@ -115,7 +105,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
     await exited;
     clearTimeout(timer);
   }
-  running.delete(child);
+  forgetChild(child);
 }
 
 export async function startPostgres(options: { timeoutMs?: number } = {}): Promise<PostgresHandle> {
@@ -138,8 +128,7 @@ export async function startPostgres(options: { timeoutMs?: number } = {}): Promi
     const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', '-c', 'max_connections=200'];
     const child = spawn(join(bin, 'postgres'), args, { stdio: ['ignore', log, log], cwd: dir, ...(user ?? {}) });
     closeSync(log);
-    installExitHook();
-    running.add(child);
+    killOnExit(child);
     try {
       await waitReady(bin, port, child, logTail, timeoutMs);
     } catch (error) {
