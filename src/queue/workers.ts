@@ -80,7 +80,8 @@ export function startWorkers(queue: JobQueue, handlers: Record<string, JobHandle
     while (!stopped && running.size < options.concurrency) {
       // The queue's own clock decides what is due (one clock for every machine on PostgreSQL).
       const job = await queue.claim(kinds, undefined, leaseMs);
-      if (!job || stopped) break;
+      // Claimed even as stop() began: it runs (stop waits for it) rather than sit on its lease.
+      if (!job) break;
       const task = run(job).finally(() => {
         running.delete(job.id);
         void pump();
