@@ -80,6 +80,26 @@ describe('the node on PostgreSQL (queue.backend "postgres")', function () {
     assert.match(plain.note ?? '', /^unchanged/);
   });
 
+  it('measures a study whose instances were acknowledged while PostgreSQL was down (the job is queued once it is back)', async () => {
+    const { config: cfg } = await config();
+    const study = await generatePhantomStudy({ rows: 96, columns: 96, fromLevel: 'L1', toLevel: 'T11', sliceThicknessMm: 5, seed: 32 });
+    const instances = study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: study.truth.slices.find((s) => s.fileName === f.fileName)!.sopInstanceUid }));
+    node = await startNode(cfg, { stages: truthStages(study.truth) });
+    const restarting = server.restart({ mode: 'crash', downMs: 3000 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const sent = await stowInstances({ url: `${node.url}/dicomweb` }, instances);
+    assert.equal(sent.stored.length, instances.length, 'acknowledged while the database is down: they are in the spool');
+    await restarting;
+    const measured = async () => {
+      const done = await node!.queue.list('done').catch(() => []);
+      return done.some((j) => j.kind === ANALYZE_STUDY && (j.result as AnalyzeStudyResult).outcome === 'measured');
+    };
+    for (const deadline = Date.now() + 90_000; !(await measured()); ) {
+      assert.ok(Date.now() < deadline, 'the study was measured after PostgreSQL came back');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  });
+
   it('will not start without its database: E_QUEUE_UNREACHABLE, the password not shown', async () => {
     const base = nodeConfig(tmp.path);
     const url = `postgres://node:hunter2-secret@127.0.0.1:${server.port + 1}/none`;

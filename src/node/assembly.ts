@@ -62,11 +62,52 @@ export async function restoreQuietPeriods(queue: JobQueue, quietMs: number, now 
   return restored;
 }
 
+/**
+ * The study's job for an instance already acknowledged: when the queue database is away (a
+ * PostgreSQL restart) the enqueue is tried again in the background, the newest payload per study,
+ * until it is in or the assembly stops; the sender's answer does not wait for it.
+ */
+function durableEnqueue(enqueue: (payload: AnalyzeStudyPayload, runAt?: number) => Promise<void>) {
+  const waiting = new Map<string, { payload: AnalyzeStudyPayload; runAt?: number }>();
+  let stopped = false;
+  const retry = (uid: string, delayMs: number) => {
+    const timer = setTimeout(() => {
+      const entry = waiting.get(uid);
+      if (!entry || stopped) return;
+      enqueue(entry.payload, entry.runAt).then(
+        // A newer payload came in while this one was on its way: it goes next.
+        () => (waiting.get(uid) === entry ? waiting.delete(uid) : retry(uid, 10)),
+        () => retry(uid, Math.min(30_000, delayMs * 2)),
+      );
+    }, delayMs);
+    timer.unref();
+  };
+  return {
+    async add(payload: AnalyzeStudyPayload, runAt?: number): Promise<void> {
+      const uid = payload.studyInstanceUid;
+      // A retry is pending: it takes this newer payload with it.
+      if (waiting.has(uid)) return void waiting.set(uid, { payload, runAt });
+      try {
+        await enqueue(payload, runAt);
+      } catch (error) {
+        waiting.set(uid, { payload, runAt });
+        retry(uid, 1000);
+        logger.warn('study not queued yet; trying again', { studyInstanceUid: uid, ...errorLogFields(error) });
+      }
+    },
+    stop(): void {
+      stopped = true;
+      if (waiting.size > 0) logger.error('studies received but not queued (the queue database was unreachable); send them again or requeue', { count: waiting.size });
+    },
+  };
+}
+
 export function createAssembly(options: AssemblyOptions): Assembly {
   const { queue, spoolDir, quietMs } = options;
   const enqueue = async (payload: AnalyzeStudyPayload, runAt?: number) => {
     await queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, payload.studyInstanceUid, payload, runAt === undefined ? {} : { runAt });
   };
+  const arrivals = durableEnqueue(enqueue);
   // A missed beat (the database restarting) only makes the next start-up's quiet periods longer.
   const beat = () => queue.setState(ALIVE_AT, String(Date.now())).catch((error: unknown) => logger.warn('cannot record the assembly heartbeat', errorLogFields(error)));
   let heartbeat: NodeJS.Timeout | undefined;
@@ -80,13 +121,14 @@ export function createAssembly(options: AssemblyOptions): Assembly {
     },
     async stop() {
       clearInterval(heartbeat);
+      arrivals.stop();
       await beat();
     },
     async stored({ header }) {
       if (!startsWork(header, options.ownManufacturer)) return;
       const { studyInstanceUid } = header;
       const now = Date.now();
-      await enqueue({ studyInstanceUid, instanceCount: await countSpooled(spoolDir, studyInstanceUid), lastArrivalAt: now }, now + quietMs);
+      await arrivals.add({ studyInstanceUid, instanceCount: await countSpooled(spoolDir, studyInstanceUid), lastArrivalAt: now }, now + quietMs);
     },
     ready: (studyInstanceUid, instanceCount) => enqueue({ studyInstanceUid, instanceCount }),
     reschedule: (payload) => enqueue(payload, Date.now() + quietMs),
