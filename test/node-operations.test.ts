@@ -335,7 +335,7 @@ describe('node operations', function () {
     try {
       await applyRetention({ queue: again, spoolDir, outputDir, settings: { spoolDaysAfterWriteBack: 0, resultsDays: 0 } });
     } finally {
-      again.close();
+      await again.close();
     }
     assert.deepEqual(readdirSync(spoolDir).sort(), [busy, dead].sort(), 'only the busy and the dead-lettered study remain; no leftovers');
     assert.deepEqual(readdirSync(outputDir).sort(), [busy, dead].sort());

@@ -116,7 +116,7 @@ export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
     }
     metrics.studies.inc({ outcome: result.status === 'ok' ? 'measured' : 'not-measured', code: result.status });
     logOutcome(payload.studyInstanceUid, result);
-    queueWriteBack(payload.studyInstanceUid, result);
+    await queueWriteBack(payload.studyInstanceUid, result);
     return jobResult(result, selected);
   }
 
