@@ -117,8 +117,8 @@ async function intake(label: string, series: SeriesInMemory): Promise<void> {
 }
 
 /** The analysis job that ended for good (not one that only rescheduled itself). */
-function finishedAnalysis(node: RunningNode, studyInstanceUid: string) {
-  return [...node.queue.list('done'), ...node.queue.list('dead')].find(
+async function finishedAnalysis(node: RunningNode, studyInstanceUid: string) {
+  return [...(await node.queue.list('done')), ...(await node.queue.list('dead'))].find(
     (j) => j.key === studyInstanceUid && j.kind === 'analyze-study' && (j.result as { outcome?: string } | null)?.outcome !== 'deferred',
   );
 }
@@ -140,17 +140,17 @@ async function endToEnd(label: string, series: SeriesInMemory, expectOutputs: bo
     const running = node;
     if (expectOutputs) {
       await until(async () => {
-        const finished = finishedAnalysis(running, uid);
+        const finished = await finishedAnalysis(running, uid);
         const status = (finished?.result as { status?: string } | undefined)?.status;
         if (finished && status !== 'ok') throw new Error(`${label}: the job ended ${finished.state} with ${status ?? finished.lastErrorCode}: no SEG/SR to wait for`);
         const modalities = (await qido(orthanc.dicomWebRoot, `studies/${uid}/series`)).map((s) => firstString(s, '00080060'));
         return modalities.includes('SEG') && modalities.includes('SR');
       });
     } else {
-      await until(async () => finishedAnalysis(running, uid) !== undefined);
+      await until(async () => (await finishedAnalysis(running, uid)) !== undefined);
     }
     const endToEndMs = Date.now() - stableAt;
-    const job = finishedAnalysis(node, uid);
+    const job = await finishedAnalysis(node, uid);
     const result = (job?.result ?? {}) as { status?: string; outputs?: { seg?: { path: string }; sr?: { path: string } } };
     const outputs = result.outputs?.seg && result.outputs.sr ? [readFileSync(result.outputs.seg.path), readFileSync(result.outputs.sr.path)] : [];
     // Without outputs of its own, the floor still moves two objects of typical size (the SEG and SR of the phantom case).

@@ -145,7 +145,17 @@ const configSchema = z
     spoolDir: z.string().min(1),
     queue: z
       .object({
+        /** sqlite: the embedded file (one process); postgres: a shared database (several processes). */
+        backend: z.enum(['sqlite', 'postgres']),
         path: z.string().min(1),
+        /** postgres://user@host:5432/db; the password belongs in CT_MUSCLE_QUEUE_URL or PGPASSWORD, not here. */
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'queue.url must be a postgres:// URL')
+          .nullable(),
+        poolSize: z.number().int().min(1).max(200),
+        /** A claimed job is another worker's to take once its worker stops renewing it this long. */
+        leaseSeconds: z.number().int().min(5).max(86_400),
         concurrency: z.number().int().min(1).max(64),
         maxAttempts: z.number().int().min(1),
         baseDelayMs: z.number().int().min(0),

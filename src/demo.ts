@@ -58,7 +58,7 @@ export async function runDemo({ outDir, config, once = false }: DemoOptions): Pr
     const stow = await stowInstances({ url: `${node.url}/dicomweb` }, sent);
     await new Promise((resolve) => setTimeout(resolve, demoConfig.assembly.quietPeriodSeconds * 1000 + 200));
     await node.idle();
-    const jobs = node.queue.list().filter((j) => j.key === study.truth.studyInstanceUid);
+    const jobs = (await node.queue.list()).filter((j) => j.key === study.truth.studyInstanceUid);
     const analysis = jobs.find((j) => j.kind === ANALYZE_STUDY);
     const result = analysis?.result as AnalyzeStudyResult | null | undefined;
     const t12 = study.truth.t12;

@@ -27,7 +27,9 @@ import { createRetention, type RetentionReport } from './node/retention.ts';
 import { createWorkerPool } from './node/workers.ts';
 import { createWriteBack, describeTarget, writeBackDestination } from './node/write-back.ts';
 import type { PipelineObserver, Stages } from './pipeline/index.ts';
-import { JobQueue, type Job } from './queue/job-queue.ts';
+import type { Job, JobQueue } from './queue/job-queue.ts';
+import { openJobQueue } from './queue/open.ts';
+import { queueUrl, redactUrl } from './queue/queue-url.ts';
 
 export { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyPayload, type AnalyzeStudyResult, type WriteBackPayload } from './node/jobs.ts';
 
@@ -59,26 +61,26 @@ export interface Requeued {
 export async function requeueStudy(config: Config, studyInstanceUid: string, options: { slice?: string; force?: boolean } = {}): Promise<Requeued> {
   const instanceCount = await countSpooled(config.spoolDir, studyInstanceUid);
   if (instanceCount === 0) throw new CtMuscleError('E_STUDY_NOT_FOUND', `No instance of study ${studyInstanceUid} is in the spool (${config.spoolDir}).`);
-  const queue = new JobQueue(config.queue.path);
+  const queue = await openJobQueue(config);
   try {
-    const last = queue.lastDone<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid);
+    const last = await queue.lastDone<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid);
     const outcome = (last?.result as AnalyzeStudyResult | undefined)?.outcome;
     const unchanged = !options.slice && !options.force && (outcome === 'measured' || outcome === 'unchanged') && last?.payload.instanceCount === instanceCount;
     const payload: AnalyzeStudyPayload = { studyInstanceUid, instanceCount, ...(options.slice ? { sliceSopInstanceUid: options.slice } : {}), ...(options.force ? { force: true } : {}) };
-    const job = queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid, payload);
+    const job = await queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid, payload);
     if (!unchanged) return { job };
     return { job, note: `unchanged: the study has the same ${instanceCount} instances as when it was last measured, so the node will not measure it again (outcome "unchanged"); use --force to measure it anyway, or --slice to measure a chosen slice` };
   } finally {
-    queue.close();
+    await queue.close();
   }
 }
 
-function openQueue(config: Config): JobQueue {
-  const queue = new JobQueue(config.queue.path, {
-    retry: { maxAttempts: config.queue.maxAttempts, baseDelayMs: config.queue.baseDelayMs, maxDelayMs: config.queue.maxDelayMs },
-  });
-  // One process owns the database: whatever it left running when it died starts again.
-  const recovered = queue.recover(Date.now(), { all: true });
+async function openQueue(config: Config): Promise<JobQueue> {
+  const queue = await openJobQueue(config);
+  // Lease-based, safe beside other processes: jobs whose lease ran out go back, and (SQLite) at once
+  // those of a dead process of this machine, so a restarted node resumes its interrupted work. A
+  // job whose lease another live process holds is never taken.
+  const recovered = await queue.recover();
   if (recovered > 0) logger.warn('recovered interrupted jobs', { count: recovered });
   return queue;
 }
@@ -93,7 +95,7 @@ export async function startNode(config: Config, options: { stages?: Stages; obse
   await mkdir(config.spoolDir, { recursive: true });
   await mkdir(config.output.dir, { recursive: true });
   await removeCrashLeftovers(config);
-  const queue = openQueue(config);
+  const queue = await openQueue(config);
   const metrics = createMetrics(queue);
   const assembly = createAssembly({ queue, spoolDir: config.spoolDir, quietMs: config.assembly.quietPeriodSeconds * 1000, ownManufacturer: config.selection.ownManufacturer });
   const storeInstance = createInstanceStore({ spoolDir: config.spoolDir, limits: dicomLimitsFromConfig(config.limits), onStored: (stored) => assembly.stored(stored) });
@@ -110,7 +112,7 @@ export async function startNode(config: Config, options: { stages?: Stages; obse
   try {
     await startParts(parts);
   } catch (error) {
-    queue.close();
+    await queue.close();
     throw error;
   }
   const destination = writeBackDestination(config);
@@ -120,6 +122,7 @@ export async function startNode(config: Config, options: { stages?: Stages; obse
     dimse: dimseAddress ? `${config.dimse.aeTitle}@${dimseAddress.host}:${dimseAddress.port}` : 'off',
     writeBack: describeTarget(destination),
     polling: config.poll.source ? config.poll.cron : 'off',
+    queue: queue.backend === 'postgres' ? redactUrl(queueUrl(config.queue.url)) : config.queue.path,
   });
 
   let stopping: Promise<void> | undefined;
@@ -133,7 +136,7 @@ export async function startNode(config: Config, options: { stages?: Stages; obse
     stop() {
       stopping ??= (async () => {
         await stopParts(parts);
-        queue.close();
+        await queue.close();
         logger.info('node stopped');
       })();
       return stopping;

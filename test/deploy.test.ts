@@ -81,8 +81,8 @@ async function modalities(orthanc: OrthancHandle, studyInstanceUid: string): Pro
   return series.map((s) => firstString(s, '00080060') ?? '?').sort();
 }
 
-function analyses(node: RunningNode) {
-  return node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY);
+async function analyses(node: RunningNode) {
+  return (await node.queue.list('done')).filter((j) => j.kind === ANALYZE_STUDY);
 }
 
 async function stowCount(node: RunningNode): Promise<number> {
@@ -131,8 +131,8 @@ describe('docs/deploy.md recipes against Orthanc', function () {
     assert.deepEqual(await modalities(orthanc, ct.truth.studyInstanceUid), ['CT', 'SEG', 'SR'], 'one SEG and one SR in the CT study');
     assert.equal(await stowCount(node), 1, `Orthanc pushed once (the CT series), not the MR study nor the study again; Orthanc log:\n${orthanc.logTail(15)}`);
     assert.equal(existsSync(join(tmp.path, 'spool', '2.25.4100000002')), false, 'no MR instance reached the node');
-    assert.deepEqual(analyses(node).map((j) => (j.result as AnalyzeStudyResult).outcome), ['measured']);
-    assert.equal(node.queue.list('done').filter((j) => j.kind === WRITE_BACK).length, 1);
+    assert.deepEqual((await analyses(node)).map((j) => (j.result as AnalyzeStudyResult).outcome), ['measured']);
+    assert.equal((await node.queue.list('done')).filter((j) => j.kind === WRITE_BACK).length, 1);
   });
 
   it('poll: the documented site file polls Orthanc, measures the CT study, leaves the MR study, and does not fetch again after write-back', async () => {
@@ -146,7 +146,7 @@ describe('docs/deploy.md recipes against Orthanc', function () {
     const first = await node.pollNow();
     assert.ok(first);
     assert.deepEqual([first.studiesFetched, first.errors], [1, []]);
-    await waitFor('the analysis', () => analyses(node!).length === 1);
+    await waitFor('the analysis', async () => (await analyses(node!)).length === 1);
     await node.idle();
     const second = await node.pollNow();
     assert.ok(second);
@@ -156,6 +156,6 @@ describe('docs/deploy.md recipes against Orthanc', function () {
     assert.deepEqual(await modalities(orthanc, ct.truth.studyInstanceUid), ['CT', 'SEG', 'SR']);
     assert.deepEqual(await modalities(orthanc, '2.25.4200000002'), ['MR']);
     assert.equal(existsSync(join(tmp.path, 'spool', '2.25.4200000002')), false, 'no MR instance fetched');
-    assert.deepEqual(analyses(node).map((j) => (j.result as AnalyzeStudyResult).outcome), ['measured']);
+    assert.deepEqual((await analyses(node)).map((j) => (j.result as AnalyzeStudyResult).outcome), ['measured']);
   });
 });

@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
-import { JobQueue } from '../src/queue/job-queue.ts';
+import { SqliteJobQueue } from '../src/queue/sqlite-queue.ts';
 import { ANALYZE_STUDY, startNode, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { loadConfig } from '../src/config.ts';
 import { DIMSE_STATUS } from '../src/dimse/statuses.ts';
@@ -38,19 +38,19 @@ function spawnNode(configPath: string, truthPath: string): Promise<{ child: Chil
 }
 
 /** The last analysis of the study, read from the node's queue database (the child process owns it). */
-function lastAnalysis(queuePath: string, studyUid: string): AnalyzeStudyResult | undefined {
-  const queue = new JobQueue(queuePath);
+async function lastAnalysis(queuePath: string, studyUid: string): Promise<AnalyzeStudyResult | undefined> {
+  const queue = new SqliteJobQueue(queuePath);
   try {
-    return queue.lastDone<unknown>(ANALYZE_STUDY, studyUid)?.result as AnalyzeStudyResult | undefined;
+    return (await queue.lastDone<unknown>(ANALYZE_STUDY, studyUid))?.result as AnalyzeStudyResult | undefined;
   } finally {
-    queue.close();
+    await queue.close();
   }
 }
 
-async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const value = check();
+    const value = await check();
     if (value !== undefined) return value;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -106,10 +106,10 @@ describe('DIMSE faults', function () {
 
     const second = await spawnNode(configPath, truthPath);
     try {
-      const afterRestart = await waitFor('the analysis after restart', () => lastAnalysis(queuePath, uid)).catch((error: Error) => {
-        const queue = new JobQueue(queuePath);
-        const jobs = JSON.stringify(queue.list().map((j) => ({ kind: j.kind, state: j.state, key: j.key, err: j.lastError })));
-        queue.close();
+      const afterRestart = await waitFor('the analysis after restart', () => lastAnalysis(queuePath, uid)).catch(async (error: Error) => {
+        const queue = new SqliteJobQueue(queuePath);
+        const jobs = JSON.stringify((await queue.list()).map((j) => ({ kind: j.kind, state: j.state, key: j.key, err: j.lastError })));
+        await queue.close();
         throw new Error(`${error.message}\njobs: ${jobs}\n${second.output.join('').slice(-3000)}`);
       });
       const spooled = readdirSync(join(tmp.path, 'spool', uid)).filter((n) => n.endsWith('.dcm'));
@@ -120,8 +120,8 @@ describe('DIMSE faults', function () {
       // The rest arrives: the study is measured again, complete.
       const rest = await storescu(port, 'MODALITY', AE, [join(tmp.path, 'in')]);
       assert.equal(rest.code, 0, rest.output);
-      const complete = await waitFor('the complete analysis', () => {
-        const result = lastAnalysis(queuePath, uid);
+      const complete = await waitFor('the complete analysis', async () => {
+        const result = await lastAnalysis(queuePath, uid);
         return result?.selectedInstanceCount === paths.length ? result : undefined;
       });
       assert.equal(complete.outcome, 'measured');

@@ -64,7 +64,7 @@ async function waitIdle(node: RunningNode, timeoutMs = 120_000): Promise<void> {
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 800));
     await node.idle();
-    if (!node.queue.list().some((job) => job.state === 'pending' || job.state === 'running')) return;
+    if (!(await node.queue.list()).some((job) => job.state === 'pending' || job.state === 'running')) return;
     if (Date.now() > deadline) throw new Error('jobs did not finish');
   }
 }
@@ -94,7 +94,7 @@ describe('DIMSE with Orthanc: routed in over C-STORE, results back over C-STORE'
     node = await startNode(dimseConfig(tmp.path, nodePort, { writeBack: { destination } }), { stages: truthStages(study.truth) });
     await routeToNode(orthanc, await uploadToOrthanc(orthanc, study.files));
     await waitIdle(node);
-    const writeBacks = node.queue.list().filter((job) => job.kind === WRITE_BACK);
+    const writeBacks = (await node.queue.list()).filter((job) => job.kind === WRITE_BACK);
     assert.equal(writeBacks.length, 1);
     assert.equal(writeBacks[0].state, 'done', JSON.stringify(writeBacks[0]));
     assert.deepEqual(await resultsInOrthanc(orthanc, study.truth.studyInstanceUid), ['SEG', 'SR']);
@@ -106,7 +106,7 @@ describe('DIMSE with Orthanc: routed in over C-STORE, results back over C-STORE'
     node = await startNode(dimseConfig(tmp.path, nodePort, { dimse: { callingAes }, writeBack: { toSendingAe: true } }), { stages: truthStages(study.truth) });
     await routeToNode(orthanc, await uploadToOrthanc(orthanc, study.files));
     await waitIdle(node);
-    const [writeBack] = node.queue.list().filter((job) => job.kind === WRITE_BACK);
+    const [writeBack] = (await node.queue.list()).filter((job) => job.kind === WRITE_BACK);
     assert.equal(writeBack?.state, 'done', JSON.stringify(writeBack));
     assert.match(String((writeBack.result as { destination: string }).destination), /^ORTHANC@127\.0\.0\.1:/);
     assert.deepEqual(await resultsInOrthanc(orthanc, study.truth.studyInstanceUid), ['SEG', 'SR']);
@@ -207,7 +207,7 @@ describe('C-STORE write-back client reads every status (against the node\'s own 
     const sent = await sendWithClient(port, 'MODALITY', NODE_AE, paths.map((path) => ({ path })));
     assert.ok(sent.statuses.every((s) => s === 0));
     await waitIdle(node);
-    const [writeBack] = node.queue.list().filter((job) => job.kind === WRITE_BACK);
+    const [writeBack] = (await node.queue.list()).filter((job) => job.kind === WRITE_BACK);
     assert.equal(writeBack?.state, 'dead', JSON.stringify(writeBack));
     assert.equal(writeBack.attempts, 1);
     assert.equal(writeBack.lastErrorCode, 'E_PACS_REJECTED');

@@ -48,18 +48,17 @@ async function settle(node: RunningNode, timeoutMs = 180_000): Promise<void> {
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     await node.idle();
-    const waiting = node.queue.list().some((job) => job.kind === ANALYZE_STUDY && (job.state === 'pending' || job.state === 'running'));
+    const waiting = (await node.queue.list()).some((job) => job.kind === ANALYZE_STUDY && (job.state === 'pending' || job.state === 'running'));
     if (!waiting) return;
     if (Date.now() > deadline) throw new Error('the analysis did not finish');
   }
 }
 
 /** The study's finished analyses, oldest first, without the ones that only rescheduled (deferred). */
-function analyses(node: RunningNode, studyUid: string): AnalyzeStudyResult[] {
-  return node.queue
-    .list('done')
+async function analyses(node: RunningNode, studyUid: string): Promise<AnalyzeStudyResult[]> {
+  return (await node.queue.list('done'))
     .filter((job) => job.kind === ANALYZE_STUDY && job.key === studyUid)
-    .sort((a, b) => a.id - b.id)
+    .sort((a, b) => Number(a.id) - Number(b.id))
     .map((job) => job.result as AnalyzeStudyResult)
     .filter((result) => result.outcome !== 'deferred');
 }
@@ -127,7 +126,7 @@ describe('DIMSE storage SCP (dcmtk and dcmjs-dimse peers)', function () {
       assert.equal(parseDicom(stored, { headerOnly: true }).transferSyntaxUid, TS.jpegLsLossless);
       assert.ok(dataSetBytes(stored).equals(dataSetBytes(original)), 'the data set is stored byte for byte as sent');
     }
-    const result = analyses(node!, uid).at(-1)!;
+    const result = (await analyses(node!, uid)).at(-1)!;
     assert.equal(result.outcome, 'measured');
     assert.equal(result.selectedInstanceCount, paths.length);
     assert.ok(existsSync(join(tmp.path, 'out', uid)));
@@ -185,7 +184,7 @@ describe('DIMSE storage SCP (dcmtk and dcmjs-dimse peers)', function () {
     const rest = await storescu(node.dimse!.port, 'MODALITY', AE, [join(tmp.path, 'phantom-33')]);
     assert.equal(rest.code, 0, rest.output);
     await settle(node);
-    const results = analyses(node, uid);
+    const results = await analyses(node, uid);
     const last = results[results.length - 1];
     assert.equal(last.outcome === 'measured' || last.outcome === 'unchanged', true);
     assert.equal(results.find((r) => r.outcome === 'measured' && r.selectedInstanceCount === paths.length) !== undefined, true, 'measured on the complete study');
@@ -240,7 +239,7 @@ describe('DIMSE storage SCP with the shared real series (real stages)', function
         assert.equal(parseDicom(stored, { headerOnly: true }).transferSyntaxUid, syntax);
         assert.ok(dataSetBytes(stored).equals(dataSetBytes(original)), `${name}: data set stored as sent`);
       }
-      const result = analyses(node, uid).at(-1);
+      const result = (await analyses(node, uid)).at(-1);
       assert.ok(result, 'the study was analysed');
       // 20 slices around T11/T12: the level finder honestly answers that it cannot count vertebrae here.
       if (result.outcome === 'measured') {

@@ -141,10 +141,10 @@ describe('full disk and crash leftovers', function () {
       node = await startNode(nodeConfig(tmp.path), { stages: truthStages(study.truth) });
       assert.equal((await postStow(node.url, study.files.map((f) => ({ bytes: f.bytes })))).status, 200);
       const deadline = Date.now() + 20_000;
-      let job = node.queue.list().find((j) => j.kind === ANALYZE_STUDY);
+      let job = (await node.queue.list()).find((j) => j.kind === ANALYZE_STUDY);
       while (Date.now() < deadline && !(job && job.attempts >= 2)) {
         await new Promise((resolve) => setTimeout(resolve, 100));
-        job = node.queue.list().find((j) => j.kind === ANALYZE_STUDY);
+        job = (await node.queue.list()).find((j) => j.kind === ANALYZE_STUDY);
       }
       assert.ok(job && job.attempts >= 2, 'tried at least twice');
       assert.notEqual(job.state, 'dead');
@@ -159,7 +159,7 @@ describe('full disk and crash leftovers', function () {
       rmSync(join(out, 'filler'));
       await new Promise((resolve) => setTimeout(resolve, 500));
       await node.idle();
-      const done = node.queue.list().find((j) => j.kind === ANALYZE_STUDY && j.state === 'done');
+      const done = (await node.queue.list()).find((j) => j.kind === ANALYZE_STUDY && j.state === 'done');
       assert.ok(done, 'measured once there is space');
       assert.ok((await checkInstance(new Uint8Array(readFileSync(join(studyDir, 'seg.dcm'))))).ok);
       assert.ok(existsSync(join(studyDir, 'sr.dcm')) && existsSync(join(studyDir, 'result.json')));

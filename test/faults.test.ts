@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { AnalyzeStudyResult } from '../src/node/jobs.ts';
-import { JobQueue } from '../src/queue/job-queue.ts';
+import { SqliteJobQueue } from '../src/queue/sqlite-queue.ts';
 import { join } from 'node:path';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
@@ -222,17 +222,17 @@ describe('faults: kill -9 and a PACS outage lose and duplicate nothing', functio
       }, 60_000);
     }
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    const queue = new JobQueue(queuePath);
+    const queue = new SqliteJobQueue(queuePath);
     try {
       for (const study of studies) {
         const uid = study.truth.studyInstanceUid;
         assert.deepEqual(await outputsInOrthanc(orthanc, uid), { seg: 1, sr: 1 }, uid);
-        const measured = queue.list('done').filter((j) => j.kind === 'analyze-study' && j.key === uid && (j.result as AnalyzeStudyResult).outcome === 'measured');
+        const measured = (await queue.list('done')).filter((j) => j.kind === 'analyze-study' && j.key === uid && (j.result as AnalyzeStudyResult).outcome === 'measured');
         assert.equal(measured.length, 1, `${uid} measured ${measured.length} times`);
         assert.equal((measured[0].result as AnalyzeStudyResult).selectedInstanceCount, study.files.length, 'measured on the whole study');
       }
     } finally {
-      queue.close();
+      await queue.close();
     }
   });
 });

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { multipartRelated } from '../src/dicomweb/client/multipart.ts';
 import { checkInstance } from '../src/dicom/check-instance.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
-import { JobQueue } from '../src/queue/job-queue.ts';
+import { SqliteJobQueue } from '../src/queue/sqlite-queue.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';
 import { fuzzCaseCount, fuzzCases, seededRandom } from './support/fuzz.ts';
 import { freeLoopbackPort } from './support/orthanc.ts';
@@ -152,12 +152,12 @@ describe('node fuzzer: mutated instances and malformed multipart against a runni
     }
     for (const uid of acknowledged) assert.ok(spooled.has(uid), `acknowledged ${uid} is in the spool`);
     // Jobs only for studies whose spooled instances are all valid (checked above) and acknowledged.
-    const queue = new JobQueue(queuePath);
+    const queue = new SqliteJobQueue(queuePath);
     try {
       const studiesWithAcks = new Set([...acknowledged].flatMap((uid) => [...(spooled.get(uid) ?? [])]));
-      for (const job of queue.list()) assert.ok(studiesWithAcks.has(job.key), `job for ${job.key}`);
+      for (const job of (await queue.list())) assert.ok(studiesWithAcks.has(job.key), `job for ${job.key}`);
     } finally {
-      queue.close();
+      await queue.close();
     }
   });
 });

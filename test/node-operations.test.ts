@@ -18,7 +18,7 @@ import { createMetrics } from '../src/node/metrics.ts';
 import { applyRetention } from '../src/node/retention.ts';
 import { generatePhantomStudy, type PhantomTruth } from '../src/phantom/index.ts';
 import type { Stages } from '../src/pipeline/index.ts';
-import { JobQueue } from '../src/queue/job-queue.ts';
+import { SqliteJobQueue } from '../src/queue/sqlite-queue.ts';
 import { ANALYZE_STUDY, requeueStudy, startNode, WRITE_BACK, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';
 import { nodeConfig } from './support/node-config.ts';
@@ -76,7 +76,7 @@ function stagesByStudy(measured: PhantomTruth, notInView: PhantomTruth, broken: 
 
 describe('docs/prometheus-alerts.yml and docs/grafana-dashboard.json', () => {
   it('use only metrics the node exports', async () => {
-    const queue = new JobQueue(':memory:');
+    const queue = new SqliteJobQueue(':memory:');
     try {
       const exported = new Set((await createMetrics(queue).registry.getMetricsAsJSON()).map((m) => m.name));
       for (const file of ['docs/prometheus-alerts.yml', 'docs/grafana-dashboard.json']) {
@@ -86,7 +86,7 @@ describe('docs/prometheus-alerts.yml and docs/grafana-dashboard.json', () => {
       }
       JSON.parse(readFileSync(join(repoRoot, 'docs/grafana-dashboard.json'), 'utf8'));
     } finally {
-      queue.close();
+      await queue.close();
     }
   });
 });
@@ -131,7 +131,7 @@ describe('node operations', function () {
     await settle(node);
     const text = await metricsText(node);
     // A slow machine may let the quiet period pass mid-push: a study can then be analysed twice, and counted twice.
-    const done = node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY).map((j) => j.result as AnalyzeStudyResult);
+    const done = (await node.queue.list('done')).filter((j) => j.kind === ANALYZE_STUDY).map((j) => j.result as AnalyzeStudyResult);
     const outcomes = (outcome: string) => done.filter((r) => r.outcome === outcome).length;
     assert.ok(outcomes('measured') >= 1 && outcomes('not-measured') >= 1);
     assert.equal(metric(text, 'ctmn_studies_total{outcome="measured",code="ok"}'), outcomes('measured'));
@@ -151,7 +151,7 @@ describe('node operations', function () {
     for (const patientValue of ['PHANTOM^CT MUSCLE', '19650101']) assert.ok(!infoText.includes(patientValue), `no patient data at info (${patientValue})`);
     const notMeasuredDir = join(tmp.path, 'out', '2.25.5100000002');
     assert.deepEqual(readdirSync(notMeasuredDir).sort(), ['result.json', 'sr.dcm'], 'the not-measured study has an SR saying why, and no SEG');
-    const analysis = node.queue.list('done').find((j) => j.kind === ANALYZE_STUDY && j.key === '2.25.5100000002')!.result as AnalyzeStudyResult;
+    const analysis = (await node.queue.list('done')).find((j) => j.kind === ANALYZE_STUDY && j.key === '2.25.5100000002')!.result as AnalyzeStudyResult;
     assert.deepEqual([analysis.outcome, analysis.status], ['not-measured', 'E_LEVEL_NOT_IN_VIEW']);
     assert.match(analysis.message, /T12 is not in the field of view/);
     assert.equal(existsSync(join(tmp.path, 'out', '2.25.5100000003')), false, 'a node failure writes nothing (the job is retried, then dead-lettered)');
@@ -237,7 +237,7 @@ describe('node operations', function () {
     const report = (await cli(configPath, 'backfill', '--from', '20190301', '--to', '20190331')) as { studiesFound: number; studiesFetched: number; window: string[] };
     assert.deepEqual([report.studiesFound, report.studiesFetched, report.window], [1, 1, ['20190301', '20190331']]);
     await settle(node);
-    const done = node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY);
+    const done = (await node.queue.list('done')).filter((j) => j.kind === ANALYZE_STUDY);
     assert.deepEqual(done.map((j) => (j.result as AnalyzeStudyResult).outcome), ['measured']);
     assert.equal(((await cli(configPath, 'watermark')) as { watermark: string }).watermark, today(), 'backfill leaves the watermark');
 
@@ -258,13 +258,13 @@ describe('node operations', function () {
     const plain = await requeueStudy(config, study.truth.studyInstanceUid);
     assert.match(plain.note ?? '', /^unchanged: the study has the same \d+ instances as when it was last measured/);
     await node.idle();
-    const last = () => node!.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY).at(-1)!.result as AnalyzeStudyResult;
-    assert.equal(last().outcome, 'unchanged');
-    assert.match(last().message, /late instances did not change the selected series/);
+    const last = async () => (await node!.queue.list('done')).filter((j) => j.kind === ANALYZE_STUDY).at(-1)!.result as AnalyzeStudyResult;
+    assert.equal((await last()).outcome, 'unchanged');
+    assert.match((await last()).message, /late instances did not change the selected series/);
     const forced = await requeueStudy(config, study.truth.studyInstanceUid, { force: true });
     assert.equal(forced.note, undefined);
     await node.idle();
-    assert.equal(last().outcome, 'measured');
+    assert.equal((await last()).outcome, 'measured');
     const configPath = join(tmp.path, 'site.json');
     writeFileSync(configPath, JSON.stringify({ queue: { path: config.queue.path }, logLevel: 'warn' }));
     const listed = (await cli(configPath, 'jobs', '--state', 'done')) as { jobs: Array<{ createdAt: string; updatedAt: string }> };
@@ -281,7 +281,7 @@ describe('node operations', function () {
     const spooled = join(config.spoolDir, study.truth.studyInstanceUid);
     assert.deepEqual((await node.applyRetention())?.spoolDeleted, 0, 'nothing before the analysis');
     await settle(node);
-    assert.equal(node.queue.list('done').filter((j) => j.kind === WRITE_BACK).length, 1);
+    assert.equal((await node.queue.list('done')).filter((j) => j.kind === WRITE_BACK).length, 1);
     assert.deepEqual((await node.applyRetention())?.spoolDeleted, 0, 'written back less than 2 s ago: kept');
     assert.ok(existsSync(spooled));
     await new Promise((resolve) => setTimeout(resolve, 2100));
@@ -299,7 +299,7 @@ describe('node operations', function () {
     const queuePath = join(tmp.path, 'jobs.sqlite');
     const spoolDir = join(tmp.path, 'spool');
     const outputDir = join(tmp.path, 'out');
-    const queue = new JobQueue(queuePath);
+    const queue = new SqliteJobQueue(queuePath);
     const studies = Array.from({ length: 40 }, (_, i) => `2.25.57000${i}`);
     const busy = studies[0];
     const dead = studies[1];
@@ -308,13 +308,13 @@ describe('node operations', function () {
         mkdirSync(join(root, uid), { recursive: true });
         for (let n = 0; n < (root === spoolDir ? 150 : 3); n++) writeFileSync(join(root, uid, `${n}.dcm`), Buffer.alloc(2048));
       }
-      queue.enqueue(WRITE_BACK, uid, { studyInstanceUid: uid, files: [] });
-      const job = queue.claim([WRITE_BACK])!;
-      if (uid === dead) queue.fail(job.id, { code: 'E_PACS_REJECTED', message: 'refused' }, { retryable: false });
-      else queue.complete(job.id, { destination: 'local' });
+      await queue.enqueue(WRITE_BACK, uid, { studyInstanceUid: uid, files: [] });
+      const job = (await queue.claim([WRITE_BACK]))!;
+      if (uid === dead) await queue.fail(job.id, { code: 'E_PACS_REJECTED', message: 'refused' }, { retryable: false });
+      else await queue.complete(job.id, { destination: 'local' });
     }
-    queue.enqueue(ANALYZE_STUDY, busy, { studyInstanceUid: busy, instanceCount: 151 });
-    queue.close();
+    await queue.enqueue(ANALYZE_STUDY, busy, { studyInstanceUid: busy, instanceCount: 151 });
+    await queue.close();
 
     const child = spawn(process.execPath, ['--import=tsx', join(repoRoot, 'test/support/retention-main.ts'), queuePath, spoolDir, outputDir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('START') && resolve()));
@@ -331,11 +331,11 @@ describe('node operations', function () {
     assert.equal(exit, 'SIGKILL', 'the pass was killed, not finished');
     assert.ok(leftBehind > 2, 'killed mid-pass: due studies were still there');
 
-    const again = new JobQueue(queuePath);
+    const again = new SqliteJobQueue(queuePath);
     try {
       await applyRetention({ queue: again, spoolDir, outputDir, settings: { spoolDaysAfterWriteBack: 0, resultsDays: 0 } });
     } finally {
-      again.close();
+      await again.close();
     }
     assert.deepEqual(readdirSync(spoolDir).sort(), [busy, dead].sort(), 'only the busy and the dead-lettered study remain; no leftovers');
     assert.deepEqual(readdirSync(outputDir).sort(), [busy, dead].sort());

@@ -49,8 +49,8 @@ describe('the pipeline in a running node', function () {
     await new Promise((resolve) => setTimeout(resolve, 1200));
     await node.idle();
     // A job that finds more instances than it was scheduled with is deferred before any stage runs.
-    const analysis = node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY && (j.result as AnalyzeStudyResult).outcome !== 'deferred');
-    assert.equal(analysis.length, 1, JSON.stringify(node.queue.list().map((j) => [j.kind, j.state, (j.result as AnalyzeStudyResult | null)?.outcome])));
+    const analysis = (await node.queue.list('done')).filter((j) => j.kind === ANALYZE_STUDY && (j.result as AnalyzeStudyResult).outcome !== 'deferred');
+    assert.equal(analysis.length, 1, JSON.stringify((await node.queue.list()).map((j) => [j.kind, j.state, (j.result as AnalyzeStudyResult | null)?.outcome])));
     assert.equal((analysis[0].result as AnalyzeStudyResult).outcome, 'measured', JSON.stringify(analysis[0].result));
     const counts = Object.fromEntries(STAGE_NAMES.map((stage) => [stage, events.filter((e) => e.stage === stage).length]));
     assert.deepEqual(counts, Object.fromEntries(STAGE_NAMES.map((stage) => [stage, 1])));

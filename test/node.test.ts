@@ -59,7 +59,7 @@ describe('the node (serve)', function () {
     const rest = await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(10));
     assert.equal(first.stored.length + rest.stored.length, instances.length);
     await settle(node);
-    const jobs = node.queue.list();
+    const jobs = (await node.queue.list());
     const analyses = jobs.filter((j) => j.kind === ANALYZE_STUDY && j.state === 'done');
     assert.equal(analyses.length, 1, 'one analysis for the study, after both requests');
     const result = analyses[0].result as AnalyzeStudyResult;
@@ -80,7 +80,7 @@ describe('the node (serve)', function () {
     await settle(node);
     await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(0, 2)); // a retried push
     await settle(node);
-    const outcomes = node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY).map((j) => (j.result as AnalyzeStudyResult).outcome);
+    const outcomes = (await node.queue.list('done')).filter((j) => j.kind === ANALYZE_STUDY).map((j) => (j.result as AnalyzeStudyResult).outcome);
     assert.deepEqual(outcomes, ['measured', 'unchanged']);
   });
 
@@ -103,7 +103,7 @@ describe('the node (serve)', function () {
     assert.equal(job.payload.sliceSopInstanceUid, chosen);
     await node.idle();
     assert.equal(finderRuns, 1, 'the level finder must not run for a chosen slice');
-    const last = node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY).at(-1)!.result as AnalyzeStudyResult;
+    const last = (await node.queue.list('done')).filter((j) => j.kind === ANALYZE_STUDY).at(-1)!.result as AnalyzeStudyResult;
     assert.equal(last.outcome, 'measured');
     assert.deepEqual([last.level?.name, last.level?.rule, last.level?.sopInstanceUid], ['as-provided', 'user-selected', chosen]);
     await assert.rejects(requeueStudy(config, '1.2.3.4.5'), (error: unknown) => isCtMuscleError(error) && error.code === 'E_STUDY_NOT_FOUND');
@@ -114,7 +114,7 @@ describe('the node (serve)', function () {
     node = await startNode(nodeConfig(tmp.path), { stages: UNAVAILABLE_STAGES });
     await stowInstances({ url: `${node.url}/dicomweb` }, instances);
     await settle(node);
-    const [dead] = node.queue.list('dead');
+    const [dead] = (await node.queue.list('dead'));
     assert.equal(dead.kind, ANALYZE_STUDY);
     assert.equal(dead.lastErrorCode, 'E_STAGE_UNAVAILABLE');
     assert.equal(existsSync(join(tmp.path, 'out', study.truth.studyInstanceUid, 'seg.dcm')), false);
@@ -129,11 +129,11 @@ describe('the node (serve)', function () {
     const segPath = join(tmp.path, 'out', study.truth.studyInstanceUid, 'seg.dcm');
     const seg = new Uint8Array(readFileSync(segPath));
     const segUid = stringValue(parseDicom(seg, { headerOnly: true }).dataset, 'SOPInstanceUID')!;
-    const before = node.queue.list().length;
+    const before = (await node.queue.list()).length;
     const outcome = await stowInstances({ url: `${node.url}/dicomweb` }, [{ bytes: seg, sopInstanceUid: segUid }]);
     assert.equal(outcome.stored.length, 1);
     await settle(node);
-    assert.equal(node.queue.list().length, before, 'no job for a SEG pushed back');
+    assert.equal((await node.queue.list()).length, before, 'no job for a SEG pushed back');
   });
 
   describe('with Orthanc', function () {
@@ -149,7 +149,7 @@ describe('the node (serve)', function () {
         node = await startNode(config, { stages: truthStages(study.truth) });
         await stowInstances({ url: `${node.url}/dicomweb` }, instances);
         await settle(node);
-        const [written] = node.queue.list('done').filter((j) => j.kind === WRITE_BACK);
+        const [written] = (await node.queue.list('done')).filter((j) => j.kind === WRITE_BACK);
         assert.ok(written, 'write-back done');
         const series = await qido(orthanc.dicomWebRoot, `studies/${study.truth.studyInstanceUid}/series`);
         const modalities = series.map((s) => firstString(s, '00080060')).sort();
@@ -163,11 +163,11 @@ describe('the node (serve)', function () {
       node = await startNode(nodeConfig(tmp.path, { writeBack: { destination: { url: 'http://127.0.0.1:9/dicom-web' }, deadlineHours: 1 } }), { stages: truthStages(study.truth) });
       await stowInstances({ url: `${node.url}/dicomweb` }, instances);
       await settle(node);
-      for (let i = 0; i < 20 && node.queue.list('pending').length > 0; i++) {
+      for (let i = 0; i < 20 && (await node.queue.list('pending')).length > 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 200));
         await node.idle();
       }
-      const dead = node.queue.list('dead').find((j) => j.kind === WRITE_BACK);
+      const dead = (await node.queue.list('dead')).find((j) => j.kind === WRITE_BACK);
       assert.ok(dead, 'write-back dead-lettered');
       assert.equal(dead.attempts, 3);
       assert.equal(dead.lastErrorCode, 'E_PACS_UNAVAILABLE');
@@ -183,11 +183,11 @@ describe('the node (serve)', function () {
       try {
         await stowInstances({ url: orthanc.dicomWebRoot }, instances);
         const deadline = Date.now() + 30_000;
-        while (Date.now() < deadline && node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY).length === 0) {
+        while (Date.now() < deadline && (await node.queue.list('done')).filter((j) => j.kind === ANALYZE_STUDY).length === 0) {
           await new Promise((resolve) => setTimeout(resolve, 300));
         }
         await node.idle();
-        const [done] = node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY);
+        const [done] = (await node.queue.list('done')).filter((j) => j.kind === ANALYZE_STUDY);
         assert.ok(done, `the node analysed the pushed study; Orthanc log:\n${orthanc.logTail(15)}`);
         assert.equal((done.result as AnalyzeStudyResult).outcome, 'measured');
         assert.equal((done.result as AnalyzeStudyResult).selectedInstanceCount, instances.length);

@@ -82,9 +82,9 @@ describe('polling Orthanc', function () {
     assert.equal(first.instancesRetrieved, soft.files.length, 'only the soft-tissue series is retrieved');
     assert.equal(readdirSync(join(tmp.path, 'spool', '2.25.777000111')).length, soft.files.length);
     await node.idle();
-    const [analysis] = node.queue.list('done').filter((j) => j.kind === ANALYZE_STUDY);
+    const [analysis] = (await node.queue.list('done')).filter((j) => j.kind === ANALYZE_STUDY);
     assert.equal((analysis.result as AnalyzeStudyResult).seriesInstanceUid, '2.25.777000112');
-    assert.equal(node.queue.list('done').filter((j) => j.kind === WRITE_BACK).length, 1);
+    assert.equal((await node.queue.list('done')).filter((j) => j.kind === WRITE_BACK).length, 1);
     const series = await qido(orthanc.dicomWebRoot, 'studies/2.25.777000111/series');
     assert.deepEqual(series.map((s) => firstString(s, '00080060')).sort(), ['CT', 'CT', 'SEG', 'SR']);
 

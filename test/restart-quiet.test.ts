@@ -12,7 +12,8 @@ import { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyPayload, type AnalyzeStudyR
 import { createMetrics } from '../src/node/metrics.ts';
 import { createWriteBack } from '../src/node/write-back.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
-import { JobQueue } from '../src/queue/job-queue.ts';
+import type { JobQueue } from '../src/queue/job-queue.ts';
+import { SqliteJobQueue } from '../src/queue/sqlite-queue.ts';
 import { startNode, type RunningNode } from '../src/server.ts';
 import { makeTempDir } from './support/env.ts';
 import { truthStages } from './support/truth-stages.ts';
@@ -43,20 +44,20 @@ describe('restarts and superseded results', function () {
   afterEach(async () => {
     await node?.stop();
     node = undefined;
-    queue?.close();
+    await queue?.close();
     queue = undefined;
     tmp.remove();
   });
 
-  it('restoreQuietPeriods gives a study what was left of its quiet period, counted from the restart; a study already quiet stays due', () => {
-    queue = new JobQueue(join(tmp.path, 'q.sqlite'));
+  it('restoreQuietPeriods gives a study what was left of its quiet period, counted from the restart; a study already quiet stays due', async () => {
+    queue = new SqliteJobQueue(join(tmp.path, 'q.sqlite'));
     const t0 = 1_000_000;
-    queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, '1.1', { studyInstanceUid: '1.1', instanceCount: 5, lastArrivalAt: t0 }, { runAt: t0 + 1000 });
-    queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, '1.2', { studyInstanceUid: '1.2', instanceCount: 5, lastArrivalAt: t0 - 5000 }, { runAt: t0 - 4000 });
-    queue.setState(ALIVE_AT, String(t0 + 200)); // died 200 ms after 1.1's last arrival
+    await queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, '1.1', { studyInstanceUid: '1.1', instanceCount: 5, lastArrivalAt: t0 }, { runAt: t0 + 1000 });
+    await queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, '1.2', { studyInstanceUid: '1.2', instanceCount: 5, lastArrivalAt: t0 - 5000 }, { runAt: t0 - 4000 });
+    await queue.setState(ALIVE_AT, String(t0 + 200)); // died 200 ms after 1.1's last arrival
     const now = t0 + 60_000; // restarted a minute later
-    assert.equal(restoreQuietPeriods(queue, 1000, now), 1);
-    const byKey = new Map(queue.list('pending').map((j) => [j.key, j]));
+    assert.equal(await restoreQuietPeriods(queue, 1000, now), 1);
+    const byKey = new Map((await queue.list('pending')).map((j) => [j.key, j]));
     assert.equal(byKey.get('1.1')!.nextRunAt, now + 800);
     assert.equal(byKey.get('1.2')!.nextRunAt, t0 - 4000);
   });
@@ -73,32 +74,32 @@ describe('restarts and superseded results', function () {
     await sleep(2500); // down longer than the quiet period
     node = await startNode({ ...config, server: { ...config.server, port: 0 } }, { stages: truthStages(study.truth) });
     await sleep(700); // the sender comes back within what was left of the quiet period
-    const ran = node.queue.list().filter((j) => j.kind === ANALYZE_STUDY && j.state === 'done');
+    const ran = (await node.queue.list()).filter((j) => j.kind === ANALYZE_STUDY && j.state === 'done');
     assert.deepEqual(ran, [], 'nothing measured on the partial study');
     await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(6));
     await sleep(1800);
     await node.idle();
-    const measured = node.queue.list().filter((j) => j.kind === ANALYZE_STUDY && (j.result as AnalyzeStudyResult | null)?.outcome === 'measured');
+    const measured = (await node.queue.list()).filter((j) => j.kind === ANALYZE_STUDY && (j.result as AnalyzeStudyResult | null)?.outcome === 'measured');
     assert.equal(measured.length, 1);
     assert.equal((measured[0].result as AnalyzeStudyResult).selectedInstanceCount, instances.length);
   });
 
   it('a write-back waits while a newer analysis of the study is queued, and goes once none is', async () => {
-    queue = new JobQueue(join(tmp.path, 'q.sqlite'));
+    queue = new SqliteJobQueue(join(tmp.path, 'q.sqlite'));
     const config = nodeConfig(tmp.path, 1);
     const writeBack = createWriteBack(config, createMetrics(queue), queue);
     const payload: WriteBackPayload = { studyInstanceUid: '1.5', files: [] };
-    queue.enqueue<WriteBackPayload>(WRITE_BACK, '1.5', payload);
-    queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, '1.5', { studyInstanceUid: '1.5', instanceCount: 9 }, { runAt: Date.now() + 5000 });
-    const first = queue.claim([WRITE_BACK])!;
+    await queue.enqueue<WriteBackPayload>(WRITE_BACK, '1.5', payload);
+    await queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, '1.5', { studyInstanceUid: '1.5', instanceCount: 9 }, { runAt: Date.now() + 5000 });
+    const first = (await queue.claim([WRITE_BACK]))!;
     assert.deepEqual(await writeBack.handle(first), { outcome: 'waiting-for-newer-analysis' });
-    queue.complete(first.id);
-    const follow = queue.list('pending').find((j) => j.kind === WRITE_BACK)!;
+    await queue.complete(first.id);
+    const follow = (await queue.list('pending')).find((j) => j.kind === WRITE_BACK)!;
     assert.ok(follow.nextRunAt >= Date.now() + 5000, 'after the newer analysis is due');
     // The newer analysis ran and changed nothing: the waiting write-back goes out as it was.
-    const analysis = queue.claim([ANALYZE_STUDY], Date.now() + 10_000)!;
-    queue.complete(analysis.id, { outcome: 'unchanged' });
-    const second = queue.claim([WRITE_BACK], Date.now() + 10_000)!;
+    const analysis = (await queue.claim([ANALYZE_STUDY], Date.now() + 10_000))!;
+    await queue.complete(analysis.id, { outcome: 'unchanged' });
+    const second = (await queue.claim([WRITE_BACK], Date.now() + 10_000))!;
     assert.equal(((await writeBack.handle(second)) as { destination: string }).destination, 'local');
   });
 });

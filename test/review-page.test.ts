@@ -185,7 +185,7 @@ describe('review page (Chromium against the node)', function () {
       const report = dciodvfy(bytes);
       assert.deepEqual(report.errors, [], report.output);
     }
-    const writeBacks = node.queue.list().filter((j) => j.kind === 'write-back' && JSON.stringify(j.payload).includes(record.detail.srPath));
+    const writeBacks = (await node.queue.list()).filter((j) => j.kind === 'write-back' && JSON.stringify(j.payload).includes(record.detail.srPath));
     assert.equal(writeBacks.length, 1);
     assert.match(await page.locator('#figures').innerText(), /accepted by Doe\^Jane/);
   });
@@ -324,16 +324,16 @@ describe('review page (Chromium against the node)', function () {
   it('lists a dead letter with its reason and queues it again', async () => {
     // A job of a kind no worker takes, failed for good: the dead letter the page must show.
     const deadUid = '1.2.826.0.1.3680043.8.498.1';
-    node.queue.enqueue('review-test', deadUid, { studyInstanceUid: deadUid, note: 'kept as is' });
-    const claimed = node.queue.claim(['review-test'])!;
-    const dead = node.queue.fail(claimed.id, { code: 'E_IO', message: 'disk full (test)' }, { retryable: false });
+    await node.queue.enqueue('review-test', deadUid, { studyInstanceUid: deadUid, note: 'kept as is' });
+    const claimed = (await node.queue.claim(['review-test']))!;
+    const dead = await node.queue.fail(claimed.id, { code: 'E_IO', message: 'disk full (test)' }, { retryable: false });
     assert.equal(dead.state, 'dead');
     await page.goto(`${node.url}/`);
     const row = page.locator('#dead tbody tr', { hasText: deadUid });
     assert.match(await row.innerText(), /E_IO disk full \(test\)/);
     await row.locator('button').click();
     await page.locator('#message', { hasText: 'Queued again' }).waitFor();
-    const again = node.queue.list().filter((j) => j.key === deadUid && j.id > dead.id);
+    const again = (await node.queue.list()).filter((j) => j.key === deadUid && j.id > dead.id);
     assert.equal(again.length, 1);
     assert.deepEqual(again[0].payload, dead.payload);
   });

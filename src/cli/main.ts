@@ -9,7 +9,8 @@ import { describeError, isCtMuscleError } from '../errors.ts';
 import { errorLogFields, logger, setLogLevel } from '../logging.ts';
 import { dicomLimitsFromConfig } from '../dicom/limits.ts';
 import { MEASUREMENT_SLICES, TARGET_LEVELS, type LevelName, type MeasurementSlices } from '../model/index.ts';
-import { JOB_STATES, JobQueue, type Job, type JobState } from '../queue/job-queue.ts';
+import { JOB_STATES, type Job, type JobState } from '../queue/job-queue.ts';
+import { openJobQueue } from '../queue/open.ts';
 import { backfill, pollWindowStart, readWatermark, setWatermark, dicomDate } from '../node/poller.ts';
 import { adaptFromReferences, type AdaptCliOptions } from '../adapt/command.ts';
 import { batchCommand, type BatchCommandOptions } from './batch-command.ts';
@@ -224,16 +225,16 @@ function addJobsCommand(program: Command): void {
     .command('jobs')
     .description('List the jobs in the queue (JSON), optionally in one state.')
     .option('--state <state>', `one of ${JOB_STATES.join(', ')}`)
-    .action((options: { state?: string }, command: Command) => {
+    .action(async (options: { state?: string }, command: Command) => {
       const config = configFrom(command);
       if (options.state !== undefined && !(JOB_STATES as readonly string[]).includes(options.state)) {
         throw usageError(`--state must be one of ${JOB_STATES.join(', ')}.`);
       }
-      const queue = new JobQueue(config.queue.path);
+      const queue = await openJobQueue(config);
       try {
-        printJson({ counts: queue.counts(), jobs: queue.list(options.state as JobState | undefined).map(withIsoTimes) });
+        printJson({ counts: await queue.counts(), jobs: (await queue.list(options.state as JobState | undefined)).map(withIsoTimes) });
       } finally {
-        queue.close();
+        await queue.close();
       }
     });
 }
@@ -274,19 +275,19 @@ function addWatermarkCommand(program: Command): void {
     .command('watermark')
     .description("Show the poller's watermark and the StudyDate window of the next poll, or move it with --reset.")
     .option('--reset <YYYYMMDD>', 'the next poll searches from this date minus poll.overlapDays')
-    .action((options: { reset?: string }, command: Command) => {
+    .action(async (options: { reset?: string }, command: Command) => {
       const config = configFrom(command);
-      const queue = new JobQueue(config.queue.path);
+      const queue = await openJobQueue(config);
       try {
-        const previous = readWatermark(queue) ?? null;
-        if (options.reset !== undefined) setWatermark(queue, options.reset);
-        const watermark = readWatermark(queue) ?? null;
+        const previous = (await readWatermark(queue)) ?? null;
+        if (options.reset !== undefined) await setWatermark(queue, options.reset);
+        const watermark = (await readWatermark(queue)) ?? null;
         const now = new Date();
         const start = pollWindowStart(config.poll, watermark ?? undefined, now);
         const body = { watermark, nextWindow: [dicomDate(start), dicomDate(now)], lookbackDays: config.poll.lookbackDays, overlapDays: config.poll.overlapDays };
         printJson(options.reset !== undefined ? { previous, ...body } : body);
       } finally {
-        queue.close();
+        await queue.close();
       }
     });
 }

@@ -79,12 +79,12 @@ function jobResult(result: StudyResult, selected: SeriesSummary | null): Analyze
 export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
   const { config, queue, assembly, metrics, stages, observer } = options;
 
-  function queueWriteBack(studyInstanceUid: string, result: StudyResult): void {
+  async function queueWriteBack(studyInstanceUid: string, result: StudyResult): Promise<void> {
     const { seg, sr, overlay } = result.outputs;
     const files = [seg, sr, overlay].filter((f): f is OutputFile => f !== undefined);
     // A not-measured study sends its SR (why it was not measured) when one was written.
     if (files.length === 0) return;
-    queue.enqueue<WriteBackPayload>(WRITE_BACK, studyInstanceUid, { studyInstanceUid, files: files.map((f) => ({ path: f.path, sopInstanceUid: f.sopInstanceUid })) });
+    await queue.enqueue<WriteBackPayload>(WRITE_BACK, studyInstanceUid, { studyInstanceUid, files: files.map((f) => ({ path: f.path, sopInstanceUid: f.sopInstanceUid })) });
   }
 
   const timed = stageTimer(metrics, observer);
@@ -94,10 +94,10 @@ export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
     const { headers } = await scanInputs([spooledStudyDir(config.spoolDir, payload.studyInstanceUid)]);
     if (headers.length !== payload.instanceCount) {
       // Instances arrived (or vanished) since the quiet period started: wait for quiet again.
-      assembly.reschedule({ ...payload, instanceCount: headers.length });
+      await assembly.reschedule({ ...payload, instanceCount: headers.length });
       return { status: 'ok', message: `instance count changed (${payload.instanceCount} → ${headers.length}); rescheduled`, seriesInstanceUid: null, selectedInstanceCount: null, outcome: 'deferred' };
     }
-    const previous = queue.lastDone<AnalyzeStudyPayload>(ANALYZE_STUDY, payload.studyInstanceUid)?.result as AnalyzeStudyResult | undefined;
+    const previous = (await queue.lastDone<AnalyzeStudyPayload>(ANALYZE_STUDY, payload.studyInstanceUid))?.result as AnalyzeStudyResult | undefined;
     // A re-run whose chosen series is the one already measured, with the same instances, is skipped.
     const changed = (selected: SeriesSummary) =>
       payload.sliceSopInstanceUid !== undefined ||
@@ -116,7 +116,7 @@ export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
     }
     metrics.studies.inc({ outcome: result.status === 'ok' ? 'measured' : 'not-measured', code: result.status });
     logOutcome(payload.studyInstanceUid, result);
-    queueWriteBack(payload.studyInstanceUid, result);
+    await queueWriteBack(payload.studyInstanceUid, result);
     return jobResult(result, selected);
   }
 

@@ -11,6 +11,7 @@
 import type { InstanceHeader } from '../dicom/types.ts';
 import { countSpooled } from '../intake/spool.ts';
 import type { StoredInstance } from '../intake/store-instance.ts';
+import { errorLogFields, logger } from '../logging.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { ANALYZE_STUDY, type AnalyzeStudyPayload } from './jobs.ts';
 import type { NodePart } from './part.ts';
@@ -29,9 +30,9 @@ export interface Assembly extends NodePart {
   /** An instance is in the spool: push its study's job back by the quiet period. */
   stored(instance: StoredInstance): Promise<void>;
   /** A study's chosen series is complete now (the poller fetched it): its job is due at once. */
-  ready(studyInstanceUid: string, instanceCount: number): void;
+  ready(studyInstanceUid: string, instanceCount: number): Promise<void>;
   /** Schedule the study again after the quiet period, with the count it has now. */
-  reschedule(payload: AnalyzeStudyPayload): void;
+  reschedule(payload: AnalyzeStudyPayload): Promise<void>;
 }
 
 /** Key of the heartbeat in the queue's state table. */
@@ -47,42 +48,87 @@ export function startsWork(header: InstanceHeader, ownManufacturer: string): boo
  * At start-up: each waiting study whose quiet period had not run out while the node was last
  * alive gets what was left of it, counted from now. Returns how many were pushed back.
  */
-export function restoreQuietPeriods(queue: JobQueue, quietMs: number, now = Date.now()): number {
-  const aliveAt = Number(queue.getState(ALIVE_AT) ?? 0);
+export async function restoreQuietPeriods(queue: JobQueue, quietMs: number, now = Date.now()): Promise<number> {
+  const aliveAt = Number((await queue.getState(ALIVE_AT)) ?? 0);
   let restored = 0;
-  for (const job of queue.list('pending')) {
+  for (const job of await queue.list('pending')) {
     const payload = job.payload as AnalyzeStudyPayload;
     if (job.kind !== ANALYZE_STUDY || payload.lastArrivalAt === undefined) continue;
     const quietLeft = quietMs - Math.max(0, aliveAt - payload.lastArrivalAt);
     if (quietLeft <= 0 || now + quietLeft <= job.nextRunAt) continue;
-    queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, job.key, payload, { runAt: now + quietLeft });
+    await queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, job.key, payload, { runAt: now + quietLeft });
     restored += 1;
   }
   return restored;
 }
 
+/**
+ * The study's job for an instance already acknowledged: when the queue database is away (a
+ * PostgreSQL restart) the enqueue is tried again in the background, the newest payload per study,
+ * until it is in or the assembly stops; the sender's answer does not wait for it.
+ */
+function durableEnqueue(enqueue: (payload: AnalyzeStudyPayload, runAt?: number) => Promise<void>) {
+  const waiting = new Map<string, { payload: AnalyzeStudyPayload; runAt?: number }>();
+  let stopped = false;
+  const retry = (uid: string, delayMs: number) => {
+    const timer = setTimeout(() => {
+      const entry = waiting.get(uid);
+      if (!entry || stopped) return;
+      enqueue(entry.payload, entry.runAt).then(
+        // A newer payload came in while this one was on its way: it goes next.
+        () => (waiting.get(uid) === entry ? waiting.delete(uid) : retry(uid, 10)),
+        () => retry(uid, Math.min(30_000, delayMs * 2)),
+      );
+    }, delayMs);
+    timer.unref();
+  };
+  return {
+    async add(payload: AnalyzeStudyPayload, runAt?: number): Promise<void> {
+      const uid = payload.studyInstanceUid;
+      // A retry is pending: it takes this newer payload with it.
+      if (waiting.has(uid)) return void waiting.set(uid, { payload, runAt });
+      try {
+        await enqueue(payload, runAt);
+      } catch (error) {
+        waiting.set(uid, { payload, runAt });
+        retry(uid, 1000);
+        logger.warn('study not queued yet; trying again', { studyInstanceUid: uid, ...errorLogFields(error) });
+      }
+    },
+    stop(): void {
+      stopped = true;
+      if (waiting.size > 0) logger.error('studies received but not queued (the queue database was unreachable); send them again or requeue', { count: waiting.size });
+    },
+  };
+}
+
 export function createAssembly(options: AssemblyOptions): Assembly {
   const { queue, spoolDir, quietMs } = options;
-  const enqueue = (payload: AnalyzeStudyPayload, runAt?: number) => void queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, payload.studyInstanceUid, payload, runAt === undefined ? {} : { runAt });
-  const beat = () => queue.setState(ALIVE_AT, String(Date.now()));
+  const enqueue = async (payload: AnalyzeStudyPayload, runAt?: number) => {
+    await queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, payload.studyInstanceUid, payload, runAt === undefined ? {} : { runAt });
+  };
+  const arrivals = durableEnqueue(enqueue);
+  // A missed beat (the database restarting) only makes the next start-up's quiet periods longer.
+  const beat = () => queue.setState(ALIVE_AT, String(Date.now())).catch((error: unknown) => logger.warn('cannot record the assembly heartbeat', errorLogFields(error)));
   let heartbeat: NodeJS.Timeout | undefined;
   return {
     name: 'assembly',
     async start() {
-      restoreQuietPeriods(queue, quietMs);
-      beat();
-      heartbeat = setInterval(beat, options.heartbeatMs ?? 1000);
+      await restoreQuietPeriods(queue, quietMs);
+      await beat();
+      heartbeat = setInterval(() => void beat(), options.heartbeatMs ?? 1000);
       heartbeat.unref();
     },
     async stop() {
       clearInterval(heartbeat);
-      beat();
+      arrivals.stop();
+      await beat();
     },
     async stored({ header }) {
       if (!startsWork(header, options.ownManufacturer)) return;
       const { studyInstanceUid } = header;
       const now = Date.now();
-      enqueue({ studyInstanceUid, instanceCount: await countSpooled(spoolDir, studyInstanceUid), lastArrivalAt: now }, now + quietMs);
+      await arrivals.add({ studyInstanceUid, instanceCount: await countSpooled(spoolDir, studyInstanceUid), lastArrivalAt: now }, now + quietMs);
     },
     ready: (studyInstanceUid, instanceCount) => enqueue({ studyInstanceUid, instanceCount }),
     reschedule: (payload) => enqueue(payload, Date.now() + quietMs),

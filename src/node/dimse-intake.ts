@@ -19,7 +19,7 @@ export interface DimseIntakeOptions {
 }
 
 /** The calling AE title a study's instances came from over DIMSE (the latest one), if any. */
-export function dimseSenderOf(queue: JobQueue): (studyInstanceUid: string) => string | undefined {
+export function dimseSenderOf(queue: JobQueue): (studyInstanceUid: string) => Promise<string | undefined> {
   return (studyInstanceUid) => queue.getState(senderStateKey(studyInstanceUid));
 }
 
@@ -30,7 +30,7 @@ export function createDimseIntake({ config, storeInstance, queue, metrics }: Dim
     const result = await storeInstance(instance, meta);
     if (result.status === 'stored' && meta.from) {
       const key = senderStateKey(result.studyInstanceUid);
-      if (queue.getState(key) !== meta.from) queue.setState(key, meta.from);
+      if ((await queue.getState(key)) !== meta.from) await queue.setState(key, meta.from);
     }
     return result;
   };

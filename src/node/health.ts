@@ -62,9 +62,9 @@ function pollCheck(options: HealthOptions, reasons: string[]): Record<string, un
 }
 
 /** Write-back jobs waiting for a retry after a failure: the destination is (or was) down. */
-function writeBackCheck(queue: JobQueue): Record<string, unknown> {
-  const retrying = queue.list('pending').filter((job) => job.kind === WRITE_BACK && job.lastErrorCode);
-  const dead = queue.counts().dead;
+async function writeBackCheck(queue: JobQueue): Promise<Record<string, unknown>> {
+  const retrying = (await queue.list('pending')).filter((job) => job.kind === WRITE_BACK && job.lastErrorCode);
+  const dead = (await queue.counts()).dead;
   return { retrying: retrying.length, lastError: retrying.at(-1)?.lastErrorCode ?? null, deadJobs: dead };
 }
 
@@ -72,8 +72,8 @@ export async function readiness(options: HealthOptions): Promise<Readiness> {
   const reasons: string[] = [];
   const checks: Record<string, unknown> = {};
   try {
-    checks.queue = options.queue.counts();
-    checks.writeBack = writeBackCheck(options.queue);
+    checks.queue = await options.queue.counts();
+    checks.writeBack = await writeBackCheck(options.queue);
   } catch (error) {
     void error;
     reasons.push('queue database unusable');

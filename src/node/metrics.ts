@@ -47,8 +47,8 @@ function jobsGauge(registry: Registry, queue: JobQueue): void {
     help: 'Jobs in the queue by state.',
     labelNames: ['state'],
     registers: [registry],
-    collect() {
-      for (const [state, count] of Object.entries(queue.counts())) this.set({ state }, count);
+    async collect() {
+      for (const [state, count] of Object.entries(await queue.counts())) this.set({ state }, count);
     },
   });
 }

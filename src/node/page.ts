@@ -8,7 +8,8 @@ import type { Config } from '../config.ts';
 import { CtMuscleError } from '../errors.ts';
 import { logger } from '../logging.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
-import { SqliteReviewStore, type ReviewStore } from '../review/review-store.ts';
+import type { PostgresJobQueue } from '../queue/postgres-queue.ts';
+import { PostgresReviewStore, SqliteReviewStore, type ReviewStore } from '../review/review-store.ts';
 import { createReviewRouter } from '../review/router.ts';
 import { WRITE_BACK, type WriteBackPayload } from './jobs.ts';
 import type { NodePart } from './part.ts';
@@ -22,14 +23,14 @@ export interface PageOptions {
 }
 
 /** Queue files for write-back; a write-back still waiting for the study takes them too (one pending job per study). */
-export function queueWriteBack(queue: JobQueue, studyInstanceUid: string, files: WriteBackPayload['files']): void {
-  const waiting = queue.list('pending').find((j) => j.kind === WRITE_BACK && j.key === studyInstanceUid)?.payload as WriteBackPayload | undefined;
+export async function queueWriteBack(queue: JobQueue, studyInstanceUid: string, files: WriteBackPayload['files']): Promise<void> {
+  const waiting = (await queue.list('pending')).find((j) => j.kind === WRITE_BACK && j.key === studyInstanceUid)?.payload as WriteBackPayload | undefined;
   const merged = [...(waiting?.files ?? []).filter((f) => !files.some((n) => n.sopInstanceUid === f.sopInstanceUid)), ...files];
-  queue.enqueue<WriteBackPayload>(WRITE_BACK, studyInstanceUid, { studyInstanceUid, files: merged });
+  await queue.enqueue<WriteBackPayload>(WRITE_BACK, studyInstanceUid, { studyInstanceUid, files: merged });
 }
 
 export function createPage({ app, config, queue, requeue }: PageOptions): NodePart {
-  let store: SqliteReviewStore | undefined;
+  let store: ReviewStore | undefined;
   const open = (): ReviewStore => {
     if (!store) throw new CtMuscleError('E_IO', 'The review records are not open (the node is not running).');
     return store;
@@ -55,10 +56,11 @@ export function createPage({ app, config, queue, requeue }: PageOptions): NodePa
   return {
     name: 'page',
     async start() {
-      store = new SqliteReviewStore(config.queue.path);
+      // Beside the jobs, in the queue's database: every process of the node sees the same reviews.
+      store = queue.backend === 'postgres' ? new PostgresReviewStore((queue as PostgresJobQueue).connection) : new SqliteReviewStore(config.queue.path);
     },
     async stop() {
-      store?.close();
+      await store?.close();
       store = undefined;
     },
   };

@@ -14,7 +14,8 @@ import { headerFromParsed, parseDicom } from '../dicom/read.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { CtMuscleError, describeError } from '../errors.ts';
 import { logger } from '../logging.ts';
-import { JobQueue } from '../queue/job-queue.ts';
+import type { JobQueue } from '../queue/job-queue.ts';
+import { openJobQueue } from '../queue/open.ts';
 import { createAssembly } from './assembly.ts';
 import type { NodePart } from './part.ts';
 import type { PollMetrics } from './metrics.ts';
@@ -38,7 +39,7 @@ export interface PollContext {
   spoolDir: string;
   selection: SelectionRules;
   /** Called for each study whose chosen series is now in the spool. */
-  onStudyReady: (studyInstanceUid: string, instanceCount: number) => void;
+  onStudyReady: (studyInstanceUid: string, instanceCount: number) => Promise<void>;
   now?: Date;
 }
 
@@ -154,20 +155,20 @@ async function fetchStudy(context: PollContext, studyInstanceUid: string): Promi
 async function takeStudies(context: PollContext, studies: Array<{ uid: string; count: string }>, report: PollReport, force: boolean): Promise<void> {
   for (const { uid, count } of studies) {
     const seenKey = `poll:seen:${uid}`;
-    if (!force && context.queue.getState(seenKey) === count && count !== '?') {
+    if (!force && (await context.queue.getState(seenKey)) === count && count !== '?') {
       report.studiesSkipped++;
       continue;
     }
     try {
       const { selected, retrieved } = await fetchStudy(context, uid);
-      context.queue.setState(seenKey, count);
+      await context.queue.setState(seenKey, count);
       report.instancesRetrieved += retrieved;
       if (retrieved === 0 && !(force && selected)) {
         report.studiesSkipped++;
         continue;
       }
       report.studiesFetched++;
-      context.onStudyReady(uid, await countSpooled(context.spoolDir, uid));
+      await context.onStudyReady(uid, await countSpooled(context.spoolDir, uid));
     } catch (error) {
       // One unreadable study must not stop the others; it is tried again at the next poll.
       report.errors.push({ studyInstanceUid: uid, ...describeError(error) });
@@ -204,13 +205,13 @@ export function pollWindowStart(settings: Pick<PollSettings, 'lookbackDays' | 'o
   return watermark ? new Date(fromDicomDate(watermark).getTime() - settings.overlapDays * DAY_MS) : new Date(now.getTime() - settings.lookbackDays * DAY_MS);
 }
 
-export function readWatermark(queue: JobQueue): string | undefined {
+export function readWatermark(queue: JobQueue): Promise<string | undefined> {
   return queue.getState(WATERMARK);
 }
 
 /** Set the watermark (YYYYMMDD): the next poll's window starts there minus the overlap. */
-export function setWatermark(queue: JobQueue, date: string): void {
-  queue.setState(WATERMARK, checkDicomDate(date));
+export async function setWatermark(queue: JobQueue, date: string): Promise<void> {
+  await queue.setState(WATERMARK, checkDicomDate(date));
 }
 
 /** A real calendar date written YYYYMMDD, else E_USAGE. */
@@ -223,10 +224,10 @@ export function checkDicomDate(date: string): string {
 
 export async function pollOnce(context: PollContext): Promise<PollReport> {
   const now = context.now ?? new Date();
-  const from = pollWindowStart(context.settings, readWatermark(context.queue), now);
+  const from = pollWindowStart(context.settings, await readWatermark(context.queue), now);
   const report = await pollWindow(context, from, now);
   // Only a clean pass moves the watermark: a failure keeps the window open for the next poll.
-  if (report.errors.length === 0) context.queue.setState(WATERMARK, dicomDate(now));
+  if (report.errors.length === 0) await context.queue.setState(WATERMARK, dicomDate(now));
   logger.info('poll done', { ...report, errors: report.errors.length });
   return report;
 }
@@ -314,7 +315,7 @@ export type BackfillRequest = { from: string; to: string } | { studies: string[]
  * database, where the running node picks them up. The watermark is not moved.
  */
 export async function backfill(config: Config, request: BackfillRequest): Promise<PollReport> {
-  const queue = new JobQueue(config.queue.path);
+  const queue = await openJobQueue(config);
   try {
     const assembly = createAssembly({ queue, spoolDir: config.spoolDir, quietMs: 0, ownManufacturer: config.selection.ownManufacturer });
     const context = pollContext(config, queue, (uid, count) => assembly.ready(uid, count));
@@ -324,6 +325,6 @@ export async function backfill(config: Config, request: BackfillRequest): Promis
     if (request.from > request.to) throw new CtMuscleError('E_USAGE', `--from ${request.from} is after --to ${request.to}.`);
     return await pollWindow(context, fromDicomDate(request.from), fromDicomDate(request.to), { force: true });
   } finally {
-    queue.close();
+    await queue.close();
   }
 }

@@ -139,7 +139,7 @@ export async function applyRetention(options: { queue: JobQueue; spoolDir: strin
   const { queue, spoolDir, outputDir, settings } = options;
   const now = options.now ?? Date.now();
   const leftoversFinished = (await finishLeftovers(spoolDir)) + (await finishLeftovers(outputDir));
-  const finished = finishedStudies(queue.list());
+  const finished = finishedStudies(await queue.list());
   const spool = await sweep(spoolDir, dueStudies(finished, settings.spoolDaysAfterWriteBack, now), finished, true);
   const results = await sweep(outputDir, dueStudies(finished, settings.resultsDays, now), finished, false);
   return { spoolDeleted: spool.deleted, resultsDeleted: results.deleted, freedBytes: { spool: spool.bytes, results: results.bytes }, restored: spool.restored, leftoversFinished };

@@ -24,6 +24,7 @@ export function createWorkerPool(config: Config, queue: JobQueue, kinds: JobKind
       workers = startWorkers(queue, Object.fromEntries(kinds.map((k) => [k.kind, (job) => k.handle(job)])), {
         concurrency: config.queue.concurrency,
         pollIntervalMs: 500,
+        leaseMs: config.queue.leaseSeconds * 1000,
         isRetryable: (error) => isCtMuscleError(error) && (error.details?.retryable === true || error.code === 'E_IO'),
         deadlineOf: (job) => byKind.get(job.kind)?.deadlineOf?.(job),
         onSettled: (job, outcome, ms) => logger.info('job settled', { id: job.id, kind: job.kind, outcome, ms }),

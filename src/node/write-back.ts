@@ -43,7 +43,7 @@ async function stowFiles(destination: DicomWebDestination, payload: WriteBackPay
 const SUPERSEDE_GRACE_MS = 1000;
 
 /** `senderOf`: the calling AE title a study came from over DIMSE, if it did. */
-export function createWriteBack(config: Config, metrics: NodeMetrics, queue: JobQueue, senderOf: (studyInstanceUid: string) => string | undefined = () => undefined): JobKind {
+export function createWriteBack(config: Config, metrics: NodeMetrics, queue: JobQueue, senderOf: (studyInstanceUid: string) => Promise<string | undefined> = async () => undefined): JobKind {
   const routing = writeBackRouting(config);
 
   /**
@@ -52,20 +52,20 @@ export function createWriteBack(config: Config, metrics: NodeMetrics, queue: Job
    * one measures, its write-back replaces this waiting one (same key); if it changes nothing
    * ("unchanged"), this one goes out as it is.
    */
-  function postponeIfSuperseded(job: Job, payload: WriteBackPayload): { outcome: 'waiting-for-newer-analysis' } | null {
-    const newer = queue.active(ANALYZE_STUDY, payload.studyInstanceUid);
+  async function postponeIfSuperseded(job: Job, payload: WriteBackPayload): Promise<{ outcome: 'waiting-for-newer-analysis' } | null> {
+    const newer = await queue.active(ANALYZE_STUDY, payload.studyInstanceUid);
     if (!newer) return null;
     // A write-back already waiting holds a newer result than this one: it goes instead.
-    const waiting = queue.list('pending').some((j) => j.kind === WRITE_BACK && j.key === job.key);
-    if (!waiting) queue.enqueue<WriteBackPayload>(WRITE_BACK, job.key, payload, { runAt: Math.max(newer.nextRunAt, Date.now()) + SUPERSEDE_GRACE_MS });
+    const waiting = (await queue.list('pending')).some((j) => j.kind === WRITE_BACK && j.key === job.key);
+    if (!waiting) await queue.enqueue<WriteBackPayload>(WRITE_BACK, job.key, payload, { runAt: Math.max(newer.nextRunAt, Date.now()) + SUPERSEDE_GRACE_MS });
     return { outcome: 'waiting-for-newer-analysis' };
   }
 
   async function handle(job: Job): Promise<unknown> {
     const payload = job.payload as WriteBackPayload;
-    const waiting = postponeIfSuperseded(job, payload);
+    const waiting = await postponeIfSuperseded(job, payload);
     if (waiting) return waiting;
-    const target = resolveWriteBackTarget(routing, senderOf(payload.studyInstanceUid));
+    const target = resolveWriteBackTarget(routing, await senderOf(payload.studyInstanceUid));
     if (!target) {
       metrics.writeBacks.inc({ destination: 'local', outcome: 'local' });
       return { destination: 'local', directory: join(config.output.dir, payload.studyInstanceUid) };

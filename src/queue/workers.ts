@@ -2,10 +2,13 @@
  * Workers: take due jobs from the queue, at most `concurrency` at a time, run the handler for the
  * job's kind, and record the outcome. A handler that throws a retryable error (the PACS is down,
  * a disk is full) is retried with backoff; anything else is dead-lettered with its reason.
+ * While a job runs its lease is renewed (every third of the lease), so only a worker that died
+ * loses its jobs to another; a queue that cannot be reached (PostgreSQL restarting) is logged and
+ * tried again at the next tick, never taken for a failure of the job.
  */
 import { describeError } from '../errors.ts';
 import { errorLogFields, logger } from '../logging.ts';
-import type { Job, JobQueue } from './job-queue.ts';
+import { DEFAULT_LEASE_MS, type Job, type JobId, type JobQueue } from './job-queue.ts';
 
 export type JobHandler = (job: Job) => Promise<unknown>;
 
@@ -27,44 +30,83 @@ export interface Workers {
   idle(): Promise<void>;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Record what a job ended with; retried while the queue is unreachable (the outcome must not be lost). */
+async function settle(queue: JobQueue, job: Job, record: () => Promise<void>, stopped: () => boolean): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await record();
+    } catch (error) {
+      logger.warn('cannot record a job outcome yet', { id: job.id, kind: job.kind, attempt, ...errorLogFields(error) });
+      // Given up only at stop: the lease then runs out and another worker runs the job again.
+      if (stopped() && attempt >= 3) return;
+      await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
+    }
+  }
+}
+
 export function startWorkers(queue: JobQueue, handlers: Record<string, JobHandler>, options: WorkerOptions): Workers {
   const kinds = Object.keys(handlers);
-  const running = new Set<Promise<void>>();
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const running = new Map<JobId, Promise<void>>();
   let stopped = false;
+  let pumping: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  const renewer = setInterval(() => {
+    if (running.size > 0) queue.renew([...running.keys()], leaseMs).catch((error: unknown) => logger.warn('cannot renew job leases', errorLogFields(error)));
+  }, Math.max(1000, Math.floor(leaseMs / 3)));
+  renewer.unref();
 
   async function run(job: Job): Promise<void> {
     const started = Date.now();
     try {
       const result = await handlers[job.kind](job);
-      queue.complete(job.id, result ?? null);
+      await settle(queue, job, () => queue.complete(job.id, result ?? null), () => stopped);
       options.onSettled?.(job, 'done', Date.now() - started);
     } catch (error) {
       const described = describeError(error);
-      const after = queue.fail(job.id, described, { retryable: options.isRetryable(error), deadline: options.deadlineOf?.(job) });
-      const outcome = after.state === 'dead' ? 'dead' : 'retry';
+      let outcome: 'retry' | 'dead' = 'retry';
+      await settle(queue, job, async () => {
+        const after = await queue.fail(job.id, described, { retryable: options.isRetryable(error), deadline: options.deadlineOf?.(job) });
+        outcome = after.state === 'dead' ? 'dead' : 'retry';
+      }, () => stopped);
       logger.warn('job failed', { id: job.id, kind: job.kind, attempt: job.attempts, outcome, ...errorLogFields(error) });
       options.onSettled?.(job, outcome, Date.now() - started);
     }
   }
 
-  function pump(): void {
-    if (stopped) return;
-    while (running.size < options.concurrency) {
-      const job = queue.claim(kinds, Date.now(), options.leaseMs);
+  async function fill(): Promise<void> {
+    while (!stopped && running.size < options.concurrency) {
+      // The queue's own clock decides what is due (one clock for every machine on PostgreSQL).
+      const job = await queue.claim(kinds, undefined, leaseMs);
+      // Claimed even as stop() began: it runs (stop waits for it) rather than sit on its lease.
       if (!job) break;
       const task = run(job).finally(() => {
-        running.delete(task);
-        pump();
+        running.delete(job.id);
+        void pump();
       });
-      running.add(task);
+      running.set(job.id, task);
     }
+  }
+
+  /** One claim loop at a time: two would race for the same free slots. */
+  function pump(): Promise<void> {
+    pumping ??= fill()
+      .catch((error: unknown) => {
+        logger.warn('cannot take jobs from the queue', errorLogFields(error));
+      })
+      .finally(() => {
+        pumping = undefined;
+      });
+    return pumping;
   }
 
   function schedule(): void {
     if (stopped) return;
-    pump();
-    timer = setTimeout(schedule, options.pollIntervalMs);
+    void pump().finally(() => {
+      if (!stopped) timer = setTimeout(schedule, options.pollIntervalMs);
+    });
   }
   schedule();
 
@@ -72,16 +114,18 @@ export function startWorkers(queue: JobQueue, handlers: Record<string, JobHandle
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await Promise.allSettled([...running]);
+      clearInterval(renewer);
+      await pumping;
+      await Promise.allSettled([...running.values()]);
     },
     async idle() {
       for (;;) {
-        pump();
+        await pump();
         if (running.size === 0) {
-          const due = queue.list('pending').some((j) => j.nextRunAt <= Date.now() && kinds.includes(j.kind));
+          const due = (await queue.list('pending')).some((j) => j.nextRunAt <= Date.now() && kinds.includes(j.kind));
           if (!due) return;
         }
-        await Promise.race([...running, new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs))]);
+        await Promise.race([...running.values(), sleep(options.pollIntervalMs)]);
       }
     },
   };

@@ -21,7 +21,7 @@ export interface ActionDeps {
   reviews: ReviewStore;
   organization: string;
   /** Queue files for write-back to the configured destination (or the local folder). */
-  writeBack(studyInstanceUid: string, files: OutputFileRef[]): void;
+  writeBack(studyInstanceUid: string, files: OutputFileRef[]): Promise<void>;
   /** Queue the study again, on the given slice (the `requeue --slice` path). */
   requeue(studyInstanceUid: string, sliceSopInstanceUid: string): Promise<unknown>;
 }
@@ -55,8 +55,8 @@ export async function accept(deps: ActionDeps, uid: string, basis: Basis, review
     options: { revision: `accept:${at}`, created: new Date(at) },
   });
   const path = await writeAmended(deps, uid, `sr-verified-${stamp(at)}.dcm`, sr.bytes);
-  deps.writeBack(uid, [{ path, sopInstanceUid: sr.sopInstanceUid }]);
-  return deps.reviews.record({ studyInstanceUid: uid, action: 'accept', who: reviewer.name, authenticatedAs: reviewer.authenticatedAs, at, detail: { sr: srRef(sr), srPath: path, result: basis.kind } });
+  await deps.writeBack(uid, [{ path, sopInstanceUid: sr.sopInstanceUid }]);
+  return await deps.reviews.record({ studyInstanceUid: uid, action: 'accept', who: reviewer.name, authenticatedAs: reviewer.authenticatedAs, at, detail: { sr: srRef(sr), srPath: path, result: basis.kind } });
 }
 
 /** reject: an amended SR without numbers that says the measurement is not to be used, and why. */
@@ -73,8 +73,8 @@ export async function reject(deps: ActionDeps, uid: string, basis: Basis, review
     options: { revision: `reject:${at}`, created: new Date(at) },
   });
   const path = await writeAmended(deps, uid, `sr-rejected-${stamp(at)}.dcm`, sr.bytes);
-  deps.writeBack(uid, [{ path, sopInstanceUid: sr.sopInstanceUid }]);
-  return deps.reviews.record({ studyInstanceUid: uid, action: 'reject', who: reviewer.name, authenticatedAs: reviewer.authenticatedAs, at, detail: { sr: srRef(sr), srPath: path, reason: why } });
+  await deps.writeBack(uid, [{ path, sopInstanceUid: sr.sopInstanceUid }]);
+  return await deps.reviews.record({ studyInstanceUid: uid, action: 'reject', who: reviewer.name, authenticatedAs: reviewer.authenticatedAs, at, detail: { sr: srRef(sr), srPath: path, reason: why } });
 }
 
 /** choose another slice: the study runs again on it (level finding skipped). */
@@ -82,7 +82,7 @@ export async function chooseSlice(deps: ActionDeps, uid: string, basis: Pick<Bas
   const slice = Number.isInteger(sliceIndex) ? basis.ordered[sliceIndex] : undefined;
   if (!slice) throw new CtMuscleError('E_SLICE_NOT_FOUND', `Slice ${sliceIndex} is not in the measured series (0..${basis.ordered.length - 1}).`);
   await deps.requeue(uid, slice.sopInstanceUid);
-  return deps.reviews.record({
+  return await deps.reviews.record({
     studyInstanceUid: uid,
     action: 'choose-slice',
     who: reviewer.name,
@@ -123,12 +123,12 @@ export async function correct(deps: ActionDeps, uid: string, basis: Basis, revie
   const sr = writeSr({ ...report.srInput, predecessor: basis.predecessor, options: { revision: `correction:${report.result.editedSeg.sopInstanceUid}:${at}`, created: new Date(at) } });
   const editedSegPath = await writeAmended(deps, uid, `seg-edited-${stamp(at)}.dcm`, bytes);
   const srPath = await writeAmended(deps, uid, `sr-corrected-${stamp(at)}.dcm`, sr.bytes);
-  deps.writeBack(uid, [
+  await deps.writeBack(uid, [
     { path: editedSegPath, sopInstanceUid: report.result.editedSeg.sopInstanceUid },
     { path: srPath, sopInstanceUid: sr.sopInstanceUid },
   ]);
   const { pixelCount, ...muscle } = report.result.muscle;
-  return deps.reviews.record({
+  return await deps.reviews.record({
     studyInstanceUid: uid,
     action: 'correct',
     who: reviewer.name,

@@ -14,7 +14,7 @@ import { basisFor } from './basis.ts';
 import { layout, listPage, signInPage, studyPage } from './html.ts';
 import { CSRF_FIELD, CSRF_HEADER, createPageAuth, requireIdentity, type Identity, type PageAuth } from './page-auth.ts';
 import { axialPng, reformatPng } from './picture-files.ts';
-import type { ReviewStore } from './review-store.ts';
+import type { ReviewRecord, ReviewStore } from './review-store.ts';
 import { analysisJobs, checkStudyUid, currentCorrection, deadLetters, listStudies, queueAgain, readResultJson, studyRow, type JobStore, type StudyRow } from './studies.ts';
 
 export interface ReviewRouterDeps {
@@ -23,7 +23,7 @@ export interface ReviewRouterDeps {
   config: { credentials: Credentials; organization: string; sessionHours: number; maxUploadMb: number; spoolDir: string; secureCookies?: boolean };
   outputsDir: string;
   requeue(studyInstanceUid: string, sliceSopInstanceUid?: string): Promise<unknown>;
-  writeBack(studyInstanceUid: string, files: OutputFileRef[]): void;
+  writeBack(studyInstanceUid: string, files: OutputFileRef[]): Promise<void>;
   logger: { info(message: string, meta?: Record<string, unknown>): void; warn(message: string, meta?: Record<string, unknown>): void };
 }
 
@@ -43,15 +43,15 @@ function filterRows(rows: StudyRow[], query: Request['query']): StudyRow[] {
 interface StudyContext {
   row: StudyRow;
   json: Awaited<ReturnType<typeof readResultJson>>;
-  records: ReturnType<ReviewStore['forStudy']>;
-  since: ReturnType<ReviewStore['forStudy']>;
+  records: ReviewRecord[];
+  since: ReviewRecord[];
   correction: ReturnType<typeof currentCorrection>;
 }
 
 async function studyContext(deps: ReviewRouterDeps, uid: string): Promise<StudyContext> {
-  const jobs = analysisJobs(deps.jobStore.list()).get(uid);
+  const jobs = analysisJobs(await deps.jobStore.list()).get(uid);
   if (!jobs) throw new CtMuscleError('E_STUDY_NOT_FOUND', `The node has no job for study ${uid}.`);
-  const records = deps.reviews.forStudy(uid);
+  const records = await deps.reviews.forStudy(uid);
   const doneAt = jobs.done?.updatedAt ?? null;
   const since = records.filter((r) => doneAt === null || r.at >= doneAt);
   const row = await studyRow(uid, jobs, records, deps.outputsDir);
@@ -88,10 +88,10 @@ function pageRoutes(router: Router, deps: ReviewRouterDeps, auth: PageAuth): voi
   const csrf = (res: Response) => auth.csrfToken(res.locals.identity as Identity);
   router.get('/', async (req, res) => {
     const rows = filterRows(await listStudies(deps.jobStore, deps.reviews, deps.outputsDir), req.query);
-    res.type('html').send(layout('Studies', csrf(res), listPage(rows, deadLetters(deps.jobStore)), user(res)));
+    res.type('html').send(layout('Studies', csrf(res), listPage(rows, await deadLetters(deps.jobStore)), user(res)));
   });
   router.get('/api/studies', async (req, res) => {
-    res.json({ studies: filterRows(await listStudies(deps.jobStore, deps.reviews, deps.outputsDir), req.query), deadLetters: deadLetters(deps.jobStore) });
+    res.json({ studies: filterRows(await listStudies(deps.jobStore, deps.reviews, deps.outputsDir), req.query), deadLetters: await deadLetters(deps.jobStore) });
   });
   router.get('/studies/:uid', async (req, res) => {
     try {
@@ -191,7 +191,7 @@ function actionRoutes(router: Router, deps: ReviewRouterDeps, auth: PageAuth): v
     const reviewer = reviewerOf(identity, { observerName: req.get('x-observer-name') ? decodeURIComponent(req.get('x-observer-name')!) : '' });
     return correct(actionDeps, uid, basis, reviewer, new Uint8Array(req.body));
   }));
-  router.post('/api/jobs/:id/requeue', guarded(async (req) => queueAgain(deps.jobStore, Number(req.params.id))));
+  router.post('/api/jobs/:id/requeue', guarded(async (req) => queueAgain(deps.jobStore, String(req.params.id))));
 }
 
 function signInRoutes(router: Router, auth: PageAuth): void {

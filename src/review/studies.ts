@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CtMuscleError } from '../errors.ts';
-import type { Job, JobState } from '../queue/job-queue.ts';
+import type { Job, JobId, JobState } from '../queue/job-queue.ts';
 import type { ResultJson } from '../report/index.ts';
 import type { ReviewRecord, ReviewStore } from './review-store.ts';
 
@@ -26,9 +26,9 @@ export interface AnalysisSummary {
 
 /** The job store as the page needs it (the node's JobQueue satisfies it). */
 export interface JobStore {
-  list(state?: JobState): Job[];
-  get(id: number): Job | undefined;
-  enqueue<P>(kind: string, key: string, payload: P): Job<P>;
+  list(state?: JobState): Promise<Job[]>;
+  get(id: JobId): Promise<Job | undefined>;
+  enqueue<P>(kind: string, key: string, payload: P): Promise<Job<P>>;
 }
 
 export type ReviewStatus = 'not reviewed' | 'accepted' | 'rejected' | 'corrected' | 'slice chosen';
@@ -135,13 +135,13 @@ export async function studyRow(studyInstanceUid: string, jobs: { latest: Job; do
 }
 
 export async function listStudies(jobStore: JobStore, reviews: ReviewStore, outputsDir: string): Promise<StudyRow[]> {
-  const byStudy = analysisJobs(jobStore.list());
-  const rows = await Promise.all([...byStudy].map(([uid, jobs]) => studyRow(uid, jobs, reviews.forStudy(uid), outputsDir)));
+  const byStudy = analysisJobs(await jobStore.list());
+  const rows = await Promise.all([...byStudy].map(async ([uid, jobs]) => studyRow(uid, jobs, await reviews.forStudy(uid), outputsDir)));
   return rows.sort((a, b) => b.updatedAt - a.updatedAt);
 }
 
 export interface DeadLetter {
-  id: number;
+  id: JobId;
   kind: string;
   studyInstanceUid: string;
   code: string | null;
@@ -150,13 +150,13 @@ export interface DeadLetter {
   updatedAt: number;
 }
 
-export function deadLetters(jobStore: JobStore): DeadLetter[] {
-  return jobStore.list('dead').map((j) => ({ id: j.id, kind: j.kind, studyInstanceUid: j.key, code: j.lastErrorCode, reason: j.lastError, attempts: j.attempts, updatedAt: j.updatedAt }));
+export async function deadLetters(jobStore: JobStore): Promise<DeadLetter[]> {
+  return (await jobStore.list('dead')).map((j) => ({ id: j.id, kind: j.kind, studyInstanceUid: j.key, code: j.lastErrorCode, reason: j.lastError, attempts: j.attempts, updatedAt: j.updatedAt }));
 }
 
 /** Queue a dead job again, as it was (its kind, study and payload). */
-export function queueAgain(jobStore: JobStore, id: number): Job {
-  const job = jobStore.get(id);
+export async function queueAgain(jobStore: JobStore, id: JobId): Promise<Job> {
+  const job = await jobStore.get(id);
   if (!job || job.state !== 'dead') throw new CtMuscleError('E_REVIEW_STATE', `Job ${id} is not a dead letter.`);
   return jobStore.enqueue(job.kind, job.key, job.payload);
 }

@@ -1,5 +1,5 @@
 /** Where tests find real data and tools; tests skip with a clear message when something is absent. */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +18,32 @@ export function dataPath(...parts: string[]): string {
 
 export function hasCommand(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+const serverChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/**
+ * A test run that dies or is interrupted must not leave server processes (Orthanc, PostgreSQL)
+ * behind: they are killed when this process exits. Returns what forgets the child once it is stopped.
+ */
+export function killOnExit(child: ChildProcess): () => void {
+  if (!exitHookInstalled) process.once('exit', () => serverChildren.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
+  exitHookInstalled = true;
+  serverChildren.add(child);
+  return () => forgetChild(child);
+}
+
+export function forgetChild(child: ChildProcess): void {
+  serverChildren.delete(child);
+}
+
+/** Skip the current test (or hook's suite), saying why, when `reason` names something missing. */
+export function skipFor(context: Mocha.Context, reason: string | null): void {
+  if (reason) {
+    console.log(`      skipped: ${reason}`);
+    context.skip();
+  }
 }
 
 /** Skip the current test (or hook's suite) unless every path exists. */

@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { multipartRelated } from '../../src/dicomweb/client/multipart.ts';
+import { killOnExit, skipFor } from './env.ts';
 
 export const ORTHANC_BINARY = process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc';
 
@@ -38,11 +39,7 @@ export function orthancUnavailableReason(): string | null {
 
 /** Skip the current suite (or test) with the reason when Orthanc cannot run here. */
 export function requireOrthanc(context: Mocha.Context): void {
-  const reason = orthancUnavailableReason();
-  if (reason) {
-    console.log(`      skipped: ${reason}`);
-    context.skip();
-  }
+  skipFor(context, orthancUnavailableReason());
 }
 
 export async function freeLoopbackPort(): Promise<number> {
@@ -87,17 +84,6 @@ export interface StartOptions {
   dicom?: { aeTitle: string; modalities?: Record<string, [string, string, number]> };
 }
 
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** A test run that dies or is interrupted must not leave Orthanc processes behind. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
-  });
-}
 
 export async function startOrthanc(options: StartOptions = {}): Promise<OrthancHandle> {
   const reason = orthancUnavailableReason();
@@ -142,8 +128,7 @@ export async function startOrthanc(options: StartOptions = {}): Promise<OrthancH
   const log = openSync(logPath, 'a');
   const child = spawn(ORTHANC_BINARY, [configPath], { stdio: ['ignore', log, log], cwd: dir });
   closeSync(log);
-  installExitHook();
-  running.add(child);
+  const forget = killOnExit(child);
 
   const baseUrl = `http://127.0.0.1:${port}`;
   const logTail = (lines = 40) => {
@@ -164,7 +149,7 @@ export async function startOrthanc(options: StartOptions = {}): Promise<OrthancH
       await exited;
       clearTimeout(timer);
     }
-    running.delete(child);
+    forget();
     rmSync(dir, { recursive: true, force: true });
   };
 
