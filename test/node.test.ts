@@ -54,7 +54,8 @@ describe('the node (serve)', function () {
 
   it('processes a pushed study once it is quiet, writes SEG/SR/JSON to the local folder, and counts it in /metrics', async () => {
     const { study, instances } = await phantom(21);
-    node = await startNode(nodeConfig(tmp.path), { stages: truthStages(study.truth) });
+    // Two requests, one analysis: the quiet period must outlast the gap between them on a loaded machine.
+    node = await startNode(nodeConfig(tmp.path, { assembly: { quietPeriodSeconds: 2 } }), { stages: truthStages(study.truth) });
     const first = await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(0, 10));
     const rest = await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(10));
     assert.equal(first.stored.length + rest.stored.length, instances.length);
