@@ -21,7 +21,7 @@ function nodeConfig(dir: string): Config {
     output: { dir: join(dir, 'out'), overlay: false, notMeasuredSr: true },
     server: { ...base.server, host: '127.0.0.1', port: 0 },
     queue: { ...base.queue, path: join(dir, 'jobs.sqlite'), maxAttempts: 1 },
-    assembly: { quietPeriodSeconds: 3 }, // two STOW requests must fall in one quiet period, even on a loaded machine,
+    assembly: { quietPeriodSeconds: 3 }, // two STOW requests must fall in one quiet period, even on a loaded machine
     writeBack: { ...base.writeBack, destination: null },
     poll: { ...base.poll, source: null },
   };
