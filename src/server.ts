@@ -13,23 +13,27 @@ import { dicomLimitsFromConfig } from './dicom/limits.ts';
 import { removePartials } from './io/durable-file.ts';
 import { logger } from './logging.ts';
 import { createAnalyzeWorker } from './node/analyze-worker.ts';
-import { createAssembly } from './node/assembly.ts';
+import { createAssembly, type Assembly } from './node/assembly.ts';
 import { createHealth } from './node/health.ts';
-import { createHttp } from './node/http.ts';
+import { createHttp, type HttpPart } from './node/http.ts';
 import { createStowIntake } from './node/intake.ts';
 import { createPage } from './node/page.ts';
+import type { StorageScp } from './dimse/storage-scp.ts';
 import { createDimseIntake, dimseSenderOf } from './node/dimse-intake.ts';
 import { ANALYZE_STUDY, type AnalyzeStudyPayload, type AnalyzeStudyResult } from './node/jobs.ts';
-import { createMetrics } from './node/metrics.ts';
+import { createMetrics, type NodeMetrics } from './node/metrics.ts';
 import { startParts, stopParts, type NodePart } from './node/part.ts';
 import { createPoller, type PollReport } from './node/poller.ts';
 import { createRetention, type RetentionReport } from './node/retention.ts';
-import { createWorkerPool } from './node/workers.ts';
+import { createWorkerPool, type WorkerPool } from './node/workers.ts';
+import { checkQueueForRole, checkSharedSpool, type NodeRole } from './node/roles.ts';
 import { createWriteBack, describeTarget, writeBackDestination } from './node/write-back.ts';
 import type { PipelineObserver, Stages } from './pipeline/index.ts';
 import type { Job, JobQueue } from './queue/job-queue.ts';
 import { openJobQueue } from './queue/open.ts';
 import { queueUrl, redactUrl } from './queue/queue-url.ts';
+
+export { NODE_ROLES, type NodeRole } from './node/roles.ts';
 
 export { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyPayload, type AnalyzeStudyResult, type WriteBackPayload } from './node/jobs.ts';
 
@@ -85,54 +89,121 @@ async function openQueue(config: Config): Promise<JobQueue> {
   return queue;
 }
 
+/** How old a temp file must be before a process sharing the spool removes it: no live writer takes this long. */
+const SHARED_PARTIAL_AGE_MS = 60 * 60_000;
+
 /** Temp files of writes a killed process never finished (spool uploads, outputs): never renamed, never needed. */
-async function removeCrashLeftovers(config: Config): Promise<void> {
-  const removed = (await removePartials(config.spoolDir)) + (await removePartials(config.output.dir));
+async function removeCrashLeftovers(config: Config, role: NodeRole): Promise<void> {
+  // `all` is the only writer; a split role may share the folders with live writers.
+  const options = role === 'all' ? {} : { olderThanMs: SHARED_PARTIAL_AGE_MS };
+  const removed = (await removePartials(config.spoolDir, options)) + (await removePartials(config.output.dir, options));
   if (removed > 0) logger.info('removed unfinished temp files', { count: removed });
 }
 
-export async function startNode(config: Config, options: { stages?: Stages; observer?: PipelineObserver } = {}): Promise<RunningNode> {
+export interface StartOptions {
+  /** What this process does (serve --role); `all` by default. */
+  role?: NodeRole;
+  stages?: Stages;
+  observer?: PipelineObserver;
+}
+
+interface Shared {
+  config: Config;
+  queue: JobQueue;
+  metrics: NodeMetrics;
+  assembly: Assembly;
+  http: HttpPart;
+}
+
+/** The receiving side (roles all and intake): STOW-RS, the DICOM SCP, the poller, the review page, retention. */
+function createIntakeSide({ config, queue, metrics, assembly, http }: Shared) {
+  const storeInstance = createInstanceStore({ spoolDir: config.spoolDir, limits: dicomLimitsFromConfig(config.limits), onStored: (stored) => assembly.stored(stored) });
+  return {
+    stow: createStowIntake({ app: http.app, config, storeInstance, metrics }),
+    dimse: createDimseIntake({ config, storeInstance, queue, metrics }),
+    poller: createPoller({ config, queue, metrics, onStudyReady: (uid, count) => assembly.ready(uid, count) }),
+    retention: createRetention({ config, queue, metrics }),
+    page: createPage({ app: http.app, config, queue, requeue: (uid, slice) => requeueStudy(config, uid, { slice }) }),
+  };
+}
+
+/** The working side (roles all and worker): one pool running the analyze and write-back jobs. */
+function createWorkingSide({ config, queue, metrics, assembly }: Shared, role: NodeRole, options: StartOptions): WorkerPool {
+  const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer });
+  return createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics, queue, dimseSenderOf(queue))], { shared: role !== 'all' });
+}
+
+/** The queue, checked for the role, and the spool shared with the deployment's other processes. */
+async function openStorage(config: Config, role: NodeRole): Promise<JobQueue> {
+  await checkQueueForRole(config, role);
   await mkdir(config.spoolDir, { recursive: true });
   await mkdir(config.output.dir, { recursive: true });
-  await removeCrashLeftovers(config);
+  await removeCrashLeftovers(config, role);
   const queue = await openQueue(config);
+  try {
+    await checkSharedSpool(config, queue, role);
+  } catch (error) {
+    await queue.close();
+    throw error;
+  }
+  return queue;
+}
+
+export async function startNode(config: Config, options: StartOptions = {}): Promise<RunningNode> {
+  const role = options.role ?? 'all';
+  const queue = await openStorage(config, role);
   const metrics = createMetrics(queue);
+  // A worker reschedules studies (more instances arrived) through the assembly, but does not run it.
   const assembly = createAssembly({ queue, spoolDir: config.spoolDir, quietMs: config.assembly.quietPeriodSeconds * 1000, ownManufacturer: config.selection.ownManufacturer });
-  const storeInstance = createInstanceStore({ spoolDir: config.spoolDir, limits: dicomLimitsFromConfig(config.limits), onStored: (stored) => assembly.stored(stored) });
-  const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer });
-  const workers = createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics, queue, dimseSenderOf(queue))]);
-  const dimse = createDimseIntake({ config, storeInstance, queue, metrics });
   const http = createHttp(config.server);
-  const poller = createPoller({ config, queue, metrics, onStudyReady: (uid, count) => assembly.ready(uid, count) });
-  const health = createHealth({ app: http.app, queue, config, metrics, pollStatus: () => poller.status(), dimse });
-  const retention = createRetention({ config, queue, metrics });
+  const shared: Shared = { config, queue, metrics, assembly, http };
+  const intake = role === 'worker' ? undefined : createIntakeSide(shared);
+  const workers = role === 'intake' ? undefined : createWorkingSide(shared, role, options);
+  const health = createHealth({ app: http.app, queue, config, metrics, pollStatus: intake ? () => intake.poller.status() : undefined, dimse: intake?.dimse });
   // Started in this order, stopped in reverse: no request or poll arrives once the workers stop.
-  const page = createPage({ app: http.app, config, queue, requeue: (uid, slice) => requeueStudy(config, uid, { slice }) });
-  const parts: NodePart[] = [assembly, workers, retention, createStowIntake({ app: http.app, config, storeInstance, metrics }), health, page, http, ...(dimse ? [dimse] : []), poller];
+  const parts: NodePart[] = [
+    ...(intake ? [assembly] : []),
+    ...(workers ? [workers] : []),
+    ...(intake ? [intake.retention, intake.stow] : []),
+    health,
+    ...(intake ? [intake.page] : []),
+    http,
+    ...(intake?.dimse ? [intake.dimse] : []),
+    ...(intake ? [intake.poller] : []),
+  ];
   try {
     await startParts(parts);
   } catch (error) {
     await queue.close();
     throw error;
   }
-  const destination = writeBackDestination(config);
+  logStarted(config, role, http, intake?.dimse);
+  return running({ config, queue, http, parts, workers, intake });
+}
+
+function logStarted(config: Config, role: NodeRole, http: HttpPart, dimse: StorageScp | undefined): void {
   const dimseAddress = dimse?.address();
   logger.info('node listening', {
+    role,
     url: http.url(),
     dimse: dimseAddress ? `${config.dimse.aeTitle}@${dimseAddress.host}:${dimseAddress.port}` : 'off',
-    writeBack: describeTarget(destination),
-    polling: config.poll.source ? config.poll.cron : 'off',
-    queue: queue.backend === 'postgres' ? redactUrl(queueUrl(config.queue.url)) : config.queue.path,
+    writeBack: role === 'intake' ? 'by the workers' : describeTarget(writeBackDestination(config)),
+    polling: role !== 'worker' && config.poll.source ? config.poll.cron : 'off',
+    queue: config.queue.backend === 'postgres' ? redactUrl(queueUrl(config.queue.url)) : config.queue.path,
   });
+}
 
+function running(node: { config: Config; queue: JobQueue; http: HttpPart; parts: NodePart[]; workers?: WorkerPool; intake?: ReturnType<typeof createIntakeSide> }): RunningNode {
+  const { config, queue, http, parts, workers, intake } = node;
+  const dimseAddress = intake?.dimse?.address();
   let stopping: Promise<void> | undefined;
   return {
     url: http.url(),
     dimse: dimseAddress ? { ...dimseAddress, aeTitle: config.dimse.aeTitle } : undefined,
     queue,
-    pollNow: () => poller.pollNow(),
-    idle: () => workers.idle(),
-    applyRetention: () => retention.runNow(),
+    pollNow: async () => (intake ? intake.poller.pollNow() : null),
+    idle: () => workers?.idle() ?? Promise.resolve(),
+    applyRetention: async () => (intake ? intake.retention.runNow() : null),
     stop() {
       stopping ??= (async () => {
         await stopParts(parts);

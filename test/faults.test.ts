@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';
-import { firstString, freeLoopbackPort, type OrthancHandle, qido, requireOrthanc, startOrthanc } from './support/orthanc.ts';
+import { freeLoopbackPort, type OrthancHandle, outputsInOrthanc, requireOrthanc, startOrthanc } from './support/orthanc.ts';
 
 interface NodeProcess {
   child: ChildProcess;
@@ -60,20 +60,6 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`timed out waiting for ${what}`);
-}
-
-async function outputsInOrthanc(orthanc: OrthancHandle, studyUid: string): Promise<{ seg: number; sr: number }> {
-  const series = await qido(orthanc.dicomWebRoot, `studies/${studyUid}/series`).catch(() => []);
-  let seg = 0;
-  let sr = 0;
-  for (const s of series) {
-    const modality = firstString(s, '00080060');
-    if (modality !== 'SEG' && modality !== 'SR') continue;
-    const instances = await qido(orthanc.dicomWebRoot, `studies/${studyUid}/series/${firstString(s, '0020000E')}/instances`);
-    if (modality === 'SEG') seg += instances.length;
-    else sr += instances.length;
-  }
-  return { seg, sr };
 }
 
 describe('faults: kill -9 and a PACS outage lose and duplicate nothing', function () {

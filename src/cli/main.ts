@@ -15,6 +15,7 @@ import { backfill, pollWindowStart, readWatermark, setWatermark, dicomDate } fro
 import { adaptFromReferences, type AdaptCliOptions } from '../adapt/command.ts';
 import { batchCommand, type BatchCommandOptions } from './batch-command.ts';
 import { runValidate } from '../validate/run-validate.ts';
+import { isNodeRole, NODE_ROLES } from '../node/roles.ts';
 
 // The pipeline, the node, the demo and the correction loop are imported by the command that
 // needs them, so that `--help` loads less.
@@ -198,10 +199,13 @@ function addServeCommand(program: Command): void {
   program
     .command('serve')
     .description('Run the node: STOW-RS receiver, queue and workers, write-back, /healthz, /readyz, /metrics.')
-    .action(async (_options: unknown, command: Command) => {
+    .option('--role <role>', `what this process does: all (everything, one process), intake (receive, poll, queue; review page, retention) or worker (analyse, write back); see docs/deploy.md`, 'all')
+    .action(async (options: { role: string }, command: Command) => {
       const config = configFrom(command);
-      const node = await (await import('../server.ts')).startNode(config);
-      process.stderr.write(`ct-muscle-node listening on ${node.url} (STOW-RS at ${node.url}/dicomweb/studies)\n`);
+      if (!isNodeRole(options.role)) throw usageError(`--role must be one of ${NODE_ROLES.join(', ')}, not ${options.role}.`);
+      const node = await (await import('../server.ts')).startNode(config, { role: options.role });
+      const intake = options.role === 'worker' ? '' : ` (STOW-RS at ${node.url}/dicomweb/studies)`;
+      process.stderr.write(`ct-muscle-node (${options.role}) listening on ${node.url}${intake}\n`);
       await new Promise<void>((resolve) => {
         const shutdown = (signal: string) => {
           logger.info('shutting down', { signal });

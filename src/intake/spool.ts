@@ -3,8 +3,10 @@
  * nothing accepted is lost by a crash. One file per SOP Instance UID under its study; a second
  * arrival of the same instance replaces the first atomically (write, fsync, rename).
  */
-import { readdir, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CtMuscleError } from '../errors.ts';
 import { uidPathSegment } from '../dicom/uid.ts';
 import { commitPartial, ioError, pathExists, writePartial } from '../io/durable-file.ts';
 
@@ -46,5 +48,32 @@ export async function countSpooled(spoolDir: string, studyInstanceUid: string): 
     return (await readdir(spooledStudyDir(spoolDir, studyInstanceUid))).filter((name) => name.endsWith('.dcm')).length;
   } catch {
     return 0;
+  }
+}
+
+/** The file in the spool's root that names it (see spoolIdentity). */
+export const SPOOL_ID_FILE = '.ct-muscle-node-spool';
+
+/**
+ * The spool's identity: a random id kept in a file at its root, made by whichever process uses
+ * the spool first (exclusive create, so two processes starting together read the same id).
+ * Processes of one deployment compare it with the id in the queue database: a worker whose
+ * shared spool is not mounted (an empty local folder instead) is refused at start-up, instead of
+ * failing every job with "no instance".
+ */
+export async function spoolIdentity(spoolDir: string): Promise<string> {
+  const path = join(spoolDir, SPOOL_ID_FILE);
+  await mkdir(spoolDir, { recursive: true });
+  try {
+    await writeFile(path, `${randomUUID()}\n`, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(error, 'Cannot write the spool identity file');
+  }
+  for (let attempt = 0; ; attempt += 1) {
+    const id = (await readFile(path, 'utf8')).trim();
+    // Another process created the file a moment ago and has not written the id yet.
+    if (id.length > 0) return id;
+    if (attempt >= 20) throw new CtMuscleError('E_IO', `The spool identity file ${path} is empty; remove it and start the node again.`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -5,7 +5,7 @@
  * Temp files end in `.partial`; whatever a killed process left is removed at start-up.
  */
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CtMuscleError } from '../errors.ts';
 
@@ -84,8 +84,21 @@ export async function writeFileDurably(target: string, data: Uint8Array | string
   }
 }
 
-/** Remove every `.partial` file under `root` (left by a killed process); returns how many. */
-export async function removePartials(root: string): Promise<number> {
+/** Whether the file at `path` was last modified more than `ms` ago (false when it is gone). */
+async function untouchedFor(path: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await stat(path)).mtimeMs > ms;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Remove every `.partial` file under `root` (left by a killed process); returns how many.
+ * `olderThanMs`: only those not written to for that long, where other live processes share the
+ * folder (serve --role) and may be writing theirs right now.
+ */
+export async function removePartials(root: string, options: { olderThanMs?: number } = {}): Promise<number> {
   let removed = 0;
   let entries;
   try {
@@ -95,7 +108,9 @@ export async function removePartials(root: string): Promise<number> {
   }
   for (const entry of entries) {
     if (!entry.isFile() || !entry.name.endsWith(PARTIAL_SUFFIX)) continue;
-    await rm(join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name), { force: true });
+    const path = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
+    if (options.olderThanMs !== undefined && !(await untouchedFor(path, options.olderThanMs))) continue;
+    await rm(path, { force: true });
     removed += 1;
   }
   return removed;

@@ -15,7 +15,11 @@ export interface WorkerPool extends NodePart {
   idle(): Promise<void>;
 }
 
-export function createWorkerPool(config: Config, queue: JobQueue, kinds: JobKind[]): WorkerPool {
+/**
+ * `shared`: other processes use the same queue (serve --role intake/worker): this pool also takes
+ * back the jobs of workers that died, since they may never start again to do it themselves.
+ */
+export function createWorkerPool(config: Config, queue: JobQueue, kinds: JobKind[], options: { shared?: boolean } = {}): WorkerPool {
   let workers: Workers | undefined;
   const byKind = new Map(kinds.map((k) => [k.kind, k]));
   return {
@@ -25,6 +29,7 @@ export function createWorkerPool(config: Config, queue: JobQueue, kinds: JobKind
         concurrency: config.queue.concurrency,
         pollIntervalMs: 500,
         leaseMs: config.queue.leaseSeconds * 1000,
+        recoverExpired: options.shared === true,
         isRetryable: (error) => isCtMuscleError(error) && (error.details?.retryable === true || error.code === 'E_IO'),
         deadlineOf: (job) => byKind.get(job.kind)?.deadlineOf?.(job),
         onSettled: (job, outcome, ms) => logger.info('job settled', { id: job.id, kind: job.kind, outcome, ms }),

@@ -16,6 +16,12 @@ export interface WorkerOptions {
   concurrency: number;
   pollIntervalMs: number;
   leaseMs?: number;
+  /**
+   * Take back jobs whose worker died (lease run out; on SQLite also a dead process of this
+   * machine) before claiming, at most once a second: for processes sharing the queue (serve
+   * --role), where a worker that dies may never start again to recover its own jobs.
+   */
+  recoverExpired?: boolean;
   /** Whether an error may succeed on a later attempt. */
   isRetryable: (error: unknown) => boolean;
   /** Latest time a job may still be retried (e.g. a write-back deadline); none by default. */
@@ -44,6 +50,17 @@ async function settle(queue: JobQueue, job: Job, record: () => Promise<void>, st
       await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
     }
   }
+}
+
+/** Taking back dead workers' jobs, at most once a second (a no-op when not enabled). */
+function expiredRecovery(queue: JobQueue, enabled: boolean): () => Promise<void> {
+  let recoveredAt = 0;
+  return async () => {
+    if (!enabled || Date.now() - recoveredAt < 1000) return;
+    recoveredAt = Date.now();
+    const recovered = await queue.recover();
+    if (recovered > 0) logger.warn('took back jobs whose worker stopped renewing its lease', { count: recovered });
+  };
 }
 
 export function startWorkers(queue: JobQueue, handlers: Record<string, JobHandler>, options: WorkerOptions): Workers {
@@ -76,7 +93,10 @@ export function startWorkers(queue: JobQueue, handlers: Record<string, JobHandle
     }
   }
 
+  const recoverExpired = expiredRecovery(queue, options.recoverExpired === true);
+
   async function fill(): Promise<void> {
+    await recoverExpired();
     while (!stopped && running.size < options.concurrency) {
       // The queue's own clock decides what is due (one clock for every machine on PostgreSQL).
       const job = await queue.claim(kinds, undefined, leaseMs);

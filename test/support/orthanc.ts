@@ -274,3 +274,18 @@ export async function wadoInstance(dicomWebRoot: string, study: string, series: 
   if (parts.length !== 1) throw new Error(`WADO-RS returned ${parts.length} parts; expected 1`);
   return parts[0];
 }
+
+/** How many SEG and SR instances Orthanc holds for a study (0 and 0 when it holds none of it). */
+export async function outputsInOrthanc(orthanc: Pick<OrthancHandle, 'dicomWebRoot'>, studyUid: string): Promise<{ seg: number; sr: number }> {
+  const series = await qido(orthanc.dicomWebRoot, `studies/${studyUid}/series`).catch(() => []);
+  let seg = 0;
+  let sr = 0;
+  for (const s of series) {
+    const modality = firstString(s, '00080060');
+    if (modality !== 'SEG' && modality !== 'SR') continue;
+    const instances = await qido(orthanc.dicomWebRoot, `studies/${studyUid}/series/${firstString(s, '0020000E')}/instances`);
+    if (modality === 'SEG') seg += instances.length;
+    else sr += instances.length;
+  }
+  return { seg, sr };
+}
