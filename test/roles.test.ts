@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { multipartRelated } from '../src/dicomweb/client/multipart.ts';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { isCtMuscleError } from '../src/errors.ts';
 import { networkFileSystemName } from '../src/io/file-system.ts';
@@ -18,7 +19,14 @@ import { startWorkers } from '../src/queue/workers.ts';
 import { ANALYZE_STUDY, startNode, WRITE_BACK, type RunningNode } from '../src/server.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';
 import { nodeConfig } from './support/node-config.ts';
+import { type PostgresHandle, requirePostgres, startPostgres } from './support/postgres.ts';
 import { truthStages } from './support/truth-stages.ts';
+
+/** A STOW-RS request as fetch options (to read the answer's status as the sender sees it). */
+function stowRequest(instances: Array<{ bytes: Uint8Array }>): RequestInit {
+  const { body, contentType } = multipartRelated(instances.map((i) => ({ bytes: i.bytes })));
+  return { method: 'POST', body, headers: { 'content-type': contentType, accept: 'application/dicom+json' } };
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -132,5 +140,39 @@ describe('job leases between processes sharing a queue', function () {
     const [job] = await queue.list();
     assert.deepEqual([job.state, job.attempts, job.result], ['done', 2, 'finished']);
     await queue.close();
+  });
+});
+
+describe('an intake on PostgreSQL while the database is down', function () {
+  this.timeout(90_000);
+  let tmp: ReturnType<typeof makeTempDir>;
+  let postgres: PostgresHandle | undefined;
+  let intake: RunningNode | undefined;
+  before(async function () {
+    requirePostgres(this);
+    postgres = await startPostgres();
+  });
+  after(async () => postgres?.stop());
+  beforeEach(() => (tmp = makeTempDir('ctmn-roles-pg-')));
+  afterEach(async () => {
+    await intake?.stop();
+    intake = undefined;
+    tmp.remove();
+  });
+
+  it('acknowledges no instance it could not queue: the sender is told to retry (503), and its retry queues the study', async () => {
+    const study = await generatePhantomStudy({ rows: 64, columns: 64, fromLevel: 'L1', toLevel: 'T11', sliceThicknessMm: 5, seed: 62 });
+    const instances = study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: study.truth.slices.find((s) => s.fileName === f.fileName)!.sopInstanceUid }));
+    const url = await postgres!.createDatabase('intake_down');
+    const config = nodeConfig(tmp.path);
+    intake = await startNode({ ...config, queue: { ...config.queue, backend: 'postgres', url } }, { role: 'intake' });
+    const down = postgres!.restart({ mode: 'fast', downMs: 3000 });
+    await sleep(500); // the server is down now
+    const during = await fetch(`${intake.url}/dicomweb/studies`, stowRequest(instances.slice(0, 1)));
+    assert.equal(during.status, 503, 'an instance that cannot be queued is not acknowledged');
+    await down;
+    await waitFor('the sender to get its retry stored', async () => (await stowInstances({ url: `${intake!.url}/dicomweb` }, instances).catch(() => ({ stored: [] }))).stored.length === instances.length, 30_000);
+    const jobs = await intake.queue.list();
+    assert.deepEqual(jobs.map((j) => [j.kind, j.key]), [[ANALYZE_STUDY, study.truth.studyInstanceUid]]);
   });
 });
