@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from './env.ts';
+import { killOnExit, repoRoot } from './env.ts';
 
 export type ServeRole = 'all' | 'intake' | 'worker';
 
@@ -18,27 +18,15 @@ export interface ServeProcess {
   output(): string;
 }
 
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** A test run that dies must not leave node processes behind. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-}
-
 export async function startServe(role: ServeRole, configPath: string, options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, [join(repoRoot, 'bin/ct-muscle-node.js'), '--config', configPath, 'serve', '--role', role], {
     cwd: repoRoot,
     env: { ...process.env, CT_MUSCLE_NODE_FROM_SOURCE: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  installExitHook();
-  running.add(child);
-  child.once('exit', () => running.delete(child));
+  // A test run that dies must not leave node processes behind.
+  const forget = killOnExit(child);
+  child.once('exit', forget);
   const chunks: string[] = [];
   const output = () => chunks.join('').slice(-20_000);
   child.stdout!.on('data', (d: Buffer) => chunks.push(d.toString()));
