@@ -27,7 +27,7 @@ type QueueBackend = 'sqlite' | 'postgres';
 const QUEUE_BACKENDS: QueueBackend[] = ['postgres', 'sqlite'];
 
 /** Per backend: the PostgreSQL load restarts the server midway; SQLite (one machine only) runs a shorter load. */
-const LOAD: Record<QueueBackend, { studies: number; kills: number }> = { postgres: { studies: 100, kills: 12 }, sqlite: { studies: 40, kills: 10 } };
+const LOAD: Record<QueueBackend, { studies: number; kills: number }> = { postgres: { studies: 100, kills: 12 }, sqlite: { studies: 30, kills: 10 } };
 const LEASE_SECONDS = 5;
 /** Kills timed to land while a write-back job runs (kill number k). */
 const WRITE_BACK_KILLS = [3, 7];
