@@ -1,11 +1,12 @@
 /**
  * Throughput beyond one process: studies per minute for 300-slice 512² phantoms through
  *   - one process (`serve --role all`, the SQLite queue), and
- *   - one intake and 1, then 2, worker processes (`serve --role intake|worker`) on a shared queue,
+ *   - one intake and 1, then 2, worker processes (`serve --role intake|worker`) on one PostgreSQL
+ *     (a throwaway server started like the tests' harness; skipped, saying why, without it),
  * each timed from the first analyze job claimed until every study's results are written (to the
  * local results folder: no PACS in the loop, so the figure is the node's own), after an intake
  * received them all (its rate is printed too); and the queue's own cost per job (enqueue → claim
- * → complete, a no-op handler).
+ * → complete, a no-op handler) on SQLite and on PostgreSQL.
  *
  * usage: npm run bench:scale -- [--studies 4] [--slices 300] [--jobs 2000]
  * Run it at low priority on a shared machine (`nice -n 10 npm run bench:scale`); figures vary
