@@ -7,10 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { multipartRelated } from '../src/dicomweb/client/multipart.ts';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
+import { loadConfig } from '../src/config.ts';
 import { isCtMuscleError } from '../src/errors.ts';
+import { openJobQueue } from '../src/queue/open.ts';
 import { networkFileSystemName } from '../src/io/file-system.ts';
 import { checkQueueForRole } from '../src/node/roles.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
@@ -19,14 +21,10 @@ import { startWorkers } from '../src/queue/workers.ts';
 import { ANALYZE_STUDY, startNode, WRITE_BACK, type RunningNode } from '../src/server.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';
 import { nodeConfig } from './support/node-config.ts';
+import { freeLoopbackPort } from './support/orthanc.ts';
+import { kill9, startServe, type ServeProcess } from './support/serve-process.ts';
 import { type PostgresHandle, requirePostgres, startPostgres } from './support/postgres.ts';
 import { truthStages } from './support/truth-stages.ts';
-
-/** A STOW-RS request as fetch options (to read the answer's status as the sender sees it). */
-function stowRequest(instances: Array<{ bytes: Uint8Array }>): RequestInit {
-  const { body, contentType } = multipartRelated(instances.map((i) => ({ bytes: i.bytes })));
-  return { method: 'POST', body, headers: { 'content-type': contentType, accept: 'application/dicom+json' } };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -143,11 +141,11 @@ describe('job leases between processes sharing a queue', function () {
   });
 });
 
-describe('an intake on PostgreSQL while the database is down', function () {
-  this.timeout(90_000);
+describe('an intake on PostgreSQL killed while the database is down', function () {
+  this.timeout(120_000);
   let tmp: ReturnType<typeof makeTempDir>;
   let postgres: PostgresHandle | undefined;
-  let intake: RunningNode | undefined;
+  const processes: ServeProcess[] = [];
   before(async function () {
     requirePostgres(this);
     postgres = await startPostgres();
@@ -155,24 +153,36 @@ describe('an intake on PostgreSQL while the database is down', function () {
   after(async () => postgres?.stop());
   beforeEach(() => (tmp = makeTempDir('ctmn-roles-pg-')));
   afterEach(async () => {
-    await intake?.stop();
-    intake = undefined;
+    await Promise.all(processes.splice(0).map((p) => kill9(p)));
     tmp.remove();
   });
 
-  it('acknowledges no instance it could not queue: the sender is told to retry (503), and its retry queues the study', async () => {
+  it('a study acknowledged while the database was away, whose intake died before it returned, is queued at the next start', async () => {
     const study = await generatePhantomStudy({ rows: 64, columns: 64, fromLevel: 'L1', toLevel: 'T11', sliceThicknessMm: 5, seed: 62 });
     const instances = study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: study.truth.slices.find((s) => s.fileName === f.fileName)!.sopInstanceUid }));
     const url = await postgres!.createDatabase('intake_down');
-    const config = nodeConfig(tmp.path);
-    intake = await startNode({ ...config, queue: { ...config.queue, backend: 'postgres', url } }, { role: 'intake' });
-    const down = postgres!.restart({ mode: 'fast', downMs: 3000 });
-    await sleep(500); // the server is down now
-    const during = await fetch(`${intake.url}/dicomweb/studies`, stowRequest(instances.slice(0, 1)));
-    assert.equal(during.status, 503, 'an instance that cannot be queued is not acknowledged');
+    const configPath = join(tmp.path, 'intake.json');
+    const port = await freeLoopbackPort();
+    const queueSection = { backend: 'postgres', url, leaseSeconds: 5 };
+    writeFileSync(configPath, JSON.stringify({ logLevel: 'warn', spoolDir: join(tmp.path, 'spool'), output: { dir: join(tmp.path, 'out') }, server: { port }, queue: queueSection, assembly: { quietPeriodSeconds: 0.2 } }));
+    const first = await startServe('intake', configPath);
+    processes.push(first);
+    await sleep(1500); // a heartbeat or two
+    const down = postgres!.restart({ mode: 'fast', downMs: 6000 });
+    await sleep(1000); // the server is down now
+    const sent = await stowInstances({ url: `${first.url}/dicomweb` }, instances);
+    assert.equal(sent.stored.length, instances.length, 'acknowledged: on disk, its job retried in the background');
+    await kill9(first); // ... a retry that dies with the process
     await down;
-    await waitFor('the sender to get its retry stored', async () => (await stowInstances({ url: `${intake!.url}/dicomweb` }, instances).catch(() => ({ stored: [] }))).stored.length === instances.length, 30_000);
-    const jobs = await intake.queue.list();
-    assert.deepEqual(jobs.map((j) => [j.kind, j.key]), [[ANALYZE_STUDY, study.truth.studyInstanceUid]]);
+    const queue = await openJobQueue(loadConfig({ file: configPath, env: {} }));
+    try {
+      assert.deepEqual(await queue.list(), [], 'nothing was queued before the kill');
+      processes.push(await startServe('intake', configPath));
+      await waitFor('the sweep to queue the study', async () => (await queue.list()).length > 0, 30_000);
+      const jobs = await queue.list();
+      assert.deepEqual(jobs.map((j) => [j.kind, j.key, (j.payload as { instanceCount: number }).instanceCount]), [[ANALYZE_STUDY, study.truth.studyInstanceUid, instances.length]]);
+    } finally {
+      await queue.close();
+    }
   });
 });

@@ -63,11 +63,7 @@ export interface InstanceStoreOptions {
   spoolDir: string;
   /** Per-instance limits (config `limits`); the defaults of src/dicom/limits.ts when absent. */
   limits?: DicomLimits;
-  /**
-   * Told of each stored instance once it is on disk (the assembly queues its study). When it
-   * fails, the instance is refused as out of resources (the sender retries later): an instance is
-   * acknowledged only once it is on disk and its study is queued.
-   */
+  /** Told of each stored instance once it is on disk (the assembly); its failure is logged, not the sender's. */
   onStored?: (stored: StoredInstance) => void | Promise<void>;
 }
 
@@ -142,12 +138,8 @@ export function createInstanceStore(options: InstanceStoreOptions): StoreInstanc
     try {
       await options.onStored?.(stored);
     } catch (error) {
-      // On disk but not queued (the queue database is down): acknowledging it could lose the study
-      // (nothing would ever queue it), so the sender is told to retry later; its retry replaces the
-      // spooled copy and queues it. Never a reason to give up on the instance.
-      const { code, message } = describeError(error);
-      logger.error('a stored instance could not be queued; the sender is told to retry', { code, message });
-      return refused('out-of-resources', code, `${code}: the node cannot queue instances now; retry later`, ids);
+      // The instance is on disk and will be acknowledged; a failing consumer must not turn that into a refusal.
+      logger.error('intake of stored instances failed', describeError(error));
     }
     return stored;
   };

@@ -14,6 +14,7 @@ import type { StoredInstance } from '../intake/store-instance.ts';
 import { errorLogFields, logger } from '../logging.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { ANALYZE_STUDY, type AnalyzeStudyPayload } from './jobs.ts';
+import { queueUnqueuedStudies } from './unqueued.ts';
 import type { NodePart } from './part.ts';
 
 export interface AssemblyOptions {
@@ -114,7 +115,10 @@ export function createAssembly(options: AssemblyOptions): Assembly {
   return {
     name: 'assembly',
     async start() {
+      const aliveAt = Number((await queue.getState(ALIVE_AT)) ?? 0);
       await restoreQuietPeriods(queue, quietMs);
+      const unqueued = await queueUnqueuedStudies(queue, spoolDir, quietMs, aliveAt, (header) => startsWork(header, options.ownManufacturer));
+      if (unqueued > 0) logger.warn('queued studies received while the queue database was away (their process had stopped before it returned)', { count: unqueued });
       await beat();
       heartbeat = setInterval(() => void beat(), options.heartbeatMs ?? 1000);
       heartbeat.unref();
