@@ -46,7 +46,7 @@ describe('the pipeline in a running node', function () {
     const half = Math.floor(instances.length / 2);
     await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(0, half));
     await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(half));
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await new Promise((resolve) => setTimeout(resolve, 3_200)); // past the quiet period: the job is due
     await node.idle();
     // A job that finds more instances than it was scheduled with is deferred before any stage runs.
     const analysis = (await node.queue.list('done')).filter((j) => j.kind === ANALYZE_STUDY && (j.result as AnalyzeStudyResult).outcome !== 'deferred');
