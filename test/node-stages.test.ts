@@ -4,28 +4,12 @@
  * runs on loopback with its default (real) stages; the pipeline's observer counts the runs.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { loadConfig, type Config } from '../src/config.ts';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { STAGE_NAMES, type StageEvent } from '../src/pipeline/index.ts';
 import { ANALYZE_STUDY, startNode, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { makeTempDir } from './support/env.ts';
-
-function nodeConfig(dir: string): Config {
-  const base = loadConfig({ env: {} });
-  return {
-    ...base,
-    logLevel: 'warn',
-    spoolDir: join(dir, 'spool'),
-    output: { dir: join(dir, 'out'), overlay: false, notMeasuredSr: true },
-    server: { ...base.server, host: '127.0.0.1', port: 0 },
-    queue: { ...base.queue, path: join(dir, 'jobs.sqlite'), maxAttempts: 1 },
-    assembly: { quietPeriodSeconds: 3 }, // two STOW requests must fall in one quiet period, even on a loaded machine
-    writeBack: { ...base.writeBack, destination: null },
-    poll: { ...base.poll, source: null },
-  };
-}
+import { nodeConfig } from './support/node-config.ts';
 
 describe('the pipeline in a running node', function () {
   this.timeout(300_000);
@@ -42,7 +26,10 @@ describe('the pipeline in a running node', function () {
     const study = await generatePhantomStudy({ seed: 1, arms: true, fieldOfViewMm: 500 });
     const instances = study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: study.truth.slices.find((s) => s.fileName === f.fileName)!.sopInstanceUid }));
     const events: StageEvent[] = [];
-    node = await startNode(nodeConfig(tmp.path), { observer: (event) => events.push(event) });
+    const base = nodeConfig(tmp.path);
+    // Two STOW requests must fall in one quiet period, even on a loaded machine; a failure is not retried.
+    const config = { ...base, assembly: { quietPeriodSeconds: 3 }, queue: { ...base.queue, maxAttempts: 1 } };
+    node = await startNode(config, { observer: (event) => events.push(event) });
     const half = Math.floor(instances.length / 2);
     await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(0, half));
     await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(half));
