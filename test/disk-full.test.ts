@@ -14,6 +14,7 @@ import { removePartials, writeFileDurably } from '../src/io/durable-file.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import { ANALYZE_STUDY, startNode, type RunningNode } from '../src/server.ts';
 import { makeTempDir } from './support/env.ts';
+import { nodeConfig as testNodeConfig } from './support/node-config.ts';
 import { multipartRelated } from './support/orthanc.ts';
 import { truthStages } from './support/truth-stages.ts';
 
@@ -43,19 +44,14 @@ function fill(dir: string, leaveBytes = 0): void {
 }
 
 function nodeConfig(dir: string, overrides: Partial<Config> = {}): Config {
-  const base = loadConfig({ env: {} });
-  return {
-    ...base,
+  const base = testNodeConfig(dir);
+  return testNodeConfig(dir, {
     logLevel: 'error',
-    spoolDir: join(dir, 'spool'),
-    output: { ...base.output, dir: join(dir, 'out'), overlay: false },
-    server: { ...base.server, port: 0 },
-    queue: { ...base.queue, path: join(dir, 'jobs.sqlite'), baseDelayMs: 100, maxDelayMs: 300, maxAttempts: 20 },
-    assembly: { quietPeriodSeconds: 0.2 },
+    queue: { ...base.queue, baseDelayMs: 100, maxDelayMs: 300, maxAttempts: 20 },
     disk: { retryAfterSeconds: 30 },
     health: { ...base.health, minFreeSpoolMb: 0 },
     ...overrides,
-  };
+  });
 }
 
 async function postStow(url: string, parts: Array<{ bytes: Uint8Array }>): Promise<Response> {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../src/config.ts';
+import type { Config } from '../src/config.ts';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { ALIVE_AT, restoreQuietPeriods } from '../src/node/assembly.ts';
 import { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyPayload, type AnalyzeStudyResult, type WriteBackPayload } from '../src/node/jobs.ts';
@@ -16,21 +16,12 @@ import type { JobQueue } from '../src/queue/job-queue.ts';
 import { SqliteJobQueue } from '../src/queue/sqlite-queue.ts';
 import { startNode, type RunningNode } from '../src/server.ts';
 import { makeTempDir } from './support/env.ts';
+import { nodeConfig as testNodeConfig } from './support/node-config.ts';
 import { truthStages } from './support/truth-stages.ts';
 
 function nodeConfig(dir: string, quietPeriodSeconds: number): Config {
-  const base = loadConfig({ env: {} });
-  return {
-    ...base,
-    logLevel: 'error',
-    spoolDir: join(dir, 'spool'),
-    output: { ...base.output, dir: join(dir, 'out'), overlay: false },
-    server: { ...base.server, port: 0 },
-    queue: { ...base.queue, path: join(dir, 'jobs.sqlite'), baseDelayMs: 50, maxDelayMs: 200, maxAttempts: 3 },
-    assembly: { quietPeriodSeconds },
-    disk: { retryAfterSeconds: 30 },
-    health: { ...base.health, minFreeSpoolMb: 0 },
-  };
+  const base = testNodeConfig(dir);
+  return testNodeConfig(dir, { logLevel: 'error', assembly: { quietPeriodSeconds }, disk: { retryAfterSeconds: 30 }, health: { ...base.health, minFreeSpoolMb: 0 } });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
