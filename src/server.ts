@@ -30,7 +30,7 @@ import { checkQueueForRole, checkSharedSpool, type NodeRole } from './node/roles
 import { createWriteBack, describeTarget, writeBackDestination } from './node/write-back.ts';
 import type { PipelineObserver, Stages } from './pipeline/index.ts';
 import type { Job, JobQueue } from './queue/job-queue.ts';
-import { openJobQueue } from './queue/open.ts';
+import { openJobQueue, withJobQueue } from './queue/open.ts';
 import { queueUrl, redactUrl } from './queue/queue-url.ts';
 
 export { NODE_ROLES, type NodeRole } from './node/roles.ts';
@@ -65,8 +65,7 @@ export interface Requeued {
 export async function requeueStudy(config: Config, studyInstanceUid: string, options: { slice?: string; force?: boolean } = {}): Promise<Requeued> {
   const instanceCount = await countSpooled(config.spoolDir, studyInstanceUid);
   if (instanceCount === 0) throw new CtMuscleError('E_STUDY_NOT_FOUND', `No instance of study ${studyInstanceUid} is in the spool (${config.spoolDir}).`);
-  const queue = await openJobQueue(config);
-  try {
+  return withJobQueue(config, async (queue) => {
     const last = await queue.lastDone<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid);
     const outcome = (last?.result as AnalyzeStudyResult | undefined)?.outcome;
     const unchanged = !options.slice && !options.force && (outcome === 'measured' || outcome === 'unchanged') && last?.payload.instanceCount === instanceCount;
@@ -74,9 +73,7 @@ export async function requeueStudy(config: Config, studyInstanceUid: string, opt
     const job = await queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, studyInstanceUid, payload);
     if (!unchanged) return { job };
     return { job, note: `unchanged: the study has the same ${instanceCount} instances as when it was last measured, so the node will not measure it again (outcome "unchanged"); use --force to measure it anyway, or --slice to measure a chosen slice` };
-  } finally {
-    await queue.close();
-  }
+  });
 }
 
 async function openQueue(config: Config): Promise<JobQueue> {

@@ -10,7 +10,7 @@ import { errorLogFields, logger, setLogLevel } from '../logging.ts';
 import { dicomLimitsFromConfig } from '../dicom/limits.ts';
 import { MEASUREMENT_SLICES, TARGET_LEVELS, type LevelName, type MeasurementSlices } from '../model/index.ts';
 import { JOB_STATES, type Job, type JobState } from '../queue/job-queue.ts';
-import { openJobQueue } from '../queue/open.ts';
+import { withJobQueue } from '../queue/open.ts';
 import { backfill, pollWindowStart, readWatermark, setWatermark, dicomDate } from '../node/poller.ts';
 import { adaptFromReferences, type AdaptCliOptions } from '../adapt/command.ts';
 import { batchCommand, type BatchCommandOptions } from './batch-command.ts';
@@ -234,12 +234,9 @@ function addJobsCommand(program: Command): void {
       if (options.state !== undefined && !(JOB_STATES as readonly string[]).includes(options.state)) {
         throw usageError(`--state must be one of ${JOB_STATES.join(', ')}.`);
       }
-      const queue = await openJobQueue(config);
-      try {
+      await withJobQueue(config, async (queue) => {
         printJson({ counts: await queue.counts(), jobs: (await queue.list(options.state as JobState | undefined)).map(withIsoTimes) });
-      } finally {
-        await queue.close();
-      }
+      });
     });
 }
 
@@ -281,8 +278,7 @@ function addWatermarkCommand(program: Command): void {
     .option('--reset <YYYYMMDD>', 'the next poll searches from this date minus poll.overlapDays')
     .action(async (options: { reset?: string }, command: Command) => {
       const config = configFrom(command);
-      const queue = await openJobQueue(config);
-      try {
+      await withJobQueue(config, async (queue) => {
         const previous = (await readWatermark(queue)) ?? null;
         if (options.reset !== undefined) await setWatermark(queue, options.reset);
         const watermark = (await readWatermark(queue)) ?? null;
@@ -290,9 +286,7 @@ function addWatermarkCommand(program: Command): void {
         const start = pollWindowStart(config.poll, watermark ?? undefined, now);
         const body = { watermark, nextWindow: [dicomDate(start), dicomDate(now)], lookbackDays: config.poll.lookbackDays, overlapDays: config.poll.overlapDays };
         printJson(options.reset !== undefined ? { previous, ...body } : body);
-      } finally {
-        await queue.close();
-      }
+      });
     });
 }
 

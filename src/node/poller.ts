@@ -15,7 +15,7 @@ import type { InstanceHeader } from '../dicom/types.ts';
 import { CtMuscleError, describeError } from '../errors.ts';
 import { logger } from '../logging.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
-import { openJobQueue } from '../queue/open.ts';
+import { withJobQueue } from '../queue/open.ts';
 import { createAssembly } from './assembly.ts';
 import type { NodePart } from './part.ts';
 import type { PollMetrics } from './metrics.ts';
@@ -315,8 +315,7 @@ export type BackfillRequest = { from: string; to: string } | { studies: string[]
  * database, where the running node picks them up. The watermark is not moved.
  */
 export async function backfill(config: Config, request: BackfillRequest): Promise<PollReport> {
-  const queue = await openJobQueue(config);
-  try {
+  return withJobQueue(config, async (queue) => {
     const assembly = createAssembly({ queue, spoolDir: config.spoolDir, quietMs: 0, ownManufacturer: config.selection.ownManufacturer });
     const context = pollContext(config, queue, (uid, count) => assembly.ready(uid, count));
     if (!context) throw new CtMuscleError('E_CONFIG_INVALID', 'backfill needs poll.source (the PACS to search) in the configuration.');
@@ -324,7 +323,5 @@ export async function backfill(config: Config, request: BackfillRequest): Promis
     for (const date of [request.from, request.to]) checkDicomDate(date);
     if (request.from > request.to) throw new CtMuscleError('E_USAGE', `--from ${request.from} is after --to ${request.to}.`);
     return await pollWindow(context, fromDicomDate(request.from), fromDicomDate(request.to), { force: true });
-  } finally {
-    await queue.close();
-  }
+  });
 }

@@ -15,3 +15,13 @@ export async function openJobQueue(config: QueueConfig, options: { applicationNa
   const { PostgresJobQueue } = await import('./postgres-queue.ts');
   return PostgresJobQueue.open({ url: queueUrl(queue.url), poolSize: queue.poolSize, retry, leaseMs, applicationName: options.applicationName });
 }
+
+/** Open the configured queue for one short task (a CLI command), and close it whatever happens. */
+export async function withJobQueue<T>(config: QueueConfig, task: (queue: JobQueue) => Promise<T>): Promise<T> {
+  const queue = await openJobQueue(config);
+  try {
+    return await task(queue);
+  } finally {
+    await queue.close();
+  }
+}
