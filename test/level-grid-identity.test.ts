@@ -14,7 +14,8 @@ import type { CtVolume, InstanceHeader } from '../src/dicom/types.ts';
 import { buildVolume } from '../src/dicom/volume.ts';
 import { describeError } from '../src/errors.ts';
 import { findLevel } from '../src/level/index.ts';
-import { buildStack, type WorkStack } from '../src/level/stack.ts';
+import { canonicalSlice } from '../src/level/canonical.ts';
+import { buildStack, startStack, type WorkStack } from '../src/level/stack.ts';
 import { levelInfoOf, type LevelInfo } from '../src/model/index.ts';
 import { analyzeHeaders, DEFAULT_STAGES, type SegmentStageInput, type SegmentStageOutput, type Stages } from '../src/pipeline/index.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
@@ -176,4 +177,19 @@ describe('level grid built while decoding: the same slice, mask and figures as t
       assert.ok(expected.measured!.output.muscle.areaCm2 > 0);
     });
   }
+});
+
+describe('working stack: a slice put on the grid elsewhere (addGridSlice) equals one added at full resolution', () => {
+  it('same HU, body bits and centres; a slice of the wrong size is refused', async () => {
+    const study = await generatePhantomStudy({ rows: 128, columns: 128, fromLevel: 'L1', toLevel: 'T12', sliceThicknessMm: 5, arms: true, seed: 3 });
+    const { headers } = scanBuffers(study.files.map((f) => ({ bytes: f.bytes, label: f.fileName })));
+    const volume = await buildVolume(groupIntoSeries(headers)[0]);
+    const expected = buildStack(volume);
+    const builder = startStack(volume.geometry, volume.slices);
+    const n = volume.geometry.rows * volume.geometry.columns;
+    // In reverse order: a worker pool hands slices back in any order.
+    for (let k = volume.slices.length - 1; k >= 0; k--) builder.addGridSlice(k, canonicalSlice(volume.hu, k * n, volume.paddingHu, builder.grid));
+    assertSameStack(builder.finish(), expected);
+    assert.throws(() => builder.addGridSlice(0, new Int16Array(3)), RangeError);
+  });
 });

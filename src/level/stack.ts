@@ -38,6 +38,13 @@ export function inBody(body: Uint8Array, v: number): boolean {
 export interface StackBuilder {
   /** Slice k from full-resolution HU (`hu` from offset `base`: one slice of rows × columns). */
   add(k: number, hu: Int16Array, base: number, paddingHu: number): void;
+  /**
+   * Slice k already on the working grid (`canonicalSlice` of its HU with this stack's `grid`),
+   * e.g. put there by a worker thread or while the study arrived; copied into the stack.
+   */
+  addGridSlice(k: number, gridHu: Int16Array): void;
+  /** The working grid every slice must be put on. */
+  readonly grid: CanonicalGrid;
   finish(): WorkStack;
 }
 
@@ -86,10 +93,18 @@ export function startStack(geometry: VolumeGeometry, slices: Pick<SliceInfo, 'zM
     zMm: Float64Array.from(slices, (s) => s.zMm),
   };
   const dense = new Uint8Array(plane);
+  const sliceOf = (k: number) => stack.hu.subarray(k * plane, (k + 1) * plane);
   return {
+    grid,
     add(k, hu, base, paddingHu) {
-      const slice = stack.hu.subarray(k * plane, (k + 1) * plane);
+      const slice = sliceOf(k);
       canonicalSlice(hu, base, paddingHu, grid, slice);
+      addBody(stack, k, slice, dense);
+    },
+    addGridSlice(k, gridHu) {
+      if (gridHu.length !== plane) throw new RangeError(`A working-grid slice has ${plane} pixels, not ${gridHu.length}.`);
+      const slice = sliceOf(k);
+      slice.set(gridHu);
       addBody(stack, k, slice, dense);
     },
     finish: () => stack,
