@@ -107,33 +107,37 @@ describe('node fuzzer: mutated instances and malformed multipart against a runni
     let sent = 0;
     let skipped = 0;
     const started = Date.now();
-    const post = (contentType: string, body: Uint8Array) => fetch(`${url}/dicomweb/studies`, { method: 'POST', headers: { 'Content-Type': contentType, Accept: 'application/dicom+json' }, body, signal: AbortSignal.timeout(20_000) });
-    for (const fuzzCase of fuzzCases(seeds, { seed: 2026, count: fuzzCaseCount(1500) })) {
-      if (!BOUNDED_PARSER && NEEDS_BOUNDED_PARSER.test(fuzzCase.mutation)) {
-        skipped += 1;
-        continue;
+    // The watcher must stop however the fuzzing ends, or a failed request leaves mocha hanging.
+    try {
+      const post = (contentType: string, body: Uint8Array) => fetch(`${url}/dicomweb/studies`, { method: 'POST', headers: { 'Content-Type': contentType, Accept: 'application/dicom+json' }, body, signal: AbortSignal.timeout(20_000) });
+      for (const fuzzCase of fuzzCases(seeds, { seed: 2026, count: fuzzCaseCount(1500) })) {
+        if (!BOUNDED_PARSER && NEEDS_BOUNDED_PARSER.test(fuzzCase.mutation)) {
+          skipped += 1;
+          continue;
+        }
+        current = fuzzCase.name;
+        const { body, contentType } = multipartRelated([{ bytes: fuzzCase.bytes }]);
+        const response = await post(contentType, body);
+        const text = await response.text();
+        if (response.status >= 500) serverErrors.push(`${fuzzCase.name}: ${response.status} ${text.slice(0, 200)}`);
+        if (response.status === 200) {
+          const json = JSON.parse(text) as Record<string, { Value?: Array<Record<string, { Value: string[] }>> }>;
+          for (const item of json['00081199']?.Value ?? []) acknowledged.add(item['00081155'].Value[0]);
+        }
+        if (++sent % 100 === 0) maxRss = Math.max(maxRss, rssOf(child.pid!));
       }
-      current = fuzzCase.name;
-      const { body, contentType } = multipartRelated([{ bytes: fuzzCase.bytes }]);
-      const response = await post(contentType, body);
-      const text = await response.text();
-      if (response.status >= 500) serverErrors.push(`${fuzzCase.name}: ${response.status} ${text.slice(0, 200)}`);
-      if (response.status === 200) {
-        const json = JSON.parse(text) as Record<string, { Value?: Array<Record<string, { Value: string[] }>> }>;
-        for (const item of json['00081199']?.Value ?? []) acknowledged.add(item['00081155'].Value[0]);
+      const random = seededRandom(99);
+      for (let i = 0; i < 200; i++) {
+        const malformed = malformedMultipart(random, seeds[i % seeds.length]);
+        current = `multipart ${i} (${malformed.name})`;
+        const response = await post(malformed.contentType, malformed.body).catch((error: Error) => ({ status: 0, text: async () => error.message }));
+        if (response.status >= 500) serverErrors.push(`multipart ${i} (${malformed.name}): ${response.status} ${(await response.text()).slice(0, 200)}`);
       }
-      if (++sent % 100 === 0) maxRss = Math.max(maxRss, rssOf(child.pid!));
+      maxRss = Math.max(maxRss, rssOf(child.pid!));
+    } finally {
+      fuzzing = false;
+      await watcher;
     }
-    const random = seededRandom(99);
-    for (let i = 0; i < 200; i++) {
-      const malformed = malformedMultipart(random, seeds[i % seeds.length]);
-      current = `multipart ${i} (${malformed.name})`;
-      const response = await post(malformed.contentType, malformed.body).catch((error: Error) => ({ status: 0, text: async () => error.message }));
-      if (response.status >= 500) serverErrors.push(`multipart ${i} (${malformed.name}): ${response.status} ${(await response.text()).slice(0, 200)}`);
-    }
-    maxRss = Math.max(maxRss, rssOf(child.pid!));
-    fuzzing = false;
-    await watcher;
     const seconds = (Date.now() - started) / 1000;
     console.log(`      fuzz-node: ${sent} mutated instances (${skipped} left for the bounded parser) + 200 malformed bodies in ${seconds.toFixed(1)} s; ${acknowledged.size} acknowledged; /healthz max ${health.maxMs} ms over ${health.checks} checks; node RSS max ${(maxRss / 1048576).toFixed(0)} MiB`);
 
