@@ -12,14 +12,15 @@ import { boxMean3, close, countOnes } from '../image/morphology.ts';
 import type { SegmentInput, SegmentResult, Segmenter } from './types.ts';
 import { clearBoneEdge } from './bone-edge.ts';
 import { clearOrganEdge } from './organ-edge.ts';
+import { clearLineaAlba } from './linea-alba.ts';
 import { posteriorWallMuscles } from './psoas.ts';
 import { anatomicReviewFlags, outlineOnEdge, pelvisBeside } from './scope.ts';
 import { clearParavertebral, findSpine, type TrunkSlice } from './spine.ts';
-import { trunkCentre, wallBand } from './wall-rays.ts';
+import { trunkCentre, wallBand, type WallRayOptions } from './wall-rays.ts';
 import { stopwatch } from './stopwatch.ts';
 
 export const ANATOMIC_SEGMENTER_ID = 'ct-muscle-node/anatomic';
-export const ANATOMIC_SEGMENTER_VERSION = '1.3.0';
+export const ANATOMIC_SEGMENTER_VERSION = '1.4.0';
 /** Gaps between muscle bellies up to this radius count as intermuscular (for the IMAT envelope). */
 const ENVELOPE_CLOSE_MM = 4;
 
@@ -28,6 +29,10 @@ export interface AnatomicOptions {
   posteriorWallMuscles?: boolean;
   /** Clear enhancing-organ partial volume after the HU rule (default true; off only to show what the rule does). */
   organEdge?: boolean;
+  /** Clear the wall at the linea alba where an organ lies beneath it (default true; off only to show what the rule does). */
+  lineaAlba?: boolean;
+  /** Wall-ray settings (default DEFAULT_WALL_RAY_OPTIONS; others only to show what a setting does). */
+  wallRays?: WallRayOptions;
 }
 
 export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = {}): SegmentResult {
@@ -38,7 +43,7 @@ export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = 
   lap('body');
   const posterior = posteriorInImage(input.rowCosine, input.columnCosine);
   const centre = trunkCentre(trunk, rows, columns, spacing);
-  const { band, boneRays, rays } = wallBand(smooth, trunk, rows, columns, spacing, posterior, centre);
+  const { band, boneRays, rays } = wallBand(smooth, trunk, rows, columns, spacing, posterior, centre, options.wallRays);
   lap('wall');
   const slice: TrunkSlice | null = centre ? { smoothHu: smooth, trunk, rows, columns, spacing, posterior, centre } : null;
   const spine = slice ? findSpine(slice) : null;
@@ -47,6 +52,7 @@ export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = 
   const deep = slice && spine?.found && options.posteriorWallMuscles !== false ? posteriorWallMuscles(slice, band, spine, leftInImage(input.rowCosine, input.columnCosine)) : null;
   if (deep) for (let i = 0; i < band.length; i++) band[i] |= deep.mask[i];
   lap('psoas');
+  const lineaAlba = slice && spine?.found && options.lineaAlba !== false ? clearLineaAlba(band, hu, rows, columns, spacing, { canal: spine.canal, posterior, centre: slice.centre }) : 0;
   const boneEdge = clearBoneEdge(band, hu, rows, columns);
   const mask = finishMuscleMask(band, hu, rows, columns, spacing);
   const organEdge = options.organEdge === false ? 0 : clearOrganEdge(mask, hu, rows, columns);
@@ -80,6 +86,7 @@ export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = 
       notes: [
         `trunk ${countOnes(trunk)} px, muscle ${countOnes(mask)} px`,
         spine?.found ? `vertebra found; ${cleared} paravertebral px cleared` : 'no vertebra found',
+        `${lineaAlba} px of the linea alba cleared (organ beneath)`,
         `${boneEdge} px of bone-edge partial volume cleared`,
         `${organEdge} px of enhancing-organ partial volume cleared`,
         deep ? `psoas ${deep.psoasPixels.join('/')} px, quadratus lumborum ${deep.quadratusPixels.join('/')} px (right/left, before the HU rule)` : 'psoas and quadratus lumborum not searched',
