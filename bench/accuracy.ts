@@ -21,6 +21,7 @@ import type { CtVolume } from '../src/dicom/types.ts';
 import { buildVolume } from '../src/dicom/volume.ts';
 import { planPhantom, renderPhantomSlice, TISSUE } from '../src/phantom/index.ts';
 import { segmentAnatomic } from '../src/segment/anatomic.ts';
+import { DEFAULT_WALL_RAY_OPTIONS } from '../src/segment/wall-rays.ts';
 import { MUSCLE_HU } from '../src/model/index.ts';
 import type { Vec3 } from '../src/segment/types.ts';
 import { anatomicSegmenter, createModelSegmenter, findPipeline, loadManifest, pipelineFilesPresent, releaseSessions, type Segmenter, type SegmentInput } from '../src/segment/index.ts';
@@ -180,14 +181,14 @@ function levelOf(seg: CtVolume, k: number): string {
 }
 
 /**
- * Every example_ct_sm slice by level: "before" (1.1.0 plus the 1.2.0 canal and bone-edge clearing,
- * no psoas/QL), 1.2.0 (psoas/QL) and 1.3.0 (also the enhancing-organ edge): Dice and area
- * difference against the whole reference mask and against its −29..150 HU pixels.
+ * Every example_ct_sm slice by level: 1.3.0 (the linea alba rule off, inner-limit median ±10°) →
+ * 1.4.0 (the default): Dice and area difference against the whole reference mask and against its
+ * −29..150 HU pixels; how many slices moved which way, and the worst.
  */
 async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<void> {
   type Row = { level: string; k: number; runs: number[][] };
   const rows: Row[] = [];
-  const variants = [{ posteriorWallMuscles: false, organEdge: false }, { organEdge: false }, {}];
+  const variants = [{ lineaAlba: false, wallRays: { ...DEFAULT_WALL_RAY_OPTIONS, innerMedianDeg: 10 } }, {}];
   for (let k = 0; k < sm.slices.length; k++) {
     const input = { ...sliceOf(sm, k), level: levelOf(seg, k) };
     const { all, inRange } = referenceMasks(ref, k, input.hu);
@@ -196,20 +197,23 @@ async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<voi
   }
   const pct = (v: number) => `${v >= 0 ? '+' : ''}${f1(100 * v)}%`;
   const cell = (v: number[]) => `${f3(v[0])} ${pct(v[1])} | ${f3(v[2])} ${pct(v[3])}`;
-  console.log('example_ct_sm per slice (level from the vertebra labels): Dice / area diff, whole ref | −29..150 HU ref; before → 1.2.0 (psoas/QL) → 1.3.0 (organ edge)');
+  console.log('example_ct_sm per slice (level from the vertebra labels): Dice / area diff, whole ref | −29..150 HU ref; 1.3.0 → 1.4.0 (linea alba, inner-limit median ±20°)');
   for (const row of rows) {
-    const [b, m, a] = row.runs;
-    const worse = a[0] < b[0] - 0.01 ? '  (worse than before by > 0.01)' : a[0] < m[0] - 0.01 ? '  (worse than 1.2.0 by > 0.01)' : '';
-    console.log(`  ${String(row.k).padStart(2)} ${row.level.padEnd(3)} ${cell(b)}  →  ${cell(m)}  →  ${cell(a)}${worse}`);
+    const [b, a] = row.runs;
+    const worse = a[0] < b[0] - 0.01 ? '  (worse than 1.3.0 by > 0.01)' : '';
+    console.log(`  ${String(row.k).padStart(2)} ${row.level.padEnd(3)} ${cell(b)}  →  ${cell(a)}${worse}`);
   }
-  const worst = Math.min(...rows.map((r) => r.runs[2][0] - r.runs[1][0]));
-  console.log(`  worst slice 1.2.0 → 1.3.0: Dice ${worst >= 0 ? '+' : ''}${worst.toFixed(4)}`);
+  const deltas = rows.map((r) => r.runs[1][0] - r.runs[0][0]);
+  const worst = Math.min(...deltas);
+  console.log(
+    `  1.3.0 → 1.4.0, whole-ref Dice: ${deltas.filter((d) => d > 0.001).length} slices better, ${deltas.filter((d) => d < -0.001).length} worse (by > 0.001); worst slice ${rows[deltas.indexOf(worst)].k}: ${worst >= 0 ? '+' : ''}${worst.toFixed(4)}`,
+  );
   const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
   for (const level of ['T12', 'L1', 'L2']) {
     const sel = rows.filter((r) => r.level === level);
     const col = (run: number) => sel[0].runs[run].map((_, j) => mean(sel.map((r) => r.runs[run][j])));
     const line = (v: number[]) => `Dice ${f3(v[0])}, area ${pct(v[1])} | in-range Dice ${f3(v[2])}, area ${pct(v[3])}`;
-    console.log(`  ${level} (${sel.length} slices) mean: before ${line(col(0))}  →  1.2.0 ${line(col(1))}  →  1.3.0 ${line(col(2))}`);
+    console.log(`  ${level} (${sel.length} slices) mean: 1.3.0 ${line(col(0))}  →  1.4.0 ${line(col(1))}`);
   }
 }
 
