@@ -188,7 +188,7 @@ function levelOf(seg: CtVolume, k: number): string {
 async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<void> {
   type Row = { level: string; k: number; runs: number[][] };
   const rows: Row[] = [];
-  const variants = [{ lineaAlba: false, wallRays: { ...DEFAULT_WALL_RAY_OPTIONS, innerMedianDeg: 10 } }, {}];
+  const variants = [{ lineaAlba: false, wallRays: { ...DEFAULT_WALL_RAY_OPTIONS, innerMedianDeg: 10, padOutsideSkin: false } }, {}];
   for (let k = 0; k < sm.slices.length; k++) {
     const input = { ...sliceOf(sm, k), level: levelOf(seg, k) };
     const { all, inRange } = referenceMasks(ref, k, input.hu);

@@ -58,6 +58,12 @@ export interface WallRayOptions {
    * (the liver under the upper abdominal wall) a ±10° window held only rays that had run into it.
    */
   innerMedianDeg: number;
+  /**
+   * Samples between air and fat (−400..−190 HU) at the outer end of a ray lie outside the skin
+   * (a foam pad under the patient, air partial volume) rather than starting the subcutaneous fat
+   * (1.4.0; false reproduces 1.3.0).
+   */
+  padOutsideSkin: boolean;
 }
 
 export const DEFAULT_WALL_RAY_OPTIONS: WallRayOptions = {
@@ -77,6 +83,7 @@ export const DEFAULT_WALL_RAY_OPTIONS: WallRayOptions = {
   denseHu: 90,
   denseRunMm: 3,
   innerMedianDeg: 20,
+  padOutsideSkin: true,
 };
 
 export interface WallBand {
@@ -93,10 +100,13 @@ const enum Cls {
   Soft = 2,
   Bone = 3,
   Dense = 4,
+  /** Between air and fat (−400..−190 HU): air partial volume at the skin, or a foam pad under the patient. */
+  Fringe = 5,
 }
 
 function classify(v: number, denseHu: number): Cls {
   if (v < AIR_HU) return Cls.Air;
+  if (v < FAT_RANGE_HU[0]) return Cls.Fringe;
   if (v < FAT_HU) return Cls.Fat;
   if (v >= BONE_HU) return Cls.Bone;
   return v < denseHu ? Cls.Soft : Cls.Dense;
@@ -209,10 +219,16 @@ function paintBand(band: Uint8Array, trunk: Uint8Array, rows: number, columns: n
 
 /** Sample index (from the skin inward) where the subcutaneous fat ends. */
 function fasciaIndex(profile: Int8Array, len: number, mm: (v: number) => number, options: WallRayOptions): number {
-  const skin = mm(options.skinMm);
+  // Samples between air and fat at the outer end of the ray are outside the skin: a foam pad or
+  // blanket under the patient (about −300 HU, inside the body outline where it touches the skin
+  // on the table side) or air partial volume. Read as fat (1.3.0), the pad made the real skin the
+  // first non-fat run after "subcutaneous fat", i.e. the fascia, and the skin joined the band.
+  let surface = 0;
+  while (options.padOutsideSkin && surface < len && profile[surface] === Cls.Fringe) surface++;
+  const skin = surface + mm(options.skinMm);
   let firstFat = -1;
-  for (let j = skin; j < len && j <= mm(options.fatSearchMm); j++) {
-    if (profile[j] === Cls.Fat) {
+  for (let j = skin; j < len && j <= surface + mm(options.fatSearchMm); j++) {
+    if (profile[j] === Cls.Fat || profile[j] === Cls.Fringe) {
       firstFat = j;
       break;
     }
@@ -223,7 +239,7 @@ function fasciaIndex(profile: Int8Array, len: number, mm: (v: number) => number,
     const run = mm(options.fasciaRunMm);
     let streak = 0;
     for (let j = firstFat; j < len; j++) {
-      streak = profile[j] !== Cls.Fat && profile[j] !== Cls.Air ? streak + 1 : 0;
+      streak = profile[j] !== Cls.Fat && profile[j] !== Cls.Fringe && profile[j] !== Cls.Air ? streak + 1 : 0;
       if (streak >= run) {
         f = j - run + 1;
         break;
@@ -269,7 +285,7 @@ function softBarriers(profile: Int8Array, f: number, len: number, mm: (v: number
       soft++;
       if (soft >= mm(2)) softStarted = true;
     } else soft = 0;
-    fatRun = cls === Cls.Fat ? fatRun + 1 : 0;
+    fatRun = cls === Cls.Fat || cls === Cls.Fringe ? fatRun + 1 : 0;
     airRun = cls === Cls.Air ? airRun + 1 : 0;
     if (air < 0 && airRun >= mm(options.barrierAirMm)) air = j - airRun + 1;
     if (barrier < 0 && softStarted && fatRun >= mm(options.barrierFatMm)) barrier = j - fatRun + 1;
