@@ -181,7 +181,7 @@ function levelOf(seg: CtVolume, k: number): string {
 }
 
 /**
- * Every example_ct_sm slice by level: 1.3.0 (the linea alba rule off, inner-limit median ±10°) →
+ * Every example_ct_sm slice by level: 1.3.0 (the linea alba rule off, inner-limit median ±10°, a pad read as fat) →
  * 1.4.0 (the default): Dice and area difference against the whole reference mask and against its
  * −29..150 HU pixels; how many slices moved which way, and the worst.
  */
@@ -197,7 +197,7 @@ async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<voi
   }
   const pct = (v: number) => `${v >= 0 ? '+' : ''}${f1(100 * v)}%`;
   const cell = (v: number[]) => `${f3(v[0])} ${pct(v[1])} | ${f3(v[2])} ${pct(v[3])}`;
-  console.log('example_ct_sm per slice (level from the vertebra labels): Dice / area diff, whole ref | −29..150 HU ref; 1.3.0 → 1.4.0 (linea alba, inner-limit median ±20°)');
+  console.log('example_ct_sm per slice (level from the vertebra labels): Dice / area diff, whole ref | −29..150 HU ref; 1.3.0 → 1.4.0 (linea alba, inner-limit median ±20°, pad outside the skin)');
   for (const row of rows) {
     const [b, a] = row.runs;
     const worse = a[0] < b[0] - 0.01 ? '  (worse than 1.3.0 by > 0.01)' : '';
