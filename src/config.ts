@@ -132,6 +132,11 @@ const configSchema = z
       .object({
         /** Worker threads decoding a compressed series' slices at once; 0: one per core. */
         workers: z.number().int().min(0).max(256),
+        /**
+         * Instances put on the level finder's working grid as they are spooled, at most this many
+         * at once, in the background (node roles all and intake); 0: off, the analysis decodes them all.
+         */
+        whileArriving: z.number().int().min(0).max(64),
       })
       .strict(),
     limits: z

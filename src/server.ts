@@ -8,11 +8,12 @@ import { mkdir } from 'node:fs/promises';
 import type { Config } from './config.ts';
 import { CtMuscleError } from './errors.ts';
 import { countSpooled } from './intake/spool.ts';
-import { createInstanceStore } from './intake/store-instance.ts';
+import { createInstanceStore, type StoredInstance } from './intake/store-instance.ts';
 import { dicomLimitsFromConfig } from './dicom/limits.ts';
 import { removePartials } from './io/durable-file.ts';
 import { logger } from './logging.ts';
 import { createAnalyzeWorker } from './node/analyze-worker.ts';
+import { createArrivalGrid, sidecarLookup } from './node/arrival-grid.ts';
 import { createAssembly, type Assembly } from './node/assembly.ts';
 import { createHealth } from './node/health.ts';
 import { createHttp, type HttpPart } from './node/http.ts';
@@ -114,8 +115,14 @@ interface Shared {
 
 /** The receiving side (roles all and intake): STOW-RS, the DICOM SCP, the poller, the review page, retention. */
 function createIntakeSide({ config, queue, metrics, assembly, http }: Shared) {
-  const storeInstance = createInstanceStore({ spoolDir: config.spoolDir, limits: dicomLimitsFromConfig(config.limits), onStored: (stored) => assembly.stored(stored) });
+  const arrivalGrid = createArrivalGrid({ lanes: config.decode.whileArriving, decodeWorkers: config.decode.workers, ownManufacturer: config.selection.ownManufacturer, made: metrics.gridSlicesMade });
+  const onStored = (stored: StoredInstance) => {
+    arrivalGrid.arrived(stored);
+    return assembly.stored(stored);
+  };
+  const storeInstance = createInstanceStore({ spoolDir: config.spoolDir, limits: dicomLimitsFromConfig(config.limits), onStored });
   return {
+    arrivalGrid,
     stow: createStowIntake({ app: http.app, config, storeInstance, metrics }),
     dimse: createDimseIntake({ config, storeInstance, queue, metrics }),
     poller: createPoller({ config, queue, metrics, onStudyReady: (uid, count) => assembly.ready(uid, count) }),
@@ -126,7 +133,8 @@ function createIntakeSide({ config, queue, metrics, assembly, http }: Shared) {
 
 /** The working side (roles all and worker): one pool running the analyze and write-back jobs. */
 function createWorkingSide({ config, queue, metrics, assembly }: Shared, role: NodeRole, options: StartOptions): WorkerPool {
-  const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer });
+  const gridSliceFor = sidecarLookup(metrics.gridSlicesLookedUp);
+  const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer, gridSliceFor });
   return createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics, queue, dimseSenderOf(queue))], { shared: role !== 'all' });
 }
 
@@ -150,18 +158,28 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   const role = options.role ?? 'all';
   const queue = await openStorage(config, role);
   const metrics = createMetrics(queue);
+  // Filled once the workers are made: the assembly is made first, and wakes them.
+  const wake: { workers?: WorkerPool } = {};
   // A worker reschedules studies (more instances arrived) through the assembly, but does not run it.
-  const assembly = createAssembly({ queue, spoolDir: config.spoolDir, quietMs: config.assembly.quietPeriodSeconds * 1000, ownManufacturer: config.selection.ownManufacturer });
+  const assembly = createAssembly({
+    queue,
+    spoolDir: config.spoolDir,
+    quietMs: config.assembly.quietPeriodSeconds * 1000,
+    ownManufacturer: config.selection.ownManufacturer,
+    // This process's workers (role all) start a study's job when its quiet period ends, not at their next poll.
+    onScheduled: (uid, runAt) => wake.workers?.wakeAt(runAt, uid),
+  });
   const http = createHttp(config.server);
   const shared: Shared = { config, queue, metrics, assembly, http };
   const intake = role === 'worker' ? undefined : createIntakeSide(shared);
   const workers = role === 'intake' ? undefined : createWorkingSide(shared, role, options);
+  wake.workers = workers;
   const health = createHealth({ app: http.app, queue, config, metrics, pollStatus: intake ? () => intake.poller.status() : undefined, dimse: intake?.dimse });
   // Started in this order, stopped in reverse: no request or poll arrives once the workers stop.
   const parts: NodePart[] = [
     ...(intake ? [assembly] : []),
     ...(workers ? [workers] : []),
-    ...(intake ? [intake.retention, intake.stow] : []),
+    ...(intake ? [intake.retention, intake.arrivalGrid, intake.stow] : []),
     health,
     ...(intake ? [intake.page] : []),
     http,

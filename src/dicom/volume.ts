@@ -204,18 +204,23 @@ export interface SliceDecoder {
  * back. Memory: one slice (a few per decoder lane), never the volume — for callers that keep
  * only what they derive from each slice (the level finder's working grid). With a `decoder`,
  * slices are decoded `decoder.size` at a time and visited in the order they finish; a failure is
- * the one the lowest failing slice threw, as decoding them in order would have.
+ * the one the lowest failing slice threw, as decoding them in order would have. With `only`,
+ * just those slices are decoded and visited (by their index in stack order).
  */
-export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: SliceVisitor, decoder?: SliceDecoder): Promise<SeriesLayout> {
-  const jobs = plan.ordered.map((header) => sliceJobOf(header, plan.geometry));
-  if (decoder && decoder.size > 1 && jobs.length > 1) await decodeConcurrently(jobs, decoder, visit);
+export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: SliceVisitor, decoder?: SliceDecoder, only?: number[]): Promise<SeriesLayout> {
+  const all = plan.ordered.map((header) => sliceJobOf(header, plan.geometry));
+  // `only`: the slices still to decode (stack order; the others were put on the grid before).
+  const indices = only ?? all.map((_, k) => k);
+  const jobs = indices.map((k) => all[k]);
+  const visitAt: SliceVisitor = (n, hu) => visit(indices[n], hu);
+  if (decoder && decoder.size > 1 && jobs.length > 1) await decodeConcurrently(jobs, decoder, visitAt);
   else {
     const sliceVoxels = plan.geometry.rows * plan.geometry.columns;
     const hu = new Int16Array(sliceVoxels);
     const scratch = new Int32Array(sliceVoxels);
-    for (let k = 0; k < jobs.length; k++) {
-      await decodeSliceHu(jobs[k], scratch, hu, 0);
-      visit(k, hu);
+    for (let n = 0; n < jobs.length; n++) {
+      await decodeSliceHu(jobs[n], scratch, hu, 0);
+      visitAt(n, hu);
     }
   }
   return layoutOf(group, plan, sliceInfosOf(plan));

@@ -8,7 +8,7 @@ import type { SeriesSummary } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
 import { spooledStudyDir } from '../intake/spool.ts';
 import type { LevelInfo, OutputFile, StudyResult } from '../model/index.ts';
-import { analyzeStudy, NODE_FAILURE_CODES, scanInputs, type PipelineObserver, type Stages } from '../pipeline/index.ts';
+import { analyzeStudy, NODE_FAILURE_CODES, scanInputs, type GridSliceLookup, type PipelineObserver, type Stages } from '../pipeline/index.ts';
 import type { Job, JobQueue } from '../queue/job-queue.ts';
 import type { Assembly } from './assembly.ts';
 import { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyPayload, type AnalyzeStudyResult, type JobKind, type WriteBackPayload } from './jobs.ts';
@@ -45,6 +45,8 @@ export interface AnalyzeWorkerOptions {
   metrics: NodeMetrics;
   stages?: Stages;
   observer?: PipelineObserver;
+  /** Slices put on the working grid while the study arrived (any process sharing the spool). */
+  gridSliceFor?: GridSliceLookup;
 }
 
 /**
@@ -77,7 +79,7 @@ function jobResult(result: StudyResult, selected: SeriesSummary | null): Analyze
 }
 
 export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
-  const { config, queue, assembly, metrics, stages, observer } = options;
+  const { config, queue, assembly, metrics, stages, observer, gridSliceFor } = options;
 
   async function queueWriteBack(studyInstanceUid: string, result: StudyResult): Promise<void> {
     const { seg, sr, overlay } = result.outputs;
@@ -107,7 +109,7 @@ export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
       previous.selectedInstanceCount !== selected.instanceCount;
     const started = Date.now();
     const { sliceSopInstanceUid } = payload;
-    const { result, selected, declined } = await analyzeStudy(headers, { config, stages, observer: timed, proceed: changed, outDir: config.output.dir, overlay: config.output.overlay, sliceSopInstanceUid });
+    const { result, selected, declined } = await analyzeStudy(headers, { config, stages, observer: timed, proceed: changed, outDir: config.output.dir, overlay: config.output.overlay, sliceSopInstanceUid, gridSliceFor });
     if (declined) return { ...previous!, outcome: 'unchanged', message: UNCHANGED_MESSAGE };
     metrics.stageSeconds.observe({ stage: 'analyze' }, (Date.now() - started) / 1000);
     if (NODE_FAILURES.has(result.status)) {

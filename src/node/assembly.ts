@@ -25,6 +25,8 @@ export interface AssemblyOptions {
   ownManufacturer: string;
   /** How often the node records that it is alive (ms); 1 s by default. */
   heartbeatMs?: number;
+  /** Told when a study's job is queued to run at `runAt` (ms): this process's workers wake then. */
+  onScheduled?: (studyInstanceUid: string, runAt: number) => void;
 }
 
 export interface Assembly extends NodePart {
@@ -107,6 +109,7 @@ export function createAssembly(options: AssemblyOptions): Assembly {
   const { queue, spoolDir, quietMs } = options;
   const enqueue = async (payload: AnalyzeStudyPayload, runAt?: number) => {
     await queue.enqueue<AnalyzeStudyPayload>(ANALYZE_STUDY, payload.studyInstanceUid, payload, runAt === undefined ? {} : { runAt });
+    options.onScheduled?.(payload.studyInstanceUid, runAt ?? Date.now());
   };
   const arrivals = durableEnqueue(enqueue);
   // A missed beat (the database restarting) only makes the next start-up's quiet periods longer.

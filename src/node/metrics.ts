@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics of the node (prom-client): jobs by state, study outcomes, per-stage
- * durations, STOW requests, DIMSE associations and C-STOREs, polls, write-back per destination, retention and disk space, ONNX
+ * durations, STOW requests, DIMSE associations and C-STOREs, polls, write-back per destination, retention and disk space,
+ * slices put on the working grid while studies arrive (and used by the analysis), ONNX
  * sessions by execution provider.
  * Names are a public contract (docs/deploy.md, docs/prometheus-alerts.yml, docs/grafana-dashboard.json).
  */
@@ -28,6 +29,10 @@ export interface NodeMetrics {
   ready: Gauge;
   /** Free bytes on the spool's file system (set on each readiness check and retention run). */
   spoolFreeBytes: Gauge;
+  /** Instances put on the working grid while arriving, by outcome (made, kept, skipped, failed, dropped). */
+  gridSlicesMade: Counter<'outcome'>;
+  /** The analysis' look-ups of those slices, by outcome (used, absent, stale, corrupt). */
+  gridSlicesLookedUp: Counter<'outcome'>;
   /** The DICOM storage SCP: associations by outcome, open associations, C-STORE answers by status. */
   dimse: ScpMetrics;
 }
@@ -72,6 +77,8 @@ export function createMetrics(queue: JobQueue): NodeMetrics {
     retentionBytes: counter(registry, 'ctmn_retention_freed_bytes_total', 'Bytes freed by retention: spool, results.', ['what']),
     ready: new Gauge({ name: 'ctmn_ready', help: '1 when /readyz last answered ready, else 0.', registers: [registry] }),
     spoolFreeBytes: new Gauge({ name: 'ctmn_spool_free_bytes', help: 'Free bytes on the spool file system (last readiness check or retention pass).', registers: [registry] }),
+    gridSlicesMade: counter(registry, 'ctmn_arrival_grid_slices_total', 'Instances put on the working grid while the study arrived, by outcome (made, kept, skipped, failed, dropped).', ['outcome']),
+    gridSlicesLookedUp: counter(registry, 'ctmn_precomputed_slices_total', 'Slices the analysis looked up on the working grid, by outcome (used; absent, stale, corrupt: decoded instead).', ['outcome']),
     dimse: {
       associations: counter(registry, 'ctmn_dimse_associations_total', 'DICOM associations requested, by outcome (accepted, rejected-<reason>).', ['outcome']),
       activeAssociations: new Gauge({ name: 'ctmn_dimse_active_associations', help: 'DICOM associations open now.', registers: [registry] }),

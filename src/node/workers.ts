@@ -13,6 +13,8 @@ import type { NodePart } from './part.ts';
 export interface WorkerPool extends NodePart {
   /** Resolves when no job is running or due. */
   idle(): Promise<void>;
+  /** A job was queued for `at` (ms) under `key`: look for it then, not only at the next poll. */
+  wakeAt(at: number, key: string): void;
 }
 
 /**
@@ -39,5 +41,6 @@ export function createWorkerPool(config: Config, queue: JobQueue, kinds: JobKind
       await workers?.stop();
     },
     idle: () => workers?.idle() ?? Promise.resolve(),
+    wakeAt: (at, key) => workers?.wakeAt(at, key),
   };
 }

@@ -20,11 +20,12 @@ import { groupIntoSeries, summarizeSeries, type SeriesGroup } from '../dicom/ser
 import { PADDING_HU } from '../dicom/hu.ts';
 import type { CtVolume, InstanceHeader, SeriesLayout, SeriesSummary } from '../dicom/types.ts';
 import { decoderFor } from '../dicom/decode-pool.ts';
-import { buildVolume, decodeSeries, planVolume, sliceInfosOf, type VolumePlan } from '../dicom/volume.ts';
+import { buildVolume, decodeSeries, planVolume, sliceInfosOf, sliceJobOf, type SliceJob, type VolumePlan } from '../dicom/volume.ts';
 import { CtMuscleError } from '../errors.ts';
 import { selectSeries, type SelectionResult, type SelectionRules } from '../intake/select-series.ts';
 import { ioError, writeFileDurably } from '../io/durable-file.ts';
 import { findLevel, startStack, type StackBuilder, type WorkStack } from '../level/index.ts';
+import type { CanonicalGrid } from '../level/canonical.ts';
 import { segmentAndMeasure } from '../measure/index.ts';
 import type { BodyMeasurements, LevelInfo, LevelName, MuscleMeasurements, OutputFile, SegmenterInfo, StudyOutputs, Verdict } from '../model/index.ts';
 import { levelInfoOf, MUSCLE_HU_WINDOW } from '../model/index.ts';
@@ -46,11 +47,20 @@ export interface SeriesChoice {
   selection: SelectionResult;
 }
 
+/**
+ * A slice already on the working grid (`canonicalSlice` of its HU on exactly `grid`), made before
+ * the analysis (the node, while the study arrived), or null: the volume stage then decodes it.
+ * It must not throw; a slice it answers is filed as is, so it answers only for these very bytes.
+ */
+export type GridSliceLookup = (job: SliceJob, grid: CanonicalGrid) => Promise<Int16Array | null>;
+
 /** volume: a series → its layout and every slice on the level finder's working grid (decoded once). */
 export interface VolumeStageInput {
   group: SeriesGroup;
   /** Worker threads for a compressed series (config `decode.workers`; 0 or absent: one per core). */
   decodeWorkers?: number;
+  /** Slices put on the grid before (the node's analysis); absent: every slice is decoded. */
+  gridSliceFor?: GridSliceLookup;
 }
 export interface DecodedSeries {
   /** The whole series' slices (inferior → superior) and geometry; its full-resolution HU is not kept. */
@@ -59,6 +69,8 @@ export interface DecodedSeries {
   ordered: InstanceHeader[];
   /** Every slice on the level finder's working grid; null when the series has none (not axial: the level finder says why). */
   stack: WorkStack | null;
+  /** How many of the slices came from `gridSliceFor` instead of being decoded. */
+  precomputedSlices?: number;
 }
 
 /** level: a series → the slice through the target vertebra. */
@@ -169,6 +181,26 @@ function levelStackBuilder(plan: VolumePlan): StackBuilder | null {
   }
 }
 
+/** Slices looked up at once: file reads, not CPU. */
+const LOOKUP_CONCURRENCY = 8;
+
+/** Files every slice `lookup` has on the builder's grid; returns their indices (stack order). The rest are decoded. */
+async function filePrecomputed(plan: VolumePlan, builder: StackBuilder, lookup: GridSliceLookup): Promise<Set<number>> {
+  const filed = new Set<number>();
+  let next = 0;
+  const lane = async () => {
+    while (next < plan.ordered.length) {
+      const k = next++;
+      const gridHu = await lookup(sliceJobOf(plan.ordered[k], plan.geometry), builder.grid).catch(() => null);
+      if (!gridHu) continue;
+      builder.addGridSlice(k, gridHu);
+      filed.add(k);
+    }
+  };
+  await Promise.all(Array.from({ length: LOOKUP_CONCURRENCY }, lane));
+  return filed;
+}
+
 /** Each output is written durably (temp, fsync, rename): a full disk leaves no truncated seg.dcm, and is retried. */
 async function writeOutputFiles({ report, directory }: OutputsStageInput): Promise<StudyOutputs> {
   await mkdir(directory, { recursive: true }).catch((error: unknown) => {
@@ -193,11 +225,13 @@ export const DEFAULT_STAGES: StageSet = {
     const summaries = groups.map(summarizeSeries);
     return { groups, summaries, selection: selectSeries(summaries, rules) };
   },
-  buildVolume: async ({ group, decodeWorkers }) => {
+  buildVolume: async ({ group, decodeWorkers, gridSliceFor }) => {
     const plan = planVolume(group);
     const builder = levelStackBuilder(plan);
-    const volume = await decodeSeries(group, plan, (k, hu) => builder?.add(k, hu, 0, PADDING_HU), decoderFor(group.instances, decodeWorkers));
-    return { volume, ordered: plan.ordered, stack: builder?.finish() ?? null };
+    const filed = builder && gridSliceFor ? await filePrecomputed(plan, builder, gridSliceFor) : new Set<number>();
+    const missing = filed.size > 0 ? plan.ordered.map((_, k) => k).filter((k) => !filed.has(k)) : undefined;
+    const volume = await decodeSeries(group, plan, (k, hu) => builder?.add(k, hu, 0, PADDING_HU), decoderFor(group.instances, decodeWorkers), missing);
+    return { volume, ordered: plan.ordered, stack: builder?.finish() ?? null, precomputedSlices: filed.size };
   },
   findLevel: ({ volume, stack, target }) => levelInfoOf(findLevel(volume, { target }, stack)),
   loadSlices: async ({ group, sopInstanceUids }) => {

@@ -28,7 +28,7 @@ import { bodyFlags, bodyUnavailableFlag, summarizeBody } from '../measure/index.
 import { neighbourIndices } from '../segment/choose.ts';
 import { levelInfoOf, type LevelInfo, type LevelName, type SliceMeasurement, type SliceNotMeasured, type StudyResult } from '../model/index.ts';
 import { writeNotMeasured } from './not-measured.ts';
-import { DEFAULT_STAGES, type BodyStageOutput, type DecodedSeries, type PlannedVolume, type SegmentStageInput, type SegmentStageOutput, type SeriesChoice, type StageName, type StageSet, type Stages } from './stages.ts';
+import { DEFAULT_STAGES, type BodyStageOutput, type DecodedSeries, type GridSliceLookup, type PlannedVolume, type SegmentStageInput, type SegmentStageOutput, type SeriesChoice, type StageName, type StageSet, type Stages } from './stages.ts';
 
 export interface StageEvent {
   stage: StageName;
@@ -60,6 +60,8 @@ export interface AnalyzeOptions extends RunOptions {
   outDir?: string;
   overlay?: boolean;
   created?: Date;
+  /** Slices already on the working grid (the node's, made while the study arrived); absent: all decoded. */
+  gridSliceFor?: GridSliceLookup;
 }
 
 type Runner = <K extends keyof StageSet>(stage: StageName, name: K, input: Parameters<StageSet[K]>[0]) => Promise<Awaited<ReturnType<StageSet[K]>>>;
@@ -198,7 +200,7 @@ interface LevelAndSlices {
 
 /** Decode → level → which slices are measured → those re-read at full resolution. */
 async function levelAndSlices(run: Runner, group: SeriesGroup, options: AnalyzeOptions): Promise<LevelAndSlices> {
-  const decoded: DecodedSeries = await run('volume', 'buildVolume', { group, decodeWorkers: options.config.decode.workers });
+  const decoded: DecodedSeries = await run('volume', 'buildVolume', { group, decodeWorkers: options.config.decode.workers, gridSliceFor: options.gridSliceFor });
   const { volume: layout, stack, ordered } = decoded;
   const level = explicitLevel(layout, options.sliceSopInstanceUid) ?? (await run('level', 'findLevel', { volume: layout, stack, target: options.target ?? options.config.level.target }));
   const sliceIndex = level.sliceIndex ?? layout.slices.findIndex((s) => s.sopInstanceUid === level.sopInstanceUid);

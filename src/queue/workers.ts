@@ -34,6 +34,11 @@ export interface Workers {
   stop(): Promise<void>;
   /** Resolve once no job is running and none is due (for tests and the demo). */
   idle(): Promise<void>;
+  /**
+   * Look for due jobs at `at` (ms) as well as at the next poll: a job this process queued for
+   * then starts on time, not up to a poll interval late. One wake-up per `key` (the newest).
+   */
+  wakeAt(at: number, key: string): void;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -63,6 +68,15 @@ function expiredRecovery(queue: JobQueue, enabled: boolean): () => Promise<void>
   };
 }
 
+/** Renews the leases of the running jobs every third of the lease (at least every second). */
+function leaseRenewer(queue: JobQueue, running: Map<JobId, unknown>, leaseMs: number): NodeJS.Timeout {
+  const renewer = setInterval(() => {
+    if (running.size > 0) queue.renew([...running.keys()], leaseMs).catch((error: unknown) => logger.warn('cannot renew job leases', errorLogFields(error)));
+  }, Math.max(1000, Math.floor(leaseMs / 3)));
+  renewer.unref();
+  return renewer;
+}
+
 export function startWorkers(queue: JobQueue, handlers: Record<string, JobHandler>, options: WorkerOptions): Workers {
   const kinds = Object.keys(handlers);
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
@@ -70,10 +84,7 @@ export function startWorkers(queue: JobQueue, handlers: Record<string, JobHandle
   let stopped = false;
   let pumping: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const renewer = setInterval(() => {
-    if (running.size > 0) queue.renew([...running.keys()], leaseMs).catch((error: unknown) => logger.warn('cannot renew job leases', errorLogFields(error)));
-  }, Math.max(1000, Math.floor(leaseMs / 3)));
-  renewer.unref();
+  const renewer = leaseRenewer(queue, running, leaseMs);
 
   async function run(job: Job): Promise<void> {
     const started = Date.now();
@@ -129,11 +140,13 @@ export function startWorkers(queue: JobQueue, handlers: Record<string, JobHandle
     });
   }
   schedule();
+  const wakeUps = wakeUpTimers(() => void pump());
 
   return {
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      wakeUps.clear();
       clearInterval(renewer);
       await pumping;
       await Promise.allSettled([...running.values()]);
@@ -147,6 +160,32 @@ export function startWorkers(queue: JobQueue, handlers: Record<string, JobHandle
         }
         await Promise.race([...running.values(), sleep(options.pollIntervalMs)]);
       }
+    },
+    wakeAt: (at, key) => {
+      if (!stopped) wakeUps.set(at, key);
+    },
+  };
+}
+
+/** A few milliseconds past the due time: a job due at `at` is claimed by `now >= at`, never early. */
+const WAKE_MARGIN_MS = 2;
+
+/** One timer per key, replaced by a newer one (a study's job pushed back by each arrival). */
+function wakeUpTimers(wake: () => void) {
+  const timers = new Map<string, NodeJS.Timeout>();
+  return {
+    set(at: number, key: string): void {
+      clearTimeout(timers.get(key));
+      const timer = setTimeout(() => {
+        timers.delete(key);
+        wake();
+      }, Math.max(0, at - Date.now()) + WAKE_MARGIN_MS);
+      timer.unref();
+      timers.set(key, timer);
+    },
+    clear(): void {
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
     },
   };
 }

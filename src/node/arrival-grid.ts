@@ -1,0 +1,166 @@
+/**
+ * Work while the study arrives: each CT instance the intake spools is decoded and put on the
+ * level finder's working grid in the background, and kept beside it (grid-sidecar.ts), so that
+ * when the quiet period ends the analysis files those slices instead of decoding them.
+ *
+ * It never holds up an acknowledgement: `arrived` only queues (bounded; beyond the bound an
+ * instance is dropped and decoded by the analysis as before), at most `lanes` instances are
+ * worked on at once, and a compressed one is decoded on the decoding worker threads. A failure
+ * only means "no precomputed slice" (debug log, counted): the analysis decodes that slice itself
+ * and meets the same typed error a cold analysis would.
+ */
+import type { Counter } from 'prom-client';
+import { decoderFor } from '../dicom/decode-pool.ts';
+import { PADDING_HU } from '../dicom/hu.ts';
+import type { InstanceHeader } from '../dicom/types.ts';
+import { decodeSliceHu, planVolume, sliceJobOf, type SliceJob } from '../dicom/volume.ts';
+import { describeError, isCtMuscleError } from '../errors.ts';
+import { canonicalGrid, canonicalSlice } from '../level/canonical.ts';
+import { logger } from '../logging.ts';
+import type { GridSliceLookup } from '../pipeline/index.ts';
+import type { StoredInstance } from '../intake/store-instance.ts';
+import { startsWork } from './assembly.ts';
+import { decodeSidecar, encodeSidecar, readSidecar, readSpooled, sidecarKey, sidecarPathOf, writeSidecar } from './grid-sidecar.ts';
+import type { NodePart } from './part.ts';
+import { readFile } from 'node:fs/promises';
+
+/** Instances waiting at most; beyond it an arrival is dropped (the analysis decodes it). About 10 KB each. */
+const MAX_WAITING = 4000;
+
+export type MadeOutcome = 'made' | 'kept' | 'skipped' | 'failed' | 'dropped';
+
+export interface ArrivalGridOptions {
+  /** Instances worked on at once (config decode.whileArriving); 0: none (every arrival is ignored). */
+  lanes: number;
+  /** config decode.workers: the decoding threads a compressed instance goes to. */
+  decodeWorkers: number;
+  ownManufacturer: string;
+  made: Counter<'outcome'>;
+}
+
+export interface ArrivalGrid extends NodePart {
+  /** An instance is in the spool: put it on its working grid when a lane is free. Never throws, never waits. */
+  arrived(stored: StoredInstance): void;
+  /** Resolves once nothing is waiting or being worked on. */
+  idle(): Promise<void>;
+}
+
+/** Only what the analysis could file: a CT image (not the node's own), one frame, with a position on a grid. */
+function mayBePrecomputed(header: InstanceHeader, ownManufacturer: string): boolean {
+  return startsWork(header, ownManufacturer) && header.numberOfFrames <= 1 && header.imagePositionPatient !== undefined && header.imageOrientationPatient !== undefined && header.pixelSpacing !== undefined;
+}
+
+/** The instance's HU at full resolution (PADDING_HU for padding), decoded as the analysis would. */
+async function decodeHu(job: SliceJob, header: InstanceHeader, decodeWorkers: number): Promise<Int16Array> {
+  // decoderFor decides for a series: asked as for two slices, it answers for this one's syntax.
+  const pool = decoderFor([header, header], decodeWorkers);
+  if (pool) return pool.decode(job);
+  const hu = new Int16Array(job.rows * job.columns);
+  await decodeSliceHu(job, new Int32Array(hu.length), hu, 0);
+  return hu;
+}
+
+/** One spooled instance onto the grid a series of it alone would have; its sidecar written. */
+async function putOnGrid(path: string, header: InstanceHeader, decodeWorkers: number): Promise<MadeOutcome> {
+  let plan;
+  let grid;
+  try {
+    plan = planVolume({ studyInstanceUid: header.studyInstanceUid, seriesInstanceUid: header.seriesInstanceUid, instances: [header] });
+    grid = canonicalGrid(plan.geometry);
+  } catch (error) {
+    // No working grid for it (not axial, no spacing): the level finder says why, later.
+    if (isCtMuscleError(error)) return 'skipped';
+    throw error;
+  }
+  const { bytes, identity } = await readSpooled(path);
+  const job = sliceJobOf({ ...header, source: { kind: 'file', path } }, plan.geometry);
+  const key = sidecarKey(identity, job, grid);
+  // The same bytes arrived again (a copy kept, or sent twice): the sidecar made for them stays.
+  const existing = await readFile(sidecarPathOf(path)).catch(() => null);
+  if (existing && decodeSidecar(existing, key, grid) instanceof Int16Array) return 'kept';
+  const hu = await decodeHu({ ...job, source: { kind: 'memory', bytes, label: path } }, header, decodeWorkers);
+  await writeSidecar(path, encodeSidecar(key, grid, canonicalSlice(hu, 0, PADDING_HU, grid)));
+  return 'made';
+}
+
+export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
+  const { lanes, decodeWorkers, ownManufacturer, made } = options;
+  // One entry per spooled file: a copy arriving again while waiting is worked on once, as it is then.
+  const waiting = new Map<string, InstanceHeader>();
+  let active = 0;
+  let stopped = false;
+  let settled: Array<() => void> = [];
+
+  const settle = () => {
+    if (active > 0 || waiting.size > 0) return;
+    for (const resolve of settled.splice(0)) resolve();
+  };
+
+  async function work(path: string, header: InstanceHeader): Promise<void> {
+    let outcome: MadeOutcome;
+    try {
+      outcome = await putOnGrid(path, header, decodeWorkers);
+    } catch (error) {
+      outcome = 'failed';
+      logger.debug('instance not put on the working grid while arriving; the analysis decodes it', { sopInstanceUid: header.sopInstanceUid, ...describeError(error) });
+    }
+    made.inc({ outcome });
+  }
+
+  function pump(): void {
+    while (!stopped && active < lanes && waiting.size > 0) {
+      const [path, header] = waiting.entries().next().value!;
+      waiting.delete(path);
+      active++;
+      // A lane yields between instances, so receivers' callbacks run in between.
+      void work(path, header).finally(() => {
+        active--;
+        setImmediate(pump);
+        settle();
+      });
+    }
+    settle();
+  }
+
+  return {
+    name: 'arrival-grid',
+    arrived({ header, path }) {
+      if (stopped || lanes === 0 || !mayBePrecomputed(header, ownManufacturer)) return;
+      if (waiting.size >= MAX_WAITING && !waiting.has(path)) {
+        made.inc({ outcome: 'dropped' });
+        return;
+      }
+      waiting.delete(path);
+      waiting.set(path, header);
+      setImmediate(pump);
+    },
+    idle() {
+      if (active === 0 && waiting.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => settled.push(resolve));
+    },
+    async start() {
+      stopped = false;
+    },
+    async stop() {
+      stopped = true;
+      if (waiting.size > 0) made.inc({ outcome: 'dropped' }, waiting.size);
+      waiting.clear();
+      await this.idle();
+      settled = [];
+    },
+  };
+}
+
+/** The pipeline's lookup of precomputed slices (any process sharing the spool made them), counted by outcome. */
+export function sidecarLookup(lookedUp: Counter<'outcome'>): GridSliceLookup {
+  return async (job, grid) => {
+    const found = await readSidecar(job, grid);
+    if (found instanceof Int16Array) {
+      lookedUp.inc({ outcome: 'used' });
+      return found;
+    }
+    lookedUp.inc({ outcome: found });
+    if (found === 'corrupt') logger.debug('a precomputed working-grid slice is damaged; decoding the instance', { sopInstanceUid: job.sopInstanceUid });
+    return null;
+  };
+}

@@ -1,0 +1,255 @@
+/**
+ * Work while the study arrives (issue #16, item 2): a running node puts each CT instance on the
+ * level finder's working grid as it is spooled (a sidecar beside it), and the analysis files
+ * those slices instead of decoding them. Sent over STOW-RS to a real node on loopback; each
+ * analysis is compared with a cold one (the same spooled files, nothing precomputed): the same
+ * working stack, level, slice, mask bytes and figures. Late instances, a duplicate with other
+ * bytes, damaged sidecars and a better series arriving later must not change that.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '../src/config.ts';
+import { scanBuffers, scanPaths } from '../src/dicom/scan.ts';
+import { groupIntoSeries } from '../src/dicom/series.ts';
+import { planVolume, sliceJobOf } from '../src/dicom/volume.ts';
+import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
+import { spooledStudyDir, spoolInstance } from '../src/intake/spool.ts';
+import { canonicalGrid } from '../src/level/canonical.ts';
+import type { WorkStack } from '../src/level/index.ts';
+import type { LevelInfo, MuscleMeasurements } from '../src/model/index.ts';
+import { generatePhantomStudy, type PhantomOptions } from '../src/phantom/index.ts';
+import { analyzeHeaders, DEFAULT_STAGES, type Stages } from '../src/pipeline/index.ts';
+import { decodeSidecar, encodeSidecar, sidecarKey } from '../src/node/grid-sidecar.ts';
+import { ANALYZE_STUDY, requeueStudy, startNode, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
+import { makeTempDir } from './support/env.ts';
+import { nodeConfig } from './support/node-config.ts';
+
+/** What one analysis saw and measured: the working stack given to the level finder, the measured slice's mask and figures. */
+interface Seen {
+  stack?: { hu: Buffer; body: Buffer; depth: number };
+  level?: LevelInfo;
+  measured?: { sopInstanceUid: string; mask: Buffer; muscle: MuscleMeasurements };
+}
+
+function capturingStages(seen: Seen): Stages {
+  return {
+    findLevel: async (input) => {
+      const stack = input.stack as WorkStack | null | undefined;
+      if (stack) seen.stack = { hu: Buffer.from(stack.hu.slice().buffer), body: Buffer.from(stack.body), depth: stack.depth };
+      seen.level = await DEFAULT_STAGES.findLevel(input);
+      return seen.level;
+    },
+    segmentAndMeasure: async (input) => {
+      const output = await DEFAULT_STAGES.segmentAndMeasure(input);
+      seen.measured = { sopInstanceUid: input.volume.slices[input.sliceIndex].sopInstanceUid, mask: Buffer.from(output.mask), muscle: output.muscle };
+      return output;
+    },
+  };
+}
+
+type Instance = { bytes: Uint8Array; sopInstanceUid: string };
+
+async function phantom(options: PhantomOptions): Promise<{ studyInstanceUid: string; instances: Instance[] }> {
+  const study = await generatePhantomStudy(options);
+  const uidOf = new Map(study.truth.slices.map((s) => [s.fileName, s.sopInstanceUid]));
+  return { studyInstanceUid: study.truth.studyInstanceUid, instances: study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: uidOf.get(f.fileName)! })) };
+}
+
+const BASE: PhantomOptions = { rows: 256, columns: 256, fromLevel: 'L2', toLevel: 'T11', sliceThicknessMm: 3, arms: true, seed: 11 };
+
+async function metric(node: RunningNode, name: string, outcome: string): Promise<number> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const match = new RegExp(`^${name}\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * The same instance (UIDs, size, anatomy) with other pixels: the low byte of the last 20,000
+ * pixels flipped in its lowest bit (the phantom's uncompressed pixel data ends the file), ±1 HU.
+ */
+function otherPixels(instance: Instance): Instance {
+  const bytes = Uint8Array.from(instance.bytes);
+  for (let i = 0; i < 20_000; i++) bytes[bytes.length - 2 - 2 * i] ^= 1;
+  return { ...instance, bytes };
+}
+
+/** The spooled instances that were put on the grid while arriving (made, or kept for the same bytes). */
+async function putOnGrid(node: RunningNode): Promise<number> {
+  return (await metric(node, 'ctmn_arrival_grid_slices_total', 'made')) + (await metric(node, 'ctmn_arrival_grid_slices_total', 'kept'));
+}
+
+async function lookups(node: RunningNode): Promise<Record<'used' | 'absent' | 'stale' | 'corrupt', number>> {
+  const of = (outcome: string) => metric(node, 'ctmn_precomputed_slices_total', outcome);
+  return { used: await of('used'), absent: await of('absent'), stale: await of('stale'), corrupt: await of('corrupt') };
+}
+
+/** The same spooled files analysed as `analyze` does: nothing precomputed. */
+async function coldAnalysis(config: Config, studyInstanceUid: string): Promise<Seen> {
+  const seen: Seen = {};
+  const { headers } = await scanPaths([spooledStudyDir(config.spoolDir, studyInstanceUid)]);
+  const [result] = await analyzeHeaders(headers, { config, stages: capturingStages(seen) });
+  assert.equal(result.status, 'ok', result.message);
+  return seen;
+}
+
+function assertSameAnalysis(actual: Seen, cold: Seen): void {
+  assert.ok(cold.stack && actual.stack, 'both built a working stack');
+  assert.equal(actual.stack.depth, cold.stack.depth, 'slices on the stack');
+  assert.ok(actual.stack.hu.equals(cold.stack.hu), 'working-grid HU');
+  assert.ok(actual.stack.body.equals(cold.stack.body), 'body mask');
+  assert.deepEqual(actual.level, cold.level);
+  assert.equal(actual.measured?.sopInstanceUid, cold.measured?.sopInstanceUid, 'measured slice');
+  assert.ok(actual.measured!.mask.equals(cold.measured!.mask), 'mask bytes');
+  assert.deepEqual(actual.measured!.muscle, cold.measured!.muscle);
+}
+
+describe('node: work while the study arrives (precomputed working-grid slices)', function () {
+  this.timeout(300_000);
+  let tmp: ReturnType<typeof makeTempDir>;
+  let node: RunningNode | undefined;
+  let config: Config;
+  let seen: Seen;
+  beforeEach(async () => {
+    tmp = makeTempDir('ctmn-node-arrival-');
+    // A quiet period longer than the test: each analysis runs when the test requeues the study.
+    config = nodeConfig(tmp.path, { assembly: { quietPeriodSeconds: 3600 } });
+    seen = {};
+    node = await startNode(config, { stages: capturingStages(seen) });
+  });
+  afterEach(async () => {
+    await node?.stop();
+    node = undefined;
+    tmp.remove();
+  });
+
+  const send = (instances: Instance[]) => stowInstances({ url: `${node!.url}/dicomweb` }, instances);
+
+  /** Analyse the study now (as when its quiet period ends) and wait for the result. */
+  async function analyse(studyInstanceUid: string): Promise<AnalyzeStudyResult> {
+    const { job } = await requeueStudy(config, studyInstanceUid, { force: true });
+    await node!.idle();
+    const done = (await node!.queue.list('done')).find((j) => j.id === job.id && j.kind === ANALYZE_STUDY);
+    assert.ok(done, JSON.stringify(await node!.queue.list()));
+    return done.result as AnalyzeStudyResult;
+  }
+
+  it('files every slice made while the study arrived; the same stack, slice, mask and figures as a cold analysis', async () => {
+    const study = await phantom(BASE);
+    await send(study.instances);
+    await until(async () => (await putOnGrid(node!)) === study.instances.length, 'every instance on the grid');
+    const sidecars = await readdir(join(spooledStudyDir(config.spoolDir, study.studyInstanceUid), '.grid'));
+    assert.equal(sidecars.length, study.instances.length);
+    const result = await analyse(study.studyInstanceUid);
+    assert.equal(result.outcome, 'measured', JSON.stringify(result));
+    assert.deepEqual(await lookups(node!), { used: study.instances.length, absent: 0, stale: 0, corrupt: 0 });
+    assertSameAnalysis(seen, await coldAnalysis(config, study.studyInstanceUid));
+  });
+
+  it('late instances (after a first analysis) are filed too; the answer is that of a cold analysis of all', async () => {
+    const study = await phantom(BASE);
+    const early = study.instances.slice(0, -3);
+    await send(early);
+    await until(async () => (await putOnGrid(node!)) === early.length, 'the early instances on the grid');
+    await analyse(study.studyInstanceUid);
+    assert.equal((await lookups(node!)).used, early.length);
+    await send(study.instances.slice(-3));
+    await until(async () => (await putOnGrid(node!)) === study.instances.length, 'the late instances on the grid');
+    seen.stack = undefined;
+    const result = await analyse(study.studyInstanceUid);
+    assert.equal(result.outcome, 'measured', JSON.stringify(result));
+    assert.equal((await lookups(node!)).used, early.length + study.instances.length);
+    assertSameAnalysis(seen, await coldAnalysis(config, study.studyInstanceUid));
+  });
+
+  it('a duplicate with other bytes: remade when sent again; stale (decoded) when the spooled file changed after its sidecar was made', async () => {
+    const study = await phantom(BASE);
+    await send(study.instances);
+    const m = study.instances.length;
+    await until(async () => (await putOnGrid(node!)) === m, 'every instance on the grid');
+    const k = Math.floor(m / 2);
+    // Sent again over STOW-RS with other pixels: the node puts the new bytes on the grid.
+    await send([otherPixels(study.instances[k])]);
+    await until(async () => (await putOnGrid(node!)) === m + 1, 'the duplicate on the grid');
+    assert.equal(await metric(node!, 'ctmn_arrival_grid_slices_total', 'made'), m + 1, 'the new bytes replaced the copy and were put on the grid');
+    await analyse(study.studyInstanceUid);
+    assert.deepEqual(await lookups(node!), { used: m, absent: 0, stale: 0, corrupt: 0 });
+    const cold = await coldAnalysis(config, study.studyInstanceUid);
+    assertSameAnalysis(seen, cold);
+    // The spooled file replaced once more, its sidecar not remade (as when the new copy's turn has not come yet).
+    const replaced = otherPixels(study.instances[k + 1]);
+    await spoolInstance(config.spoolDir, study.studyInstanceUid, replaced.sopInstanceUid, replaced.bytes);
+    await analyse(study.studyInstanceUid);
+    assert.deepEqual(await lookups(node!), { used: 2 * m - 1, absent: 0, stale: 1, corrupt: 0 });
+    const coldAfter = await coldAnalysis(config, study.studyInstanceUid);
+    assert.ok(!coldAfter.stack!.hu.equals(cold.stack!.hu), 'the replaced bytes change the working grid');
+    assertSameAnalysis(seen, await coldAnalysis(config, study.studyInstanceUid));
+  });
+
+  it('a damaged or truncated sidecar is detected and that slice decoded', async () => {
+    const study = await phantom(BASE);
+    await send(study.instances);
+    await until(async () => (await putOnGrid(node!)) === study.instances.length, 'every instance on the grid');
+    const folder = join(spooledStudyDir(config.spoolDir, study.studyInstanceUid), '.grid');
+    const [first, second] = (await readdir(folder)).sort();
+    const flipped = await readFile(join(folder, first));
+    flipped[flipped.length >> 1] ^= 0x40;
+    await writeFile(join(folder, first), flipped);
+    const whole = await readFile(join(folder, second));
+    await writeFile(join(folder, second), whole.subarray(0, whole.length - 1000));
+    const result = await analyse(study.studyInstanceUid);
+    assert.equal(result.outcome, 'measured', JSON.stringify(result));
+    assert.deepEqual(await lookups(node!), { used: study.instances.length - 2, absent: 0, stale: 0, corrupt: 2 });
+    assertSameAnalysis(seen, await coldAnalysis(config, study.studyInstanceUid));
+  });
+
+  it('a better series arriving later is chosen and filed from its own slices', async () => {
+    const thick = await phantom({ ...BASE, sliceThicknessMm: 5 });
+    await send(thick.instances);
+    await until(async () => (await putOnGrid(node!)) === thick.instances.length, 'the first series on the grid');
+    const first = await analyse(thick.studyInstanceUid);
+    const thin = await phantom({ ...BASE, sliceThicknessMm: 2.5, study: { studyInstanceUid: thick.studyInstanceUid } });
+    assert.notEqual(first.seriesInstanceUid, null);
+    await send(thin.instances);
+    const all = thick.instances.length + thin.instances.length;
+    await until(async () => (await putOnGrid(node!)) === all, 'the second series on the grid');
+    const second = await analyse(thick.studyInstanceUid);
+    assert.notEqual(second.seriesInstanceUid, first.seriesInstanceUid, 'the thinner series is chosen');
+    assert.equal(second.selectedInstanceCount, thin.instances.length);
+    assert.equal((await lookups(node!)).used, thick.instances.length + thin.instances.length);
+    assertSameAnalysis(seen, await coldAnalysis(config, thick.studyInstanceUid));
+  });
+});
+
+describe('working-grid sidecar key', () => {
+  it('a slice made for another grid, other decode inputs or another file is stale; a whole file with its key is used', async () => {
+    const study = await phantom({ rows: 64, columns: 64, fromLevel: 'T12', toLevel: 'T12', sliceThicknessMm: 10, seed: 2 });
+    const { headers } = scanBuffers(study.instances.map((i) => ({ bytes: i.bytes, label: i.sopInstanceUid })));
+    const plan = planVolume(groupIntoSeries(headers)[0]);
+    const job = sliceJobOf(headers[0], plan.geometry);
+    const grid = canonicalGrid(plan.geometry);
+    const identity = { ino: 7n, size: 1000n, mtimeNs: 5n, ctimeNs: 5n };
+    const hu = new Int16Array(grid.width * grid.height).fill(42);
+    const sidecar = encodeSidecar(sidecarKey(identity, job, grid), grid, hu);
+    assert.deepEqual(decodeSidecar(sidecar, sidecarKey(identity, job, grid), grid), hu);
+    // Another grid object with the same content is the same key; another content is not.
+    const sameContent = canonicalGrid(plan.geometry);
+    assert.ok(decodeSidecar(sidecar, sidecarKey(identity, job, sameContent), sameContent) instanceof Int16Array);
+    const coarser = canonicalGrid({ ...plan.geometry, pixelSpacingMm: [plan.geometry.pixelSpacingMm[0] * 1.5, plan.geometry.pixelSpacingMm[1] * 1.5] });
+    assert.equal(decodeSidecar(sidecar, sidecarKey(identity, job, coarser), coarser), 'stale');
+    const shifted = { ...grid, sourceIndex: grid.sourceIndex.map((s) => (s >= 0 ? s + 1 : s)) };
+    assert.equal(decodeSidecar(sidecar, sidecarKey(identity, job, shifted), shifted), 'stale');
+    assert.equal(decodeSidecar(sidecar, sidecarKey(identity, { ...job, intercept: job.intercept + 1 }, grid), grid), 'stale');
+    assert.equal(decodeSidecar(sidecar, sidecarKey({ ...identity, mtimeNs: 6n }, job, grid), grid), 'stale');
+    assert.equal(decodeSidecar(sidecar, sidecarKey({ ...identity, ino: 8n }, job, grid), grid), 'stale');
+    assert.equal(decodeSidecar(sidecar.subarray(0, 20), sidecarKey(identity, job, grid), grid), 'corrupt');
+  });
+});
