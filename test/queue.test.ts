@@ -238,6 +238,23 @@ function workersOn(b: () => QueueBackend): void {
     assert.equal((await queue.list('dead'))[0].lastErrorCode, 'E_IO');
     await queue.close();
   });
+
+  it('a wake-up at a job\'s due time starts it without waiting for the next poll (one per key, the newest)', async () => {
+    const queue = await b().open();
+    const ran: string[] = [];
+    // A poll interval far longer than the test: only the wake-ups can start the jobs.
+    const workers = startWorkers(queue, { k: async (job) => void ran.push(job.key) }, { concurrency: 1, pollIntervalMs: 600_000, isRetryable: () => false });
+    await sleep(100); // past the first poll, which found nothing
+    const dueAt = Date.now() + 300;
+    await queue.enqueue('k', 'a', {}, { runAt: dueAt });
+    workers.wakeAt(dueAt - 200, 'a'); // replaced by the newer wake-up below: an early one finds nothing due
+    workers.wakeAt(dueAt, 'a');
+    for (const until = Date.now() + 10_000; ran.length === 0 && Date.now() < until; ) await sleep(20);
+    assert.deepEqual(ran, ['a']);
+    assert.ok(Date.now() >= dueAt, 'not run before it was due');
+    await workers.stop();
+    await queue.close();
+  });
 }
 
 function queueSuite(b: () => QueueBackend): void {
