@@ -11,7 +11,10 @@
  * - "Quiet period ended → results written": from the end of the study's quiet period (its last
  *   instance's arrival + assembly.quietPeriodSeconds) to the end of the pipeline's outputs stage
  *   (SEG, SR and result.json written on the node), with the node's per-stage times of that run.
- * - Intake throughput of the node's STOW endpoint beside Orthanc's STOW of the same files.
+ *   With it, how many slices the analysis filed from the working grid made while the study
+ *   arrived (decode.whileArriving) instead of decoding them.
+ * - Intake throughput of the node's STOW endpoint beside Orthanc's STOW of the same files (the
+ *   node puts instances on the working grid in the background meanwhile, as it does in service).
  * - Peak RSS of this process (generator, node and clients in one process).
  * usage: npm run bench:node   (BENCH_SLICES=80 for a quicker phantom run)
  */
@@ -108,9 +111,11 @@ async function intake(label: string, series: SeriesInMemory): Promise<void> {
   await stowInstances({ url: `${node.url}/dicomweb` }, series.instances);
   const nodeMs = Date.now() - t;
   const mb = megabytesOf(series);
+  // The working-grid slices are made in the background; they are not part of the acknowledgement.
+  const made = await counterByOutcome(node, 'ctmn_arrival_grid_slices_total');
   console.log(
     `intake, ${label}, ${series.instances.length} instances (${mb.toFixed(0)} MB): node STOW ${seconds(nodeMs)} s (${(mb / (nodeMs / 1000)).toFixed(0)} MB/s, fsync per instance) ` +
-      `vs Orthanc STOW ${seconds(orthancMs)} s (${(mb / (orthancMs / 1000)).toFixed(0)} MB/s)`,
+      `vs Orthanc STOW ${seconds(orthancMs)} s (${(mb / (orthancMs / 1000)).toFixed(0)} MB/s); put on the working grid by the end of the STOW: ${JSON.stringify(made)}`,
   );
   await node.stop();
   await orthanc.stop();
@@ -162,10 +167,25 @@ async function endToEnd(label: string, series: SeriesInMemory, expectOutputs: bo
         `(node quiet period ${config.assembly.quietPeriodSeconds} s included); floor (curl WADO-RS of the series + STOW-RS of two objects) ${seconds(floorMs)} s; ratio ${(endToEndMs / floorMs).toFixed(1)}`,
     );
     printQuietToWritten(label, job?.payload as { lastArrivalAt?: number } | undefined, config.assembly.quietPeriodSeconds, stages.filter((e) => e.studyInstanceUid === uid));
+    console.log(`  slices put on the working grid while arriving, ${label}: ${await precomputedSlices(node)}`);
   } finally {
     await node?.stop();
     await orthanc.stop();
   }
+}
+
+/** A counter of the node's /metrics by outcome, e.g. { used: 300, absent: 0 }. */
+async function counterByOutcome(node: RunningNode, name: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  return Object.fromEntries([...text.matchAll(new RegExp(`^${name}\\{outcome="([a-z]+)"\\} (\\d+)`, 'gm'))].map((m) => [m[1], Number(m[2])]));
+}
+
+/** How many slices the analyses filed from the working grid made while the study arrived, of how many looked up. */
+async function precomputedSlices(node: RunningNode): Promise<string> {
+  const made = await counterByOutcome(node, 'ctmn_arrival_grid_slices_total');
+  const looked = await counterByOutcome(node, 'ctmn_precomputed_slices_total');
+  const total = Object.values(looked).reduce((a, b) => a + b, 0);
+  return `${looked.used ?? 0} of ${total} slices looked up came precomputed (intake: ${JSON.stringify(made)}; look-ups: ${JSON.stringify(looked)})`;
 }
 
 /** Quiet period ended → the outputs stage done, with the stages of the run that wrote them. */
