@@ -13,7 +13,7 @@ import { dicomLimitsFromConfig } from './dicom/limits.ts';
 import { removePartials } from './io/durable-file.ts';
 import { logger } from './logging.ts';
 import { createAnalyzeWorker } from './node/analyze-worker.ts';
-import { createArrivalGrid, sidecarLookup } from './node/arrival-grid.ts';
+import { createArrivalGrid, sidecarLookup, type ArrivalGrid } from './node/arrival-grid.ts';
 import { createAssembly, type Assembly } from './node/assembly.ts';
 import { createHealth } from './node/health.ts';
 import { createHttp, type HttpPart } from './node/http.ts';
@@ -132,9 +132,10 @@ function createIntakeSide({ config, queue, metrics, assembly, http }: Shared) {
 }
 
 /** The working side (roles all and worker): one pool running the analyze and write-back jobs. */
-function createWorkingSide({ config, queue, metrics, assembly }: Shared, role: NodeRole, options: StartOptions): WorkerPool {
+function createWorkingSide({ config, queue, metrics, assembly }: Shared, role: NodeRole, options: StartOptions, arrivalGrid?: ArrivalGrid): WorkerPool {
   const gridSliceFor = sidecarLookup(metrics.gridSlicesLookedUp);
-  const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer, gridSliceFor });
+  const analysisStarts = arrivalGrid && ((uid: string) => arrivalGrid.analysisStarts(uid));
+  const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer, gridSliceFor, analysisStarts });
   return createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics, queue, dimseSenderOf(queue))], { shared: role !== 'all' });
 }
 
@@ -172,7 +173,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   const http = createHttp(config.server);
   const shared: Shared = { config, queue, metrics, assembly, http };
   const intake = role === 'worker' ? undefined : createIntakeSide(shared);
-  const workers = role === 'intake' ? undefined : createWorkingSide(shared, role, options);
+  const workers = role === 'intake' ? undefined : createWorkingSide(shared, role, options, intake?.arrivalGrid);
   wake.workers = workers;
   const health = createHealth({ app: http.app, queue, config, metrics, pollStatus: intake ? () => intake.poller.status() : undefined, dimse: intake?.dimse });
   // Started in this order, stopped in reverse: no request or poll arrives once the workers stop.

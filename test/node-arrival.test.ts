@@ -7,6 +7,7 @@
  * bytes, damaged sidecars and a better series arriving later must not change that.
  */
 import assert from 'node:assert/strict';
+import { Counter, Registry } from 'prom-client';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../src/config.ts';
@@ -17,9 +18,11 @@ import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { spooledStudyDir, spoolInstance } from '../src/intake/spool.ts';
 import { canonicalGrid } from '../src/level/canonical.ts';
 import type { WorkStack } from '../src/level/index.ts';
+import { bodyMaskOf } from '../src/level/stack.ts';
 import type { LevelInfo, MuscleMeasurements } from '../src/model/index.ts';
-import { generatePhantomStudy, type PhantomOptions } from '../src/phantom/index.ts';
+import { generatePhantomStudy, PHANTOM_TRANSFER_SYNTAXES, type PhantomOptions } from '../src/phantom/index.ts';
 import { analyzeHeaders, DEFAULT_STAGES, type Stages } from '../src/pipeline/index.ts';
+import { createArrivalGrid } from '../src/node/arrival-grid.ts';
 import { decodeSidecar, encodeSidecar, sidecarKey } from '../src/node/grid-sidecar.ts';
 import { ANALYZE_STUDY, requeueStudy, startNode, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { makeTempDir } from './support/env.ts';
@@ -79,6 +82,15 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 12
 function otherPixels(instance: Instance): Instance {
   const bytes = Uint8Array.from(instance.bytes);
   for (let i = 0; i < 20_000; i++) bytes[bytes.length - 2 - 2 * i] ^= 1;
+  return { ...instance, bytes };
+}
+
+/** The instance with its JPEG 2000 main header (SIZ) zeroed: complete, but the codestream says 0×0. */
+function brokenCodestream(instance: Instance): Instance {
+  const bytes = Uint8Array.from(instance.bytes);
+  const at = Buffer.from(bytes).indexOf(Buffer.from([0xff, 0x4f, 0xff, 0x51]));
+  assert.ok(at > 0, 'a JPEG 2000 codestream');
+  bytes.fill(0, at + 4, at + 40);
   return { ...instance, bytes };
 }
 
@@ -211,6 +223,22 @@ describe('node: work while the study arrives (precomputed working-grid slices)',
     assertSameAnalysis(seen, await coldAnalysis(config, study.studyInstanceUid));
   });
 
+  it('broken instances are not put on the grid; the analysis meets the same typed error (the lowest broken slice\'s) as a cold one', async () => {
+    const study = await phantom({ ...BASE, rows: 128, columns: 128, transferSyntaxUid: PHANTOM_TRANSFER_SYNTAXES.jpeg2000Lossless });
+    // Two instances whose JPEG 2000 main header says 0×0: accepted (complete), undecodable.
+    const instances = study.instances.map((instance, k) => (k === 3 || k === 7 ? brokenCodestream(instance) : instance));
+    await send(instances);
+    const m = instances.length;
+    await until(async () => (await putOnGrid(node!)) + (await metric(node!, 'ctmn_arrival_grid_slices_total', 'failed')) === m, 'every instance tried');
+    assert.equal(await metric(node!, 'ctmn_arrival_grid_slices_total', 'failed'), 2);
+    const result = await analyse(study.studyInstanceUid);
+    const { headers } = await scanPaths([spooledStudyDir(config.spoolDir, study.studyInstanceUid)]);
+    const [cold] = await analyzeHeaders(headers, { config });
+    assert.equal(cold.status, 'E_DECODE_FAILED', cold.message);
+    assert.deepEqual([result.status, result.message], [cold.status, cold.message]);
+    assert.deepEqual(await lookups(node!), { used: m - 2, absent: 2, stale: 0, corrupt: 0 });
+  });
+
   it('a better series arriving later is chosen and filed from its own slices', async () => {
     const thick = await phantom({ ...BASE, sliceThicknessMm: 5 });
     await send(thick.instances);
@@ -237,12 +265,14 @@ describe('working-grid sidecar key', () => {
     const job = sliceJobOf(headers[0], plan.geometry);
     const grid = canonicalGrid(plan.geometry);
     const identity = { ino: 7n, size: 1000n, mtimeNs: 5n, ctimeNs: 5n };
-    const hu = new Int16Array(grid.width * grid.height).fill(42);
-    const sidecar = encodeSidecar(sidecarKey(identity, job, grid), grid, hu);
-    assert.deepEqual(decodeSidecar(sidecar, sidecarKey(identity, job, grid), grid), hu);
+    const hu = Int16Array.from({ length: grid.width * grid.height }, (_, p) => (p % 7) * 100 - 1000);
+    const bodyMask = bodyMaskOf(hu, grid.width, grid.height);
+    assert.ok(bodyMask.some((v) => v === 1) && bodyMask.some((v) => v === 0));
+    const sidecar = encodeSidecar(sidecarKey(identity, job, grid), grid, { hu, bodyMask });
+    assert.deepEqual(decodeSidecar(sidecar, sidecarKey(identity, job, grid), grid), { hu, bodyMask });
     // Another grid object with the same content is the same key; another content is not.
     const sameContent = canonicalGrid(plan.geometry);
-    assert.ok(decodeSidecar(sidecar, sidecarKey(identity, job, sameContent), sameContent) instanceof Int16Array);
+    assert.equal(typeof decodeSidecar(sidecar, sidecarKey(identity, job, sameContent), sameContent), 'object');
     const coarser = canonicalGrid({ ...plan.geometry, pixelSpacingMm: [plan.geometry.pixelSpacingMm[0] * 1.5, plan.geometry.pixelSpacingMm[1] * 1.5] });
     assert.equal(decodeSidecar(sidecar, sidecarKey(identity, job, coarser), coarser), 'stale');
     const shifted = { ...grid, sourceIndex: grid.sourceIndex.map((s) => (s >= 0 ? s + 1 : s)) };
@@ -251,5 +281,24 @@ describe('working-grid sidecar key', () => {
     assert.equal(decodeSidecar(sidecar, sidecarKey({ ...identity, mtimeNs: 6n }, job, grid), grid), 'stale');
     assert.equal(decodeSidecar(sidecar, sidecarKey({ ...identity, ino: 8n }, job, grid), grid), 'stale');
     assert.equal(decodeSidecar(sidecar.subarray(0, 20), sidecarKey(identity, job, grid), grid), 'corrupt');
+  });
+});
+
+describe('arrival grid', () => {
+  it('drops the waiting instances of a study whose analysis begins; others stay', async () => {
+    const registry = new Registry();
+    const made = new Counter({ name: 'made', help: 'made', labelNames: ['outcome'], registers: [registry] });
+    const grid = createArrivalGrid({ lanes: 1, decodeWorkers: 1, ownManufacturer: 'ct-muscle-node', made });
+    const [a, b] = await Promise.all([phantom({ ...BASE, rows: 64, columns: 64, seed: 1 }), phantom({ ...BASE, rows: 64, columns: 64, seed: 2 })]);
+    const stored = (study: typeof a) => {
+      const { headers } = scanBuffers(study.instances.map((i) => ({ bytes: i.bytes, label: i.sopInstanceUid })));
+      // Paths that do not exist: an instance worked on fails (counted), one dropped is never tried.
+      return headers.map((header) => ({ status: 'stored' as const, sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid, studyInstanceUid: header.studyInstanceUid, seriesInstanceUid: header.seriesInstanceUid, path: `/nonexistent/${header.sopInstanceUid}.dcm`, header }));
+    };
+    for (const instance of [...stored(a), ...stored(b)]) grid.arrived(instance);
+    grid.analysisStarts(a.studyInstanceUid);
+    await grid.idle();
+    const counts = Object.fromEntries((await made.get()).values.map((v) => [v.labels.outcome, v.value]));
+    assert.deepEqual(counts, { dropped: a.instances.length, failed: b.instances.length });
   });
 });

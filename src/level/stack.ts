@@ -40,20 +40,28 @@ export interface StackBuilder {
   add(k: number, hu: Int16Array, base: number, paddingHu: number): void;
   /**
    * Slice k already on the working grid (`canonicalSlice` of its HU with this stack's `grid`),
-   * e.g. put there by a worker thread or while the study arrived; copied into the stack.
+   * e.g. put there by a worker thread or while the study arrived; copied into the stack. With
+   * `bodyMask` (`bodyMaskOf` of that slice, made with it), the body is not searched again.
    */
-  addGridSlice(k: number, gridHu: Int16Array): void;
+  addGridSlice(k: number, gridHu: Int16Array, bodyMask?: Uint8Array): void;
   /** The working grid every slice must be put on. */
   readonly grid: CanonicalGrid;
   finish(): WorkStack;
 }
 
-/** Mask, then body centroid, of one working-grid slice (written into the stack at slice k). */
-function addBody(stack: WorkStack, k: number, slice: Int16Array, dense: Uint8Array): void {
+/**
+ * The body on one working-grid slice (width × height): the largest connected region denser than
+ * BODY_HU, 1 inside. `dense` is scratch of the same size, when the caller reuses one.
+ */
+export function bodyMaskOf(slice: Int16Array, width: number, height: number, dense = new Uint8Array(width * height)): Uint8Array {
+  for (let p = 0; p < width * height; p++) dense[p] = slice[p] > BODY_HU ? 1 : 0;
+  return largestComponent(dense, height, width);
+}
+
+/** A slice's body mask (`bodyMaskOf`), then its centroid, written into the stack at slice k. */
+function addBody(stack: WorkStack, k: number, mask: Uint8Array): void {
   const { width, height, mm } = stack;
   const plane = width * height;
-  for (let p = 0; p < plane; p++) dense[p] = slice[p] > BODY_HU ? 1 : 0;
-  const mask = largestComponent(dense, height, width);
   const bits = stack.body;
   let n = 0;
   let sx = 0;
@@ -99,13 +107,14 @@ export function startStack(geometry: VolumeGeometry, slices: Pick<SliceInfo, 'zM
     add(k, hu, base, paddingHu) {
       const slice = sliceOf(k);
       canonicalSlice(hu, base, paddingHu, grid, slice);
-      addBody(stack, k, slice, dense);
+      addBody(stack, k, bodyMaskOf(slice, width, height, dense));
     },
-    addGridSlice(k, gridHu) {
+    addGridSlice(k, gridHu, bodyMask) {
       if (gridHu.length !== plane) throw new RangeError(`A working-grid slice has ${plane} pixels, not ${gridHu.length}.`);
+      if (bodyMask && bodyMask.length !== plane) throw new RangeError(`A working-grid body mask has ${plane} pixels, not ${bodyMask.length}.`);
       const slice = sliceOf(k);
       slice.set(gridHu);
-      addBody(stack, k, slice, dense);
+      addBody(stack, k, bodyMask ?? bodyMaskOf(slice, width, height, dense));
     },
     finish: () => stack,
   };

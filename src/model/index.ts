@@ -3,3 +3,4 @@ export * from './levels.ts';
 export * from './measurements.ts';
 export * from './hu.ts';
 export * from './results.ts';
+export { PACKAGE_VERSION } from './version.ts';

@@ -47,6 +47,8 @@ export interface AnalyzeWorkerOptions {
   observer?: PipelineObserver;
   /** Slices put on the working grid while the study arrived (any process sharing the spool). */
   gridSliceFor?: GridSliceLookup;
+  /** Told just before a study is analysed (this process's intake stops putting its instances on the grid). */
+  analysisStarts?: (studyInstanceUid: string) => void;
 }
 
 /**
@@ -79,7 +81,7 @@ function jobResult(result: StudyResult, selected: SeriesSummary | null): Analyze
 }
 
 export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
-  const { config, queue, assembly, metrics, stages, observer, gridSliceFor } = options;
+  const { config, queue, assembly, metrics, stages, observer, gridSliceFor, analysisStarts } = options;
 
   async function queueWriteBack(studyInstanceUid: string, result: StudyResult): Promise<void> {
     const { seg, sr, overlay } = result.outputs;
@@ -108,6 +110,7 @@ export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
       previous.seriesInstanceUid !== selected.seriesInstanceUid ||
       previous.selectedInstanceCount !== selected.instanceCount;
     const started = Date.now();
+    analysisStarts?.(payload.studyInstanceUid);
     const { sliceSopInstanceUid } = payload;
     const { result, selected, declined } = await analyzeStudy(headers, { config, stages, observer: timed, proceed: changed, outDir: config.output.dir, overlay: config.output.overlay, sliceSopInstanceUid, gridSliceFor });
     if (declined) return { ...previous!, outcome: 'unchanged', message: UNCHANGED_MESSAGE };

@@ -12,10 +12,11 @@
 import type { Counter } from 'prom-client';
 import { decoderFor } from '../dicom/decode-pool.ts';
 import { PADDING_HU } from '../dicom/hu.ts';
-import type { InstanceHeader } from '../dicom/types.ts';
+import type { InstanceHeader, VolumeGeometry } from '../dicom/types.ts';
 import { decodeSliceHu, planVolume, sliceJobOf, type SliceJob } from '../dicom/volume.ts';
 import { describeError, isCtMuscleError } from '../errors.ts';
-import { canonicalGrid, canonicalSlice } from '../level/canonical.ts';
+import { canonicalGrid, canonicalSlice, type CanonicalGrid } from '../level/canonical.ts';
+import { bodyMaskOf } from '../level/stack.ts';
 import { logger } from '../logging.ts';
 import type { GridSliceLookup } from '../pipeline/index.ts';
 import type { StoredInstance } from '../intake/store-instance.ts';
@@ -41,6 +42,8 @@ export interface ArrivalGridOptions {
 export interface ArrivalGrid extends NodePart {
   /** An instance is in the spool: put it on its working grid when a lane is free. Never throws, never waits. */
   arrived(stored: StoredInstance): void;
+  /** The study's analysis begins: its instances still waiting are dropped (the analysis decodes them itself, once). */
+  analysisStarts(studyInstanceUid: string): void;
   /** Resolves once nothing is waiting or being worked on. */
   idle(): Promise<void>;
 }
@@ -60,13 +63,32 @@ async function decodeHu(job: SliceJob, header: InstanceHeader, decodeWorkers: nu
   return hu;
 }
 
+/**
+ * The grid of each geometry met lately: every instance of a series has the same, and making one
+ * (and digesting it for the key) costs more than putting a slice on it.
+ */
+function gridCache(): (geometry: VolumeGeometry) => CanonicalGrid {
+  const grids = new Map<string, CanonicalGrid>();
+  return (geometry) => {
+    const { rows, columns, rowCosine, columnCosine, normal, pixelSpacingMm } = geometry;
+    const key = JSON.stringify([rows, columns, rowCosine, columnCosine, normal, pixelSpacingMm]);
+    let grid = grids.get(key);
+    if (!grid) {
+      grid = canonicalGrid(geometry);
+      if (grids.size >= 16) grids.delete(grids.keys().next().value!);
+      grids.set(key, grid);
+    }
+    return grid;
+  };
+}
+
 /** One spooled instance onto the grid a series of it alone would have; its sidecar written. */
-async function putOnGrid(path: string, header: InstanceHeader, decodeWorkers: number): Promise<MadeOutcome> {
+async function putOnGrid(path: string, header: InstanceHeader, decodeWorkers: number, gridOf: (geometry: VolumeGeometry) => CanonicalGrid): Promise<MadeOutcome> {
   let plan;
   let grid;
   try {
     plan = planVolume({ studyInstanceUid: header.studyInstanceUid, seriesInstanceUid: header.seriesInstanceUid, instances: [header] });
-    grid = canonicalGrid(plan.geometry);
+    grid = gridOf(plan.geometry);
   } catch (error) {
     // No working grid for it (not axial, no spacing): the level finder says why, later.
     if (isCtMuscleError(error)) return 'skipped';
@@ -77,9 +99,10 @@ async function putOnGrid(path: string, header: InstanceHeader, decodeWorkers: nu
   const key = sidecarKey(identity, job, grid);
   // The same bytes arrived again (a copy kept, or sent twice): the sidecar made for them stays.
   const existing = await readFile(sidecarPathOf(path)).catch(() => null);
-  if (existing && decodeSidecar(existing, key, grid) instanceof Int16Array) return 'kept';
+  if (existing && typeof decodeSidecar(existing, key, grid) !== 'string') return 'kept';
   const hu = await decodeHu({ ...job, source: { kind: 'memory', bytes, label: path } }, header, decodeWorkers);
-  await writeSidecar(path, encodeSidecar(key, grid, canonicalSlice(hu, 0, PADDING_HU, grid)));
+  const gridHu = canonicalSlice(hu, 0, PADDING_HU, grid);
+  await writeSidecar(path, encodeSidecar(key, grid, { hu: gridHu, bodyMask: bodyMaskOf(gridHu, grid.width, grid.height) }));
   return 'made';
 }
 
@@ -90,6 +113,7 @@ export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
   let active = 0;
   let stopped = false;
   let settled: Array<() => void> = [];
+  const gridOf = gridCache();
 
   const settle = () => {
     if (active > 0 || waiting.size > 0) return;
@@ -99,7 +123,7 @@ export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
   async function work(path: string, header: InstanceHeader): Promise<void> {
     let outcome: MadeOutcome;
     try {
-      outcome = await putOnGrid(path, header, decodeWorkers);
+      outcome = await putOnGrid(path, header, decodeWorkers, gridOf);
     } catch (error) {
       outcome = 'failed';
       logger.debug('instance not put on the working grid while arriving; the analysis decodes it', { sopInstanceUid: header.sopInstanceUid, ...describeError(error) });
@@ -134,6 +158,16 @@ export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
       waiting.set(path, header);
       setImmediate(pump);
     },
+    analysisStarts(studyInstanceUid) {
+      let dropped = 0;
+      for (const [path, header] of waiting) {
+        if (header.studyInstanceUid !== studyInstanceUid) continue;
+        waiting.delete(path);
+        dropped++;
+      }
+      if (dropped > 0) made.inc({ outcome: 'dropped' }, dropped);
+      settle();
+    },
     idle() {
       if (active === 0 && waiting.size === 0) return Promise.resolve();
       return new Promise<void>((resolve) => settled.push(resolve));
@@ -155,7 +189,7 @@ export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
 export function sidecarLookup(lookedUp: Counter<'outcome'>): GridSliceLookup {
   return async (job, grid) => {
     const found = await readSidecar(job, grid);
-    if (found instanceof Int16Array) {
+    if (typeof found !== 'string') {
       lookedUp.inc({ outcome: 'used' });
       return found;
     }

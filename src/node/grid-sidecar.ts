@@ -11,7 +11,9 @@
  * - the decode's inputs (SOP Instance UID, the series' rows and columns, rescale, the pixel
  *   attributes: `SliceJob`), and the padding value;
  * - the grid itself (its size, block factor and every source index), not how it was derived, so
- *   a slice made for another grid is never used.
+ *   a slice made for another grid is never used;
+ * - this build's version and the body threshold: the body mask kept with the HU (the level
+ *   finder's largest region denser than −500 HU) and the resampling are this build's.
  * A checksum over the whole file catches a torn or damaged sidecar. The folder goes with the
  * study's spool folder (retention), and the scan skips it (a hidden name).
  */
@@ -23,9 +25,11 @@ import { PADDING_HU } from '../dicom/hu.ts';
 import type { SliceJob } from '../dicom/volume.ts';
 import { partialPathFor } from '../io/durable-file.ts';
 import type { CanonicalGrid } from '../level/canonical.ts';
+import { BODY_HU } from '../level/stack.ts';
+import { PACKAGE_VERSION } from '../model/index.ts';
 
-/** Format version 1 (change it with the layout or the key). */
-const MAGIC = Buffer.from('CTMNGRD1', 'latin1');
+/** Format version 2 (change it with the layout or the key): HU, then the body mask as bits. */
+const MAGIC = Buffer.from('CTMNGRD2', 'latin1');
 const DIGEST_BYTES = 32;
 const HEADER_BYTES = MAGIC.length + DIGEST_BYTES + 8;
 
@@ -67,6 +71,8 @@ export function sidecarKey(identity: FileIdentity, job: SliceJob, grid: Canonica
     rescale: [job.slope, job.intercept],
     pixelAttributes: job.pixelAttributes,
     paddingHu: PADDING_HU,
+    bodyHu: BODY_HU,
+    version: PACKAGE_VERSION,
     endianness: endianness(),
     grid: gridDigest(grid),
   });
@@ -89,19 +95,32 @@ export async function readSpooled(path: string): Promise<{ bytes: Uint8Array; id
   }
 }
 
-/** magic, key, width, height, HU (host order; the key names it), then a digest of all before it. */
-export function encodeSidecar(key: Buffer, grid: CanonicalGrid, gridHu: Int16Array): Buffer {
+/** A slice on the working grid with its body mask (1 inside, one byte a pixel), as the stack files it. */
+export interface GridSlice {
+  hu: Int16Array;
+  bodyMask: Uint8Array;
+}
+
+const packedBytes = (plane: number) => Math.ceil(plane / 8);
+
+/** magic, key, width, height, HU (host order; the key names it), body mask (bits), then a digest of all before it. */
+export function encodeSidecar(key: Buffer, grid: CanonicalGrid, slice: GridSlice): Buffer {
   const sizes = Buffer.alloc(8);
   sizes.writeUInt32LE(grid.width, 0);
   sizes.writeUInt32LE(grid.height, 4);
-  const body = Buffer.concat([MAGIC, key, sizes, Buffer.from(gridHu.buffer, gridHu.byteOffset, gridHu.byteLength)]);
+  const bits = Buffer.alloc(packedBytes(slice.bodyMask.length));
+  slice.bodyMask.forEach((inside, p) => {
+    if (inside) bits[p >> 3] |= 1 << (p & 7);
+  });
+  const { hu } = slice;
+  const body = Buffer.concat([MAGIC, key, sizes, Buffer.from(hu.buffer, hu.byteOffset, hu.byteLength), bits]);
   return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 
-/** The sidecar's HU when it is whole and made for `key` on `grid`; otherwise why not. */
-export function decodeSidecar(data: Buffer, key: Buffer, grid: CanonicalGrid): Int16Array | 'stale' | 'corrupt' {
+/** The sidecar's slice when it is whole and made for `key` on `grid`; otherwise why not. */
+export function decodeSidecar(data: Buffer, key: Buffer, grid: CanonicalGrid): GridSlice | 'stale' | 'corrupt' {
   const plane = grid.width * grid.height;
-  const expected = HEADER_BYTES + plane * 2 + DIGEST_BYTES;
+  const expected = HEADER_BYTES + plane * 2 + packedBytes(plane) + DIGEST_BYTES;
   if (data.length < HEADER_BYTES + DIGEST_BYTES || !data.subarray(0, MAGIC.length).equals(MAGIC)) return 'corrupt';
   const bodyEnd = data.length - DIGEST_BYTES;
   if (!createHash('sha256').update(data.subarray(0, bodyEnd)).digest().equals(data.subarray(bodyEnd))) return 'corrupt';
@@ -112,7 +131,10 @@ export function decodeSidecar(data: Buffer, key: Buffer, grid: CanonicalGrid): I
   if (width !== grid.width || height !== grid.height || data.length !== expected) return 'corrupt';
   const hu = new Int16Array(plane);
   new Uint8Array(hu.buffer).set(data.subarray(HEADER_BYTES, HEADER_BYTES + plane * 2));
-  return hu;
+  const bits = data.subarray(HEADER_BYTES + plane * 2, bodyEnd);
+  const bodyMask = new Uint8Array(plane);
+  for (let p = 0; p < plane; p++) bodyMask[p] = (bits[p >> 3] >> (p & 7)) & 1;
+  return { hu, bodyMask };
 }
 
 /**
@@ -133,7 +155,7 @@ export async function writeSidecar(spooledPath: string, data: Buffer): Promise<v
 }
 
 /** The precomputed working-grid slice of a spooled instance, or why there is none. Never throws. */
-export async function readSidecar(job: SliceJob, grid: CanonicalGrid): Promise<Int16Array | Exclude<LookupOutcome, 'used'>> {
+export async function readSidecar(job: SliceJob, grid: CanonicalGrid): Promise<GridSlice | Exclude<LookupOutcome, 'used'>> {
   if (job.source.kind !== 'file') return 'absent';
   const path = job.source.path;
   let data: Buffer;

@@ -5,18 +5,15 @@
  * those studies are retried once the node is fixed.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SeriesGroup } from '../dicom/series.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { ERROR_CODES } from '../errors.ts';
-import type { LevelName, StudyOutputs } from '../model/index.ts';
+import { PACKAGE_VERSION, type LevelName, type StudyOutputs } from '../model/index.ts';
 import { writeNotMeasuredSr } from '../report/index.ts';
 
 /** Statuses that say the node (not the study) failed. */
 export const NODE_FAILURE_CODES: ReadonlySet<string> = new Set(['E_STAGE_UNAVAILABLE', 'E_INTERNAL', 'E_IO', 'E_MODEL_MANIFEST', 'E_MODEL_FILE', 'E_MODEL_LOAD', 'E_MODEL_FORMAT']);
-
-const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The sentence a reader sees first, then the node's own message. */
 function headline(code: string, target: LevelName): string {

@@ -47,12 +47,18 @@ export interface SeriesChoice {
   selection: SelectionResult;
 }
 
+/** A slice on the working grid (`canonicalSlice` of its HU) and, when made with it, its body mask (`bodyMaskOf`). */
+export interface PrecomputedSlice {
+  hu: Int16Array;
+  bodyMask?: Uint8Array;
+}
+
 /**
- * A slice already on the working grid (`canonicalSlice` of its HU on exactly `grid`), made before
- * the analysis (the node, while the study arrived), or null: the volume stage then decodes it.
- * It must not throw; a slice it answers is filed as is, so it answers only for these very bytes.
+ * A slice already on exactly `grid`, made before the analysis (the node, while the study
+ * arrived), or null: the volume stage then decodes it. It must not throw; a slice it answers is
+ * filed as is, so it answers only for these very bytes.
  */
-export type GridSliceLookup = (job: SliceJob, grid: CanonicalGrid) => Promise<Int16Array | null>;
+export type GridSliceLookup = (job: SliceJob, grid: CanonicalGrid) => Promise<PrecomputedSlice | null>;
 
 /** volume: a series → its layout and every slice on the level finder's working grid (decoded once). */
 export interface VolumeStageInput {
@@ -191,9 +197,9 @@ async function filePrecomputed(plan: VolumePlan, builder: StackBuilder, lookup: 
   const lane = async () => {
     while (next < plan.ordered.length) {
       const k = next++;
-      const gridHu = await lookup(sliceJobOf(plan.ordered[k], plan.geometry), builder.grid).catch(() => null);
-      if (!gridHu) continue;
-      builder.addGridSlice(k, gridHu);
+      const slice = await lookup(sliceJobOf(plan.ordered[k], plan.geometry), builder.grid).catch(() => null);
+      if (!slice) continue;
+      builder.addGridSlice(k, slice.hu, slice.bodyMask);
       filed.add(k);
     }
   };
