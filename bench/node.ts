@@ -29,6 +29,7 @@ import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import type { StageEvent } from '../src/pipeline/index.ts';
 import { startNode, type RunningNode } from '../src/server.ts';
+import { countsByOutcome } from '../test/support/metrics.ts';
 import { firstString, freeLoopbackPort, orthancUnavailableReason, qido, startOrthanc, type OrthancHandle } from '../test/support/orthanc.ts';
 import { volumeAsDicomSeries, type SeriesInMemory } from './support/nifti-series.ts';
 
@@ -107,7 +108,7 @@ async function nodeStow(label: string, series: SeriesInMemory, lanes: number, de
     const t = Date.now();
     await stowInstances({ url: `${node.url}/dicomweb` }, series.instances);
     // The working-grid slices are made in the background; they are not part of the acknowledgement.
-    return { ms: Date.now() - t, made: await counterByOutcome(node, 'ctmn_arrival_grid_slices_total') };
+    return { ms: Date.now() - t, made: await countsByOutcome(node, 'ctmn_arrival_grid_slices_total') };
   } finally {
     await node.stop();
   }
@@ -184,16 +185,10 @@ async function endToEnd(label: string, series: SeriesInMemory, expectOutputs: bo
   }
 }
 
-/** A counter of the node's /metrics by outcome, e.g. { used: 300, absent: 0 }. */
-async function counterByOutcome(node: RunningNode, name: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  return Object.fromEntries([...text.matchAll(new RegExp(`^${name}\\{outcome="([a-z]+)"\\} (\\d+)`, 'gm'))].map((m) => [m[1], Number(m[2])]));
-}
-
 /** How many slices the analyses filed from the working grid made while the study arrived, of how many looked up. */
 async function precomputedSlices(node: RunningNode): Promise<string> {
-  const made = await counterByOutcome(node, 'ctmn_arrival_grid_slices_total');
-  const looked = await counterByOutcome(node, 'ctmn_precomputed_slices_total');
+  const made = await countsByOutcome(node, 'ctmn_arrival_grid_slices_total');
+  const looked = await countsByOutcome(node, 'ctmn_precomputed_slices_total');
   const total = Object.values(looked).reduce((a, b) => a + b, 0);
   return `${looked.used ?? 0} of ${total} slices looked up came precomputed (intake: ${JSON.stringify(made)}; look-ups: ${JSON.stringify(looked)})`;
 }

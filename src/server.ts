@@ -115,7 +115,7 @@ interface Shared {
 
 /** The receiving side (roles all and intake): STOW-RS, the DICOM SCP, the poller, the review page, retention. */
 function createIntakeSide({ config, queue, metrics, assembly, http }: Shared) {
-  const arrivalGrid = createArrivalGrid({ lanes: config.decode.whileArriving, decodeWorkers: config.decode.workers, ownManufacturer: config.selection.ownManufacturer, made: metrics.gridSlicesMade });
+  const arrivalGrid = createArrivalGrid({ lanes: config.decode.whileArriving, ownManufacturer: config.selection.ownManufacturer, made: metrics.gridSlicesMade });
   const onStored = (stored: StoredInstance) => {
     arrivalGrid.arrived(stored);
     return assembly.stored(stored);

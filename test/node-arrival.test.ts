@@ -23,9 +23,11 @@ import type { LevelInfo, MuscleMeasurements } from '../src/model/index.ts';
 import { generatePhantomStudy, PHANTOM_TRANSFER_SYNTAXES, type PhantomOptions } from '../src/phantom/index.ts';
 import { analyzeHeaders, DEFAULT_STAGES, type Stages } from '../src/pipeline/index.ts';
 import { createArrivalGrid } from '../src/node/arrival-grid.ts';
+import { applyRetention } from '../src/node/retention.ts';
 import { decodeSidecar, encodeSidecar, sidecarKey } from '../src/node/grid-sidecar.ts';
 import { ANALYZE_STUDY, requeueStudy, startNode, type AnalyzeStudyResult, type RunningNode } from '../src/server.ts';
 import { makeTempDir } from './support/env.ts';
+import { countsByOutcome } from './support/metrics.ts';
 import { nodeConfig } from './support/node-config.ts';
 
 /** What one analysis saw and measured: the working stack given to the level finder, the measured slice's mask and figures. */
@@ -62,9 +64,7 @@ async function phantom(options: PhantomOptions): Promise<{ studyInstanceUid: str
 const BASE: PhantomOptions = { rows: 256, columns: 256, fromLevel: 'L2', toLevel: 'T11', sliceThicknessMm: 3, arms: true, seed: 11 };
 
 async function metric(node: RunningNode, name: string, outcome: string): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  const match = new RegExp(`^${name}\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text);
-  return match ? Number(match[1]) : 0;
+  return (await countsByOutcome(node, name))[outcome] ?? 0;
 }
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
@@ -164,6 +164,10 @@ describe('node: work while the study arrives (precomputed working-grid slices)',
     assert.equal(result.outcome, 'measured', JSON.stringify(result));
     assert.deepEqual(await lookups(node!), { used: study.instances.length, absent: 0, stale: 0, corrupt: 0 });
     assertSameAnalysis(seen, await coldAnalysis(config, study.studyInstanceUid));
+    // Retention takes the sidecars with the study's spool folder.
+    const report = await applyRetention({ queue: node!.queue, spoolDir: config.spoolDir, outputDir: config.output.dir, settings: { spoolDaysAfterWriteBack: 0, resultsDays: null }, now: Date.now() + 1000 });
+    assert.equal(report.spoolDeleted, 1, JSON.stringify(report));
+    assert.deepEqual((await readdir(config.spoolDir)).filter((name) => name.includes(study.studyInstanceUid)), [], 'no study folder, no .grid left');
   });
 
   it('late instances (after a first analysis) are filed too; the answer is that of a cold analysis of all', async () => {
@@ -288,7 +292,7 @@ describe('arrival grid', () => {
   it('drops the waiting instances of a study whose analysis begins; others stay', async () => {
     const registry = new Registry();
     const made = new Counter({ name: 'made', help: 'made', labelNames: ['outcome'], registers: [registry] });
-    const grid = createArrivalGrid({ lanes: 1, decodeWorkers: 1, ownManufacturer: 'ct-muscle-node', made });
+    const grid = createArrivalGrid({ lanes: 1, ownManufacturer: 'ct-muscle-node', made });
     const [a, b] = await Promise.all([phantom({ ...BASE, rows: 64, columns: 64, seed: 1 }), phantom({ ...BASE, rows: 64, columns: 64, seed: 2 })]);
     const stored = (study: typeof a) => {
       const { headers } = scanBuffers(study.instances.map((i) => ({ bytes: i.bytes, label: i.sopInstanceUid })));

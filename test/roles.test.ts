@@ -20,6 +20,7 @@ import { SqliteJobQueue } from '../src/queue/sqlite-queue.ts';
 import { startWorkers } from '../src/queue/workers.ts';
 import { ANALYZE_STUDY, startNode, WRITE_BACK, type RunningNode } from '../src/server.ts';
 import { makeTempDir, repoRoot } from './support/env.ts';
+import { countsByOutcome } from './support/metrics.ts';
 import { nodeConfig } from './support/node-config.ts';
 import { freeLoopbackPort } from './support/orthanc.ts';
 import { kill9, startServe, type ServeProcess } from './support/serve-process.ts';
@@ -34,12 +35,6 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
-}
-
-/** One outcome of a counter on a node's /metrics (0 when absent). */
-async function counter(node: RunningNode, name: string, outcome: string): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  return Number(new RegExp(`^${name}\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 }
 
 describe('serve --role: intake and worker processes', function () {
@@ -62,14 +57,14 @@ describe('serve --role: intake and worker processes', function () {
     await sleep(800); // the quiet period (0.2 s) is long over: nothing in the intake runs the job
     assert.deepEqual((await intake.queue.list()).map((j) => [j.kind, j.state]), [[ANALYZE_STUDY, 'pending']]);
     // The intake put every instance on the working grid while it arrived; the worker, another node on the same spool, files them.
-    await waitFor('every instance on the working grid', async () => (await counter(intake, 'ctmn_arrival_grid_slices_total', 'made')) === instances.length);
+    await waitFor('every instance on the working grid', async () => ((await countsByOutcome(intake, 'ctmn_arrival_grid_slices_total')).made) === instances.length);
 
     const worker = await startNode(config, { role: 'worker', stages: truthStages(study.truth) });
     nodes.push(worker);
     await waitFor('the analysis and its write-back', async () => (await intake.queue.list('done')).filter((j) => j.kind === ANALYZE_STUDY || j.kind === WRITE_BACK).length === 2);
     const analysis = (await intake.queue.list('done')).find((j) => j.kind === ANALYZE_STUDY)!;
     assert.equal((analysis.result as { outcome: string }).outcome, 'measured');
-    assert.equal(await counter(worker, 'ctmn_precomputed_slices_total', 'used'), instances.length, 'the worker filed the intake\'s slices');
+    assert.equal((await countsByOutcome(worker, 'ctmn_precomputed_slices_total')).used, instances.length, 'the worker filed the intake\'s slices');
     assert.equal((await fetch(`${worker.url}/readyz`)).status, 200);
     assert.equal((await fetch(`${worker.url}/dicomweb/studies`, { method: 'POST' })).status, 404);
     assert.equal((await fetch(`${worker.url}/`)).status, 404, 'no review page on a worker');

@@ -5,23 +5,24 @@
  *
  * It never holds up an acknowledgement: `arrived` only queues (bounded; beyond the bound an
  * instance is dropped and decoded by the analysis as before), at most `lanes` instances are
- * worked on at once, and a compressed one is decoded on the decoding worker threads. A failure
+ * worked on at once, each on a thread of its own (arrival-worker.ts): the main thread, where the
+ * receivers parse and check what arrives, only reads the file and writes the sidecar. A failure
  * only means "no precomputed slice" (debug log, counted): the analysis decodes that slice itself
  * and meets the same typed error a cold analysis would.
  */
 import type { Counter } from 'prom-client';
-import { decoderFor } from '../dicom/decode-pool.ts';
-import { PADDING_HU } from '../dicom/hu.ts';
+import { Worker } from 'node:worker_threads';
 import type { InstanceHeader, VolumeGeometry } from '../dicom/types.ts';
-import { decodeSliceHu, planVolume, sliceJobOf, type SliceJob } from '../dicom/volume.ts';
+import { planVolume, sliceJobOf } from '../dicom/volume.ts';
 import { describeError, isCtMuscleError } from '../errors.ts';
-import { canonicalGrid, canonicalSlice, type CanonicalGrid } from '../level/canonical.ts';
-import { bodyMaskOf } from '../level/stack.ts';
+import { workerEntrySource } from '../io/worker-source.ts';
+import { canonicalGrid, type CanonicalGrid } from '../level/canonical.ts';
 import { logger } from '../logging.ts';
 import type { GridSliceLookup } from '../pipeline/index.ts';
 import type { StoredInstance } from '../intake/store-instance.ts';
 import { startsWork } from './assembly.ts';
-import { decodeSidecar, encodeSidecar, readSidecar, readSpooled, sidecarKey, sidecarPathOf, writeSidecar } from './grid-sidecar.ts';
+import type { GridReply, GridRequest } from './arrival-worker.ts';
+import { decodeSidecar, encodeSidecar, readSidecar, readSpooled, sidecarKey, sidecarPathOf, writeSidecar, type GridSlice } from './grid-sidecar.ts';
 import type { NodePart } from './part.ts';
 import { readFile } from 'node:fs/promises';
 
@@ -31,10 +32,8 @@ const MAX_WAITING = 4000;
 export type MadeOutcome = 'made' | 'kept' | 'skipped' | 'failed' | 'dropped';
 
 export interface ArrivalGridOptions {
-  /** Instances worked on at once (config decode.whileArriving); 0: none (every arrival is ignored). */
+  /** Instances worked on at once, one thread each (config decode.whileArriving); 0: none (every arrival is ignored). */
   lanes: number;
-  /** config decode.workers: the decoding threads a compressed instance goes to. */
-  decodeWorkers: number;
   ownManufacturer: string;
   made: Counter<'outcome'>;
 }
@@ -53,14 +52,54 @@ function mayBePrecomputed(header: InstanceHeader, ownManufacturer: string): bool
   return startsWork(header, ownManufacturer) && header.numberOfFrames <= 1 && header.imagePositionPatient !== undefined && header.imageOrientationPatient !== undefined && header.pixelSpacing !== undefined;
 }
 
-/** The instance's HU at full resolution (PADDING_HU for padding), decoded as the analysis would. */
-async function decodeHu(job: SliceJob, header: InstanceHeader, decodeWorkers: number): Promise<Int16Array> {
-  // decoderFor decides for a series: asked as for two slices, it answers for this one's syntax.
-  const pool = decoderFor([header, header], decodeWorkers);
-  if (pool) return pool.decode(job);
-  const hu = new Int16Array(job.rows * job.columns);
-  await decodeSliceHu(job, new Int32Array(hu.length), hu, 0);
-  return hu;
+const IDLE_STOP_MS = 20_000;
+
+/** One lane's thread: started on first use, one instance at a time, stopped after a while idle (a node between studies holds none). */
+class GridThread {
+  busy = false;
+  private worker: Worker | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  run(request: GridRequest, transfer: ArrayBuffer[]): Promise<GridSlice> {
+    clearTimeout(this.idleTimer);
+    this.busy = true;
+    const worker = (this.worker ??= new Worker(workerEntrySource(import.meta.url, 'arrival-worker'), { eval: true }));
+    worker.ref();
+    return new Promise<GridSlice>((resolve, reject) => {
+      const settle = () => {
+        worker.off('message', onMessage).off('error', onFailure).off('exit', onFailure);
+        worker.unref();
+        this.busy = false;
+        this.idleTimer = setTimeout(() => void this.stop(), IDLE_STOP_MS).unref();
+      };
+      const onMessage = (reply: GridReply) => {
+        settle();
+        if ('error' in reply) reject(new Error(reply.error));
+        else resolve(reply);
+      };
+      // A thread that dies (out of memory, a native crash) fails its instance and is not reused.
+      const onFailure = (error: Error | number) => {
+        settle();
+        if (this.worker === worker) this.worker = undefined;
+        void worker.terminate();
+        reject(error instanceof Error ? error : new Error(`the thread stopped (exit code ${error})`));
+      };
+      worker.on('message', onMessage).once('error', onFailure).once('exit', onFailure);
+      worker.postMessage(request, transfer);
+    });
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+}
+
+/** Bytes a thread may be handed (transferred, not copied) without taking another view's memory with them. */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
 
 /**
@@ -83,7 +122,7 @@ function gridCache(): (geometry: VolumeGeometry) => CanonicalGrid {
 }
 
 /** One spooled instance onto the grid a series of it alone would have; its sidecar written. */
-async function putOnGrid(path: string, header: InstanceHeader, decodeWorkers: number, gridOf: (geometry: VolumeGeometry) => CanonicalGrid): Promise<MadeOutcome> {
+async function putOnGrid(path: string, header: InstanceHeader, thread: GridThread, gridOf: (geometry: VolumeGeometry) => CanonicalGrid): Promise<MadeOutcome> {
   let plan;
   let grid;
   try {
@@ -100,14 +139,15 @@ async function putOnGrid(path: string, header: InstanceHeader, decodeWorkers: nu
   // The same bytes arrived again (a copy kept, or sent twice): the sidecar made for them stays.
   const existing = await readFile(sidecarPathOf(path)).catch(() => null);
   if (existing && typeof decodeSidecar(existing, key, grid) !== 'string') return 'kept';
-  const hu = await decodeHu({ ...job, source: { kind: 'memory', bytes, label: path } }, header, decodeWorkers);
-  const gridHu = canonicalSlice(hu, 0, PADDING_HU, grid);
-  await writeSidecar(path, encodeSidecar(key, grid, { hu: gridHu, bodyMask: bodyMaskOf(gridHu, grid.width, grid.height) }));
+  const owned = ownBuffer(bytes);
+  const slice = await thread.run({ job: { ...job, source: { kind: 'memory', bytes: owned, label: path } }, geometry: plan.geometry }, [owned.buffer as ArrayBuffer]);
+  await writeSidecar(path, encodeSidecar(key, grid, slice));
   return 'made';
 }
 
 export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
-  const { lanes, decodeWorkers, ownManufacturer, made } = options;
+  const { lanes, ownManufacturer, made } = options;
+  const threads = Array.from({ length: lanes }, () => new GridThread());
   // One entry per spooled file: a copy arriving again while waiting is worked on once, as it is then.
   const waiting = new Map<string, InstanceHeader>();
   let active = 0;
@@ -123,7 +163,7 @@ export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
   async function work(path: string, header: InstanceHeader): Promise<void> {
     let outcome: MadeOutcome;
     try {
-      outcome = await putOnGrid(path, header, decodeWorkers, gridOf);
+      outcome = await putOnGrid(path, header, threads.find((t) => !t.busy)!, gridOf);
     } catch (error) {
       outcome = 'failed';
       logger.debug('instance not put on the working grid while arriving; the analysis decodes it', { sopInstanceUid: header.sopInstanceUid, ...describeError(error) });
@@ -181,6 +221,7 @@ export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
       waiting.clear();
       await this.idle();
       settled = [];
+      await Promise.all(threads.map((t) => t.stop()));
     },
   };
 }

@@ -143,7 +143,10 @@ export function decodeSidecar(data: Buffer, key: Buffer, grid: CanonicalGrid): G
  */
 export async function writeSidecar(spooledPath: string, data: Buffer): Promise<void> {
   const target = sidecarPathOf(spooledPath);
-  await mkdir(dirname(target), { recursive: true });
+  // Not recursive: a study folder retention has just taken away is not made again for a cache.
+  await mkdir(dirname(target)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
   const temporary = partialPathFor(target);
   try {
     await writeFile(temporary, data);

@@ -1,0 +1,47 @@
+/**
+ * A thread that puts spooled instances on the working grid (arrival-grid.ts): decode, resample
+ * onto the grid of the series' geometry, find the body. Off the main thread, where the receivers
+ * parse and check what arrives: their answers never wait behind a slice being put on a grid.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { VolumeGeometry } from '../dicom/types.ts';
+import { PADDING_HU } from '../dicom/hu.ts';
+import { decodeSliceHu, type SliceJob } from '../dicom/volume.ts';
+import { describeError } from '../errors.ts';
+import { canonicalGrid, canonicalSlice, type CanonicalGrid } from '../level/canonical.ts';
+import { bodyMaskOf } from '../level/stack.ts';
+
+export interface GridRequest {
+  job: SliceJob;
+  geometry: VolumeGeometry;
+}
+
+export type GridReply = { hu: Int16Array; bodyMask: Uint8Array } | { error: string };
+
+// The grid of the last geometry: the instances of a series come one after another.
+let last: { key: string; grid: CanonicalGrid } | undefined;
+
+function gridOf(geometry: VolumeGeometry): CanonicalGrid {
+  const key = JSON.stringify(geometry);
+  if (last?.key !== key) last = { key, grid: canonicalGrid(geometry) };
+  return last.grid;
+}
+
+async function putOnGrid({ job, geometry }: GridRequest): Promise<{ hu: Int16Array; bodyMask: Uint8Array }> {
+  const grid = gridOf(geometry);
+  const voxels = job.rows * job.columns;
+  const hu = new Int16Array(voxels);
+  await decodeSliceHu(job, new Int32Array(voxels), hu, 0);
+  const gridHu = canonicalSlice(hu, 0, PADDING_HU, grid);
+  return { hu: gridHu, bodyMask: bodyMaskOf(gridHu, grid.width, grid.height) };
+}
+
+parentPort!.on('message', (request: GridRequest) => {
+  putOnGrid(request).then(
+    (slice) => parentPort!.postMessage(slice satisfies GridReply, [slice.hu.buffer as ArrayBuffer, slice.bodyMask.buffer as ArrayBuffer]),
+    (error: unknown) => {
+      const { code, message } = describeError(error);
+      parentPort!.postMessage({ error: `${code}: ${message}` } satisfies GridReply);
+    },
+  );
+});
