@@ -94,6 +94,16 @@ function brokenCodestream(instance: Instance): Instance {
   return { ...instance, bytes };
 }
 
+/** The niceness of each thread of this process (or of the main thread only), from /proc. */
+async function threadNiceness(mainOnly = false): Promise<number[]> {
+  const tasks = mainOnly ? [String(process.pid)] : await readdir('/proc/self/task');
+  const nicenessOf = async (task: string) => {
+    const stat = await readFile(`/proc/self/task/${task}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  };
+  return Promise.all(tasks.map(nicenessOf));
+}
+
 /** The spooled instances that were put on the grid while arriving (made, or kept for the same bytes). */
 async function putOnGrid(node: RunningNode): Promise<number> {
   return (await metric(node, 'ctmn_arrival_grid_slices_total', 'made')) + (await metric(node, 'ctmn_arrival_grid_slices_total', 'kept'));
@@ -160,6 +170,8 @@ describe('node: work while the study arrives (precomputed working-grid slices)',
     await until(async () => (await putOnGrid(node!)) === study.instances.length, 'every instance on the grid');
     const sidecars = await readdir(join(spooledStudyDir(config.spoolDir, study.studyInstanceUid), '.grid'));
     assert.equal(sidecars.length, study.instances.length);
+    // The work ran on a thread of its own, at a lower priority than the receivers' (Linux: /proc).
+    if (process.platform === 'linux') assert.ok((await threadNiceness()).includes(Math.min(19, (await threadNiceness(true))[0] + 10)), JSON.stringify(await threadNiceness()));
     const result = await analyse(study.studyInstanceUid);
     assert.equal(result.outcome, 'measured', JSON.stringify(result));
     assert.deepEqual(await lookups(node!), { used: study.instances.length, absent: 0, stale: 0, corrupt: 0 });

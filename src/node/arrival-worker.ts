@@ -1,8 +1,11 @@
 /**
  * A thread that puts spooled instances on the working grid (arrival-grid.ts): decode, resample
  * onto the grid of the series' geometry, find the body. Off the main thread, where the receivers
- * parse and check what arrives: their answers never wait behind a slice being put on a grid.
+ * parse and check what arrives, and at a lower priority: their answers never wait behind a slice
+ * being put on a grid.
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { VolumeGeometry } from '../dicom/types.ts';
 import { PADDING_HU } from '../dicom/hu.ts';
@@ -35,6 +38,24 @@ async function putOnGrid({ job, geometry }: GridRequest): Promise<{ hu: Int16Arr
   const gridHu = canonicalSlice(hu, 0, PADDING_HU, grid);
   return { hu: gridHu, bodyMask: bodyMaskOf(gridHu, grid.width, grid.height) };
 }
+
+/** Niceness added to this thread's: it takes a core mostly when the receivers and the analysis leave one idle. */
+const BACKGROUND_NICE = 10;
+
+/**
+ * Linux: lower this thread's priority alone (a thread is a task with an id of its own, which
+ * /proc/thread-self names). Elsewhere, or when not allowed, it runs at the process's priority.
+ */
+function lowerOwnPriority(): void {
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(threadId) && threadId !== process.pid) setPriority(threadId, Math.min(19, getPriority(threadId) + BACKGROUND_NICE));
+  } catch {
+    // No /proc, or not permitted: nothing to do.
+  }
+}
+
+lowerOwnPriority();
 
 parentPort!.on('message', (request: GridRequest) => {
   putOnGrid(request).then(
