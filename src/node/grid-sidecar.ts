@@ -44,8 +44,11 @@ export interface FileIdentity {
 /** What a lookup found: `used` (a valid sidecar), `absent`, `stale` (made for other bytes or another grid), `corrupt`. */
 export type LookupOutcome = 'used' | 'absent' | 'stale' | 'corrupt';
 
+/** The folder in a study's spool folder that holds its sidecars (hidden: the scan skips it). */
+export const SIDECAR_FOLDER = '.grid';
+
 export function sidecarPathOf(spooledPath: string): string {
-  return join(dirname(spooledPath), '.grid', `${basename(spooledPath, '.dcm')}.grid`);
+  return join(dirname(spooledPath), SIDECAR_FOLDER, `${basename(spooledPath, '.dcm')}.grid`);
 }
 
 const gridDigests = new WeakMap<CanonicalGrid, string>();
