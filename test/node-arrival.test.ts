@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { Counter, Registry } from 'prom-client';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../src/config.ts';
 import { scanBuffers, scanPaths } from '../src/dicom/scan.ts';
@@ -176,7 +176,9 @@ describe('node: work while the study arrives (precomputed working-grid slices)',
     assert.equal(result.outcome, 'measured', JSON.stringify(result));
     assert.deepEqual(await lookups(node!), { used: study.instances.length, absent: 0, stale: 0, corrupt: 0 });
     assertSameAnalysis(seen, await coldAnalysis(config, study.studyInstanceUid));
-    // Retention takes the sidecars with the study's spool folder.
+    // Retention takes the sidecars with the study's spool folder, even one written after the analysis (not an arrival).
+    const late = new Date(Date.now() + 500);
+    await utimes(join(spooledStudyDir(config.spoolDir, study.studyInstanceUid), '.grid', sidecars[0]), late, late);
     const report = await applyRetention({ queue: node!.queue, spoolDir: config.spoolDir, outputDir: config.output.dir, settings: { spoolDaysAfterWriteBack: 0, resultsDays: null }, now: Date.now() + 1000 });
     assert.equal(report.spoolDeleted, 1, JSON.stringify(report));
     assert.deepEqual((await readdir(config.spoolDir)).filter((name) => name.includes(study.studyInstanceUid)), [], 'no study folder, no .grid left');

@@ -20,6 +20,7 @@ import { logger } from '../logging.ts';
 import type { Job, JobQueue } from '../queue/job-queue.ts';
 import { freeBytes } from '../io/durable-file.ts';
 import { ANALYZE_STUDY, WRITE_BACK, type AnalyzeStudyResult } from './jobs.ts';
+import { SIDECAR_FOLDER } from './grid-sidecar.ts';
 import type { RetentionMetrics } from './metrics.ts';
 import type { NodePart } from './part.ts';
 
@@ -70,6 +71,10 @@ export interface RetentionReport {
   leftoversFinished: number;
 }
 
+/**
+ * The bytes under a folder and its newest file's time. The working-grid sidecars (made in the
+ * background, possibly after the study's analysis) count as bytes but not as an arrival.
+ */
 async function folderBytes(dir: string): Promise<{ bytes: number; newest: number }> {
   let bytes = 0;
   let newest = 0;
@@ -78,7 +83,7 @@ async function folderBytes(dir: string): Promise<{ bytes: number; newest: number
     if (entry.isDirectory()) {
       const inner = await folderBytes(path);
       bytes += inner.bytes;
-      newest = Math.max(newest, inner.newest);
+      if (entry.name !== SIDECAR_FOLDER) newest = Math.max(newest, inner.newest);
     } else {
       const info = await stat(path);
       bytes += info.size;
