@@ -10,6 +10,7 @@
 import type { CtVolume, SliceInfo, VolumeGeometry } from '../dicom/types.ts';
 import { canonicalGrid, canonicalSlice, type CanonicalGrid } from './canonical.ts';
 import { largestComponent } from '../image/morphology.ts';
+import { LargestRegionFinder } from '../image/runs.ts';
 
 export const BODY_HU = -500;
 
@@ -58,9 +59,23 @@ export function bodyMaskOf(slice: Int16Array, width: number, height: number, den
   return largestComponent(dense, height, width);
 }
 
-/** A slice's body mask (`bodyMaskOf`), then its centroid, written into the stack at slice k. */
-function addBody(stack: WorkStack, k: number, mask: Uint8Array): void {
-  const { width, height, mm } = stack;
+/** Per-builder buffers, reused for every slice (a series has hundreds: no allocation per slice). */
+interface BodyWorkspace {
+  dense: Uint8Array;
+  regions: LargestRegionFinder;
+}
+
+/** The centroid from the body's pixel count and coordinate sums; a few square centimetres is a strap or a cable, not a trunk. */
+function setCentre(stack: WorkStack, k: number, n: number, sx: number, sy: number): void {
+  if (n * stack.mm * stack.mm > 2000) {
+    stack.centreX[k] = sx / n;
+    stack.centreY[k] = sy / n;
+  }
+}
+
+/** A slice's body mask (`bodyMaskOf`, e.g. made while the study arrived), then its centroid, written into the stack at slice k. */
+function addBodyMask(stack: WorkStack, k: number, mask: Uint8Array): void {
+  const { width, height } = stack;
   const plane = width * height;
   const bits = stack.body;
   let n = 0;
@@ -75,11 +90,38 @@ function addBody(stack: WorkStack, k: number, mask: Uint8Array): void {
     sx += x;
     sy += (p - x) / width;
   }
-  // A few square centimetres is a strap or a cable, not a trunk.
-  if (n * mm * mm > 2000) {
-    stack.centreX[k] = sx / n;
-    stack.centreY[k] = sy / n;
+  setCentre(stack, k, n, sx, sy);
+}
+
+/**
+ * The same from the slice itself, without making a mask: the body (the largest region denser
+ * than BODY_HU, as `bodyMaskOf` picks it) is found on the slice's runs in the builder's buffers.
+ */
+function addBody(stack: WorkStack, k: number, slice: Int16Array, work: BodyWorkspace): void {
+  const { width, height } = stack;
+  const plane = width * height;
+  const dense = work.dense;
+  for (let p = 0; p < plane; p++) dense[p] = slice[p] > BODY_HU ? 1 : 0;
+  const runs = work.regions.find(dense);
+  if (runs.largest < 0) return;
+  const bits = stack.body;
+  const sliceBase = k * plane;
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let i = runs.largest; i < runs.count; i++) {
+    if (runs.region[i] !== runs.largest) continue;
+    const y = runs.runRow[i];
+    const start = runs.runStart[i];
+    const end = runs.runEnd[i];
+    for (let v = sliceBase + y * width + start, x = start; x < end; x++, v++) bits[v >> 3] |= 1 << (v & 7);
+    // Whole numbers: the sums are exact in any order, so equal to a pixel-by-pixel count.
+    const length = end - start;
+    n += length;
+    sx += ((start + end - 1) * length) / 2;
+    sy += y * length;
   }
+  setCentre(stack, k, n, sx, sy);
 }
 
 /** An empty stack for a series of this geometry and these slices; throws for a non-axial series. */
@@ -100,21 +142,22 @@ export function startStack(geometry: VolumeGeometry, slices: Pick<SliceInfo, 'zM
     centreY: new Float64Array(depth).fill(Number.NaN),
     zMm: Float64Array.from(slices, (s) => s.zMm),
   };
-  const dense = new Uint8Array(plane);
+  const work: BodyWorkspace = { dense: new Uint8Array(plane), regions: new LargestRegionFinder(height, width) };
   const sliceOf = (k: number) => stack.hu.subarray(k * plane, (k + 1) * plane);
   return {
     grid,
     add(k, hu, base, paddingHu) {
       const slice = sliceOf(k);
       canonicalSlice(hu, base, paddingHu, grid, slice);
-      addBody(stack, k, bodyMaskOf(slice, width, height, dense));
+      addBody(stack, k, slice, work);
     },
     addGridSlice(k, gridHu, bodyMask) {
       if (gridHu.length !== plane) throw new RangeError(`A working-grid slice has ${plane} pixels, not ${gridHu.length}.`);
       if (bodyMask && bodyMask.length !== plane) throw new RangeError(`A working-grid body mask has ${plane} pixels, not ${bodyMask.length}.`);
       const slice = sliceOf(k);
       slice.set(gridHu);
-      addBody(stack, k, bodyMask ?? bodyMaskOf(slice, width, height, dense));
+      if (bodyMask) addBodyMask(stack, k, bodyMask);
+      else addBody(stack, k, slice, work);
     },
     finish: () => stack,
   };
