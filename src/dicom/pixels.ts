@@ -44,36 +44,41 @@ export function pixelFormatOf(dataset: NaturalDataset): PixelFormat {
   };
 }
 
-function pixelDataFragments(dataset: NaturalDataset): ArrayBuffer[] {
+/**
+ * The PixelData value(s) as bytes: ArrayBuffers as dcmjs gives them, or views into the instance's
+ * bytes (`pixelsOfScanned`, which does not copy them).
+ */
+function pixelDataFragments(dataset: NaturalDataset): Uint8Array[] {
   const pixelData = dataset.PixelData ?? dataset.FloatPixelData ?? dataset.DoubleFloatPixelData;
-  const fragments = (Array.isArray(pixelData) ? pixelData : pixelData ? [pixelData] : []).filter(
-    (v): v is ArrayBuffer => v instanceof ArrayBuffer && v.byteLength > 0,
-  );
+  const values: unknown[] = Array.isArray(pixelData) ? pixelData : pixelData ? [pixelData] : [];
+  const fragments = values
+    .map((v) => (v instanceof ArrayBuffer ? new Uint8Array(v) : v instanceof Uint8Array ? v : null))
+    .filter((v): v is Uint8Array => v !== null && v.byteLength > 0);
   if (fragments.length === 0) throw new CtMuscleError('E_NO_PIXEL_DATA', 'The instance has no pixel data.');
   return fragments;
 }
 
-function concat(buffers: ArrayBuffer[]): Uint8Array {
+function concat(buffers: Uint8Array[]): Uint8Array {
   const total = buffers.reduce((sum, b) => sum + b.byteLength, 0);
   const out = new Uint8Array(total);
   let offset = 0;
   for (const b of buffers) {
-    out.set(new Uint8Array(b), offset);
+    out.set(b, offset);
     offset += b.byteLength;
   }
   return out;
 }
 
 /** The compressed bytes of one frame: dcmjs splits frames by the offset table; a lone frame may span fragments. */
-function encapsulatedFrame(fragments: ArrayBuffer[], format: PixelFormat, frameIndex: number): Uint8Array {
-  if (format.numberOfFrames === 1) return fragments.length === 1 ? new Uint8Array(fragments[0]) : concat(fragments);
+function encapsulatedFrame(fragments: Uint8Array[], format: PixelFormat, frameIndex: number): Uint8Array {
+  if (format.numberOfFrames === 1) return fragments.length === 1 ? fragments[0] : concat(fragments);
   if (fragments.length !== format.numberOfFrames) {
     throw new CtMuscleError(
       'E_DECODE_FAILED',
       `${format.numberOfFrames} frames but ${fragments.length} fragments and no usable Basic Offset Table.`,
     );
   }
-  return new Uint8Array(fragments[frameIndex]);
+  return fragments[frameIndex];
 }
 
 function frameSampleCount(format: PixelFormat): number {
@@ -81,8 +86,8 @@ function frameSampleCount(format: PixelFormat): number {
 }
 
 /** Native (uncompressed) frame bytes, little-endian, with 1-bit data unpacked to one byte per pixel. */
-function nativeFrame(fragments: ArrayBuffer[], format: PixelFormat, frameIndex: number, bigEndian: boolean): { bytes: Uint8Array; bytesPerSample: 1 | 2 | 4 } {
-  const all = fragments.length === 1 ? new Uint8Array(fragments[0]) : concat(fragments);
+function nativeFrame(fragments: Uint8Array[], format: PixelFormat, frameIndex: number, bigEndian: boolean): { bytes: Uint8Array; bytesPerSample: 1 | 2 | 4 } {
+  const all = fragments.length === 1 ? fragments[0] : concat(fragments);
   const samples = frameSampleCount(format);
   if (format.bitsAllocated === 1) {
     const firstBit = frameIndex * samples;

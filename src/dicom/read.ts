@@ -6,7 +6,7 @@ import dcmjs from 'dcmjs';
 import type { DicomJsonDict, ReadOptions } from 'dcmjs';
 import { CtMuscleError } from '../errors.ts';
 import { numberTuple, numberValue, stringValue, stringValues } from './dataset-values.ts';
-import { readRegularFile } from './read-file.ts';
+import { readRegularFile, type ReusableBuffer } from './read-file.ts';
 import { declaredImage, IMAGE_SIZE_TAGS } from './declared-size.ts';
 import { inflateDataset, inflateDatasetSync } from './inflate.ts';
 import { DEFAULT_DICOM_LIMITS, type DicomLimits } from './limits.ts';
@@ -36,6 +36,8 @@ export interface ParsedDicom {
   structure?: DatasetStructure;
   /** Byte order of the walked dataset (Deflated: after inflation). */
   littleEndian?: boolean;
+  /** Header-only parses: dcmjs stopped at the top-level PixelData tag (it read nothing after it). */
+  stoppedAtPixelData?: boolean;
 }
 
 export interface ParseOptions {
@@ -130,10 +132,12 @@ function parseLocated(located: LocatedDataset, datasetBytes: Uint8Array, options
   const readOptions = stopBeforePixels ? { untilTag: PIXEL_DATA_TAG, includeUntilTagValue: false, ignoreErrors: false } : { ignoreErrors: false };
   let meta: NaturalDataset;
   let dataset: NaturalDataset;
+  let stoppedAtPixelData: boolean;
   try {
     meta = dcmjs.data.DicomMetaDictionary.naturalizeDataset(readMeta(located.metaBytes));
     const dict = readDataset(datasetBytes, located.transferSyntaxUid, readOptions);
     if (Object.keys(dict).length === 0) throw new CtMuscleError('E_NOT_DICOM', 'The input holds no DICOM elements.');
+    stoppedAtPixelData = stopBeforePixels && PIXEL_DATA_TAG in dict;
     if (stopBeforePixels) delete dict[PIXEL_DATA_TAG];
     // Naturalizing can fail too (a PatientName re-declared as DS: "Cannot add accessors to non-string primitives").
     dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict);
@@ -150,6 +154,7 @@ function parseLocated(located: LocatedDataset, datasetBytes: Uint8Array, options
     pixelDataTruncated: !options.headerOnly && truncated,
     structure,
     littleEndian: order.littleEndian,
+    stoppedAtPixelData,
   };
 }
 
@@ -203,8 +208,9 @@ function encapsulatedValue(bytes: Uint8Array, valueOffset: number, end: number):
 /**
  * The pixel data of an instance whose header the scan already parsed: the bytes are walked again
  * (every length checked) but not handed to dcmjs a second time; the pixel attributes are the
- * header's. Null where only a full parse will do: Deflated or big-endian data, several frames, or
- * bytes that are not the instance scanned (another SOP Instance UID or image size).
+ * header's; native pixel data is a view into `bytes`. Null where only a full parse will do:
+ * Deflated or big-endian data, several frames, or bytes that are not the instance scanned
+ * (another SOP Instance UID or image size).
  */
 export function pixelsOfScanned(bytes: Uint8Array, scanned: ScannedPixels, limits: DicomLimits = DEFAULT_DICOM_LIMITS): ParsedDicom | null {
   const located = locateDataset(bytes, limits);
@@ -228,8 +234,9 @@ export function pixelsOfScanned(bytes: Uint8Array, scanned: ScannedPixels, limit
   if (extent && !truncated) {
     const data = located.datasetBytes;
     const start = extent.valueOffset;
-    // A copy into an ArrayBuffer of its own, as dcmjs gives (a Buffer's slice() would share the file's memory).
-    dataset.PixelData = extent.encapsulated ? [encapsulatedValue(data, start, start + extent.presentLength)] : toArrayBuffer(data.subarray(start, start + extent.presentLength));
+    // Native data is a view into `bytes`, not a copy (decodeFrame copies it into stored values):
+    // the result lives no longer than the bytes it was made from.
+    dataset.PixelData = extent.encapsulated ? [encapsulatedValue(data, start, start + extent.presentLength)] : data.subarray(start, start + extent.presentLength);
   }
   return { transferSyntaxUid: located.transferSyntaxUid, meta: {}, dataset, pixelDataTruncated: truncated, structure, littleEndian: true };
 }
@@ -238,9 +245,10 @@ function describeSource(source: InstanceSource): string {
   return source.kind === 'file' ? source.path : source.label;
 }
 
-export async function loadSourceBytes(source: InstanceSource, limits: DicomLimits = DEFAULT_DICOM_LIMITS): Promise<Uint8Array> {
+/** An instance's bytes; a file is read into `into` when given (the bytes are then valid until its next use). */
+export async function loadSourceBytes(source: InstanceSource, limits: DicomLimits = DEFAULT_DICOM_LIMITS, into?: ReusableBuffer): Promise<Uint8Array> {
   if (source.kind === 'memory') return source.bytes;
-  return readRegularFile(source.path, limits.maxInstanceBytes);
+  return readRegularFile(source.path, limits.maxInstanceBytes, { into });
 }
 
 /**
@@ -311,7 +319,43 @@ export function headerFromParsed(parsed: ParsedDicom, source: InstanceSource): I
   };
 }
 
+/**
+ * How much of a file the scan reads first: the header of a CT slice is a few KiB (private
+ * vendor groups can make it tens), its pixel data 0.5 MiB. Files whose header runs past this
+ * are read whole.
+ */
+export const HEADER_READ_BYTES = 64 * 1024;
+
+/**
+ * The header-only parse of the first bytes of a file, or null where only the whole file can give
+ * the parse (and the error) reading it whole gives. Accepted only when everything up to the
+ * top-level PixelData lies in `head`: the structural walk reached native PixelData without an
+ * error (it checks nothing after it when it stops there) and dcmjs stopped at that same tag. A
+ * Deflated dataset, encapsulated pixel data (its items are walked to the end of the input) and
+ * any error are left to the whole file.
+ */
+export function parseHeaderOfHead(head: Uint8Array, limits: DicomLimits = DEFAULT_DICOM_LIMITS): ParsedDicom | null {
+  try {
+    const located = locateDataset(head, limits);
+    if (located.transferSyntaxUid === TS.deflatedExplicitVrLittleEndian) return null;
+    const parsed = parseLocated(located, located.datasetBytes, { headerOnly: true, limits });
+    const pixelData = parsed.structure?.pixelData;
+    return pixelData && !pixelData.encapsulated && parsed.stoppedAtPixelData ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+async function readFileHeader(path: string, limits: DicomLimits): Promise<ParsedDicom> {
+  let fromHead: ParsedDicom | null = null;
+  const bytes = await readRegularFile(path, limits.maxInstanceBytes, {
+    head: { bytes: HEADER_READ_BYTES, wantsAll: (head) => (fromHead = parseHeaderOfHead(head, limits)) === null },
+  });
+  return fromHead ?? (await parseDicomAsync(bytes, { headerOnly: true, limits }));
+}
+
+/** The header of an instance; a file is read only as far as its header goes where that can be told safely. */
 export async function readInstanceHeader(source: InstanceSource, limits: DicomLimits = DEFAULT_DICOM_LIMITS): Promise<InstanceHeader> {
-  const bytes = await loadSourceBytes(source, limits);
-  return headerFromParsed(await parseDicomAsync(bytes, { headerOnly: true, limits }), source);
+  if (source.kind === 'file') return headerFromParsed(await readFileHeader(source.path, limits), source);
+  return headerFromParsed(await parseDicomAsync(source.bytes, { headerOnly: true, limits }), source);
 }

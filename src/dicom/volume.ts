@@ -8,6 +8,8 @@ import { numberValue } from './dataset-values.ts';
 import { analyzeStack, BLOCKING_ISSUES, planeOf } from './geometry.ts';
 import { PADDING_HU, paddingInStoredRange, storedToHounsfield } from './hu.ts';
 import { decodeFrame, pixelFormatOf } from './pixels.ts';
+import { DEFAULT_DICOM_LIMITS } from './limits.ts';
+import { ReusableBuffer } from './read-file.ts';
 import { loadSourceBytes, parseDicomAsync, pixelsOfScanned, type ScannedPixels } from './read.ts';
 import type { SeriesGroup } from './series.ts';
 import type { CtVolume, InstanceHeader, InstanceSource, NaturalDataset, SeriesLayout, SliceInfo, VolumeGeometry } from './types.ts';
@@ -115,9 +117,10 @@ export function sliceJobOf(header: InstanceHeader, geometry: VolumeGeometry): Sl
 /**
  * Decode one instance of the series and rescale it into `out` from `offset` (rows × columns HU).
  * The header the scan parsed is not parsed again (`pixelsOfScanned`) unless the file needs it.
+ * A caller decoding many slices passes its `file` buffer: the file is read into it, not into fresh memory.
  */
-export async function decodeSliceHu(job: SliceJob, scratch: Int32Array, out: Int16Array, offset: number): Promise<void> {
-  const bytes = await loadSourceBytes(job.source);
+export async function decodeSliceHu(job: SliceJob, scratch: Int32Array, out: Int16Array, offset: number, file?: ReusableBuffer): Promise<void> {
+  const bytes = await loadSourceBytes(job.source, DEFAULT_DICOM_LIMITS, file);
   const parsed = pixelsOfScanned(bytes, job) ?? (await parseDicomAsync(bytes));
   const format = pixelFormatOf(parsed.dataset);
   if (format.samplesPerPixel !== 1 || !format.photometricInterpretation.startsWith('MONOCHROME')) {
@@ -181,9 +184,10 @@ export async function buildVolume(group: SeriesGroup, options: VolumeOptions = {
   const slices: SliceInfo[] = [];
   // One stored-value buffer for the whole series: each slice is decoded into it, then rescaled into `hu`.
   const scratch = new Int32Array(sliceVoxels);
+  const file = new ReusableBuffer();
   for (let n = 0; n < indices.length; n++) {
     const header = plan.ordered[indices[n]];
-    await decodeSliceHu(sliceJobOf(header, geometry), scratch, hu, n * sliceVoxels);
+    await decodeSliceHu(sliceJobOf(header, geometry), scratch, hu, n * sliceVoxels, file);
     slices.push(sliceInfoOf(header, geometry.normal));
   }
   return { ...layoutOf(group, plan, slices), hu, paddingHu: PADDING_HU };
@@ -218,8 +222,9 @@ export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: 
     const sliceVoxels = plan.geometry.rows * plan.geometry.columns;
     const hu = new Int16Array(sliceVoxels);
     const scratch = new Int32Array(sliceVoxels);
+    const file = new ReusableBuffer();
     for (let n = 0; n < jobs.length; n++) {
-      await decodeSliceHu(jobs[n], scratch, hu, 0);
+      await decodeSliceHu(jobs[n], scratch, hu, 0, file);
       visitAt(n, hu);
     }
   }
