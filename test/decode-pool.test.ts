@@ -8,7 +8,8 @@ import { DecodePool, decoderFor } from '../src/dicom/decode-pool.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
 import { groupIntoSeries, type SeriesGroup } from '../src/dicom/series.ts';
 import type { InstanceHeader } from '../src/dicom/types.ts';
-import { buildVolume, decodeSeries, planVolume, type SliceDecoder } from '../src/dicom/volume.ts';
+import { buildVolume, decodeSeries, planVolume, sliceInfosOf, type GridTarget, type SliceDecoder } from '../src/dicom/volume.ts';
+import { buildStack, startStack, type WorkStack } from '../src/level/stack.ts';
 import { describeError } from '../src/errors.ts';
 import { generatePhantomStudy, PHANTOM_TRANSFER_SYNTAXES as TS } from '../src/phantom/index.ts';
 
@@ -96,10 +97,53 @@ describe('decoding a compressed series on worker threads', function () {
     assert.equal((await pooled(good, pool)).order.length, good.instances.length);
   });
 
+  /** The working stack filled by decodeSeries onto the grid (through `decoder` when given). */
+  async function stackOnGrid(group: SeriesGroup, decoder?: SliceDecoder, sharedTarget = true): Promise<WorkStack> {
+    const plan = planVolume(group);
+    const builder = startStack(plan.geometry, sliceInfosOf(plan));
+    // A target outside shared memory: the workers must send their slices back instead.
+    const plain = new Int16Array(builder.grid.width * builder.grid.height * plan.ordered.length);
+    const target: GridTarget = sharedTarget ? builder : { grid: builder.grid, slice: (k) => plain.subarray(k * plain.length / plan.ordered.length, (k + 1) * plain.length / plan.ordered.length) };
+    await decodeSeries(group, plan, (k, gridHu) => builder.addGridSlice(k, gridHu), decoder, undefined, target);
+    return builder.finish();
+  }
+
+  function assertSameStack(actual: WorkStack, expected: WorkStack): void {
+    for (const key of ['hu', 'body', 'centreX', 'centreY'] as const) {
+      assert.ok(Buffer.from(actual[key].buffer).equals(Buffer.from(expected[key].buffer)), key);
+    }
+    assert.ok(actual.hu.some((v) => v > 0), 'the stack holds tissue');
+  }
+
+  for (const [name, uid] of [['uncompressed', TS.explicitVrLittleEndian], ['JPEG 2000 lossless', TS.jpeg2000Lossless]] as const) {
+    it(`${name}: slices put on the working grid by the workers, in place or sent back, make the stack built from the whole volume`, async () => {
+      const group = await phantomSeries(uid);
+      const expected = buildStack(await buildVolume(group));
+      assertSameStack(await stackOnGrid(group), expected);
+      assertSameStack(await stackOnGrid(group, pool), expected);
+      assertSameStack(await stackOnGrid(group, pool, false), expected);
+    });
+  }
+
+  it('uncompressed onto the grid: a broken series fails with its lowest broken slice’s typed error, as on this thread', async () => {
+    const native = await phantomSeries(TS.explicitVrLittleEndian);
+    const small = await generatePhantomStudy({ rows: 64, columns: 64, fromLevel: 'L1', toLevel: 'T12', seed: 4 });
+    const plan = planVolume(native);
+    const broken = new Set([7, 3].map((k) => plan.ordered[k].sopInstanceUid));
+    const group = { ...native, instances: native.instances.map((h) => (broken.has(h.sopInstanceUid) && h.source.kind === 'memory' ? { ...h, source: { ...h.source, bytes: small.files[0].bytes } } : h)) };
+    const outcome = (decoder?: SliceDecoder) => stackOnGrid(group, decoder).then(() => assert.fail('the broken series decoded'), (error: unknown) => describeError(error));
+    const sequential = await outcome();
+    assert.equal(sequential.code, 'E_INCONSISTENT_GEOMETRY', sequential.message);
+    assert.ok(sequential.message.startsWith(plan.ordered[3].sopInstanceUid), sequential.message);
+    assert.deepEqual(await outcome(pool), sequential);
+  });
+
   it('is used only where it helps: compressed, more than one slice, more than one worker', async () => {
     const j2k = await phantomSeries(TS.jpeg2000Lossless);
     const native = await phantomSeries(TS.explicitVrLittleEndian);
-    assert.equal(decoderFor(native.instances, 4), undefined);
+    assert.equal(decoderFor(native.instances, 4), undefined, 'uncompressed at full resolution');
+    assert.notEqual(decoderFor(native.instances, 4, true), undefined, 'uncompressed put on the working grid by the workers');
+    assert.equal(decoderFor(native.instances, 1, true), undefined);
     assert.equal(decoderFor(j2k.instances, 1), undefined);
     assert.equal(decoderFor(j2k.instances.slice(0, 1), 4), undefined);
     const shared = decoderFor(j2k.instances, 2);

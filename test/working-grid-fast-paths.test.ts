@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import type { VolumeGeometry } from '../src/dicom/types.ts';
 import { largestComponent } from '../src/image/morphology.ts';
 import { LargestRegionFinder } from '../src/image/runs.ts';
-import { averageBlocks, canonicalGrid, canonicalSlice } from '../src/level/canonical.ts';
+import { averageBlocks } from '../src/image/blocks.ts';
+import { canonicalGrid, canonicalSlice } from '../src/level/canonical.ts';
 import { BODY_HU, inBody, startStack } from '../src/level/stack.ts';
 import { createRng } from '../src/phantom/random.ts';
 

@@ -27,6 +27,12 @@ function errorOf(reply: Extract<DecodeReply, { error: unknown }>['error']): Erro
   return new Error(reply.message);
 }
 
+/** The grid slice a worker wrote into the job's shared memory. */
+function writtenInPlace({ grid, gridInto }: SliceJob): Int16Array {
+  if (!grid || !gridInto) throw new CtMuscleError('E_DECODE_FAILED', 'A decoding worker answered without pixels for a job that had nowhere to write them.');
+  return new Int16Array(gridInto.buffer, gridInto.byteOffset, grid.width * grid.height);
+}
+
 export class DecodePool implements SliceDecoder {
   private readonly queue: Pending[] = [];
   private readonly idle: Worker[] = [];
@@ -65,7 +71,7 @@ export class DecodePool implements SliceDecoder {
     };
     const onMessage = (reply: DecodeReply) => {
       settle(true);
-      if ('hu' in reply) pending.resolve(reply.hu);
+      if ('hu' in reply) pending.resolve(reply.hu ?? writtenInPlace(pending.job));
       else pending.reject(errorOf(reply.error));
     };
     // A worker that dies (out of memory, a native crash) fails its slice and is not reused.
@@ -93,12 +99,16 @@ let shared: DecodePool | undefined;
 
 /**
  * The process's decoding pool for a series, or none where decoding on the calling thread is as
- * fast: native (uncompressed) pixel data, one slice, or one worker configured (`decode.workers`;
- * 0 = one per core).
+ * fast: one slice, one worker configured (`decode.workers`; 0 = one per core), or native
+ * (uncompressed) pixel data returned at full resolution (moving 0.5 MiB a slice between threads
+ * costs what decoding it does). Native data put on the working grid by the workers (`ontoGrid`)
+ * does use the pool: reading, rescaling and averaging then run on every core, and a quarter of
+ * the bytes come back.
  */
-export function decoderFor(instances: InstanceHeader[], workers = 0): DecodePool | undefined {
+export function decoderFor(instances: InstanceHeader[], workers = 0, ontoGrid = false): DecodePool | undefined {
   const size = workers > 0 ? workers : availableParallelism();
-  if (size < 2 || instances.length < 2 || instances.every((i) => NATIVE_SYNTAXES.has(i.transferSyntaxUid))) return undefined;
+  if (size < 2 || instances.length < 2) return undefined;
+  if (!ontoGrid && instances.every((i) => NATIVE_SYNTAXES.has(i.transferSyntaxUid))) return undefined;
   if (shared?.size !== size) {
     void shared?.close();
     shared = new DecodePool(size);

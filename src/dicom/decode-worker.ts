@@ -1,18 +1,21 @@
-/** A decoding worker thread: decodes the slices it is sent, one at a time, and answers with their HU. */
+/** A decoding worker thread: decodes the slices it is sent, one at a time, and answers with their HU (or their slice on the grid asked for). */
 import { parentPort } from 'node:worker_threads';
 import { CtMuscleError } from '../errors.ts';
-import { decodeSliceHu, type SliceJob } from './volume.ts';
+import { DecodeLane, type SliceJob } from './volume.ts';
 
-export type DecodeReply = { hu: Int16Array } | { error: { code: string | null; message: string; details?: Record<string, unknown> } };
+/** The HU (or grid slice) moved back; null when it was written into the job's shared memory (`gridInto`). */
+export type DecodeReply = { hu: Int16Array | null } | { error: { code: string | null; message: string; details?: Record<string, unknown> } };
 
-let scratch = new Int32Array(0);
+const lane = new DecodeLane();
 
 parentPort!.on('message', (job: SliceJob) => {
-  const voxels = job.rows * job.columns;
-  if (scratch.length !== voxels) scratch = new Int32Array(voxels);
-  const hu = new Int16Array(voxels);
-  decodeSliceHu(job, scratch, hu, 0).then(
-    () => parentPort!.postMessage({ hu } satisfies DecodeReply, [hu.buffer]),
+  lane.decode(job).then(
+    (decoded) => {
+      if (job.gridInto) return parentPort!.postMessage({ hu: null } satisfies DecodeReply);
+      // The lane's array is reused for the next job: a copy is moved (not cloned) to the caller.
+      const hu = decoded.slice();
+      parentPort!.postMessage({ hu } satisfies DecodeReply, [hu.buffer]);
+    },
     (error: unknown) => {
       const typed = error instanceof CtMuscleError;
       const message = error instanceof Error ? error.message : String(error);

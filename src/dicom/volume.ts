@@ -9,6 +9,7 @@ import { analyzeStack, BLOCKING_ISSUES, planeOf } from './geometry.ts';
 import { PADDING_HU, paddingInStoredRange, storedToHounsfield } from './hu.ts';
 import { decodeFrame, pixelFormatOf } from './pixels.ts';
 import { DEFAULT_DICOM_LIMITS } from './limits.ts';
+import { averageOntoBlockGrid, type BlockGrid } from '../image/blocks.ts';
 import { ReusableBuffer } from './read-file.ts';
 import { loadSourceBytes, parseDicomAsync, pixelsOfScanned, type ScannedPixels } from './read.ts';
 import type { SeriesGroup } from './series.ts';
@@ -99,6 +100,10 @@ export interface SliceJob extends ScannedPixels {
   columns: number;
   slope: number;
   intercept: number;
+  /** Answer with the slice on this grid (padding as air) instead of its full-resolution HU. */
+  grid?: BlockGrid;
+  /** Write the grid slice here (shared memory, width × height Int16 from byteOffset) instead of sending it back. */
+  gridInto?: { buffer: SharedArrayBuffer; byteOffset: number };
 }
 
 /** The header attributes that describe the pixels (all before PixelData, so the header-only scan has them). */
@@ -193,7 +198,10 @@ export async function buildVolume(group: SeriesGroup, options: VolumeOptions = {
   return { ...layoutOf(group, plan, slices), hu, paddingHu: PADDING_HU };
 }
 
-/** Sees each decoded slice: its index in stack order and its HU (rows × columns, PADDING_HU for padding), valid until it returns. */
+/**
+ * Sees each decoded slice: its index in stack order and its HU (rows × columns, PADDING_HU for
+ * padding; or its slice on the grid asked for), valid until it returns.
+ */
 export type SliceVisitor = (k: number, hu: Int16Array) => void;
 
 /** Decodes slices elsewhere (worker threads): the HU of one job, or the error decoding it threw. */
@@ -204,29 +212,72 @@ export interface SliceDecoder {
 }
 
 /**
+ * What one decoding lane (this thread, or a worker thread) keeps from one slice to the next: the
+ * file's bytes, the stored values, the HU and the grid slice each have one buffer, reused.
+ */
+export class DecodeLane {
+  private readonly file = new ReusableBuffer();
+  private scratch = new Int32Array(0);
+  private hu = new Int16Array(0);
+  private gridSlice = new Int16Array(0);
+
+  /**
+   * The job's HU (rows × columns), or its slice on `job.grid`, written into `into` or where
+   * `job.gridInto` says when given, else into the lane's own array (valid until its next job).
+   */
+  async decode(job: SliceJob, into?: Int16Array): Promise<Int16Array> {
+    const voxels = job.rows * job.columns;
+    if (this.hu.length !== voxels) [this.hu, this.scratch] = [new Int16Array(voxels), new Int32Array(voxels)];
+    await decodeSliceHu(job, this.scratch, this.hu, 0, this.file);
+    if (!job.grid) return this.hu;
+    const pixels = job.grid.width * job.grid.height;
+    let target = into ?? (job.gridInto && new Int16Array(job.gridInto.buffer, job.gridInto.byteOffset, pixels));
+    if (!target) target = this.gridSlice.length === pixels ? this.gridSlice : (this.gridSlice = new Int16Array(pixels));
+    return averageOntoBlockGrid(this.hu, 0, PADDING_HU, job.grid, target);
+  }
+}
+
+/** Where a series' slices go on a grid: slice k into `slice(k)` (the level finder's stack builder is one). */
+export interface GridTarget {
+  grid: BlockGrid;
+  slice(k: number): Int16Array;
+}
+
+/** The grid with its lookup table in shared memory: sent to worker threads with every job, never copied. */
+function sharedGrid(grid: BlockGrid): BlockGrid {
+  const sourceIndex = new Int32Array(new SharedArrayBuffer(grid.sourceIndex.byteLength));
+  sourceIndex.set(grid.sourceIndex);
+  return { width: grid.width, height: grid.height, factor: grid.factor, sourceColumns: grid.sourceColumns, sourceIndex };
+}
+
+/** Slice k's job for a worker: the grid, and where in shared memory to write the slice when the target is there. */
+function gridJob(job: SliceJob, grid: BlockGrid, target: Int16Array): SliceJob {
+  const buffer = target.buffer;
+  return { ...job, grid, gridInto: buffer instanceof SharedArrayBuffer ? { buffer, byteOffset: target.byteOffset } : undefined };
+}
+
+/**
  * Decode every slice of a planned series and hand each to `visit`; the series' layout comes
  * back. Memory: one slice (a few per decoder lane), never the volume — for callers that keep
- * only what they derive from each slice (the level finder's working grid). With a `decoder`,
- * slices are decoded `decoder.size` at a time and visited in the order they finish; a failure is
- * the one the lowest failing slice threw, as decoding them in order would have. With `only`,
- * just those slices are decoded and visited (by their index in stack order).
+ * only what they derive from each slice (the level finder's working grid). `onto` a grid, each
+ * slice is put on it where it is decoded (a worker thread writes it into the target itself when
+ * that is shared memory) and visited as `onto.slice(k)`. With a `decoder`, slices are decoded
+ * `decoder.size` at a time and visited in the order they finish; a failure is the one the lowest
+ * failing slice threw, as decoding them in order would have. With `only`, just those slices are
+ * decoded and visited (by their index in stack order).
  */
-export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: SliceVisitor, decoder?: SliceDecoder, only?: number[]): Promise<SeriesLayout> {
+export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: SliceVisitor, decoder?: SliceDecoder, only?: number[], onto?: GridTarget): Promise<SeriesLayout> {
   const all = plan.ordered.map((header) => sliceJobOf(header, plan.geometry));
   // `only`: the slices still to decode (stack order; the others were put on the grid before).
   const indices = only ?? all.map((_, k) => k);
   const jobs = indices.map((k) => all[k]);
   const visitAt: SliceVisitor = (n, hu) => visit(indices[n], hu);
-  if (decoder && decoder.size > 1 && jobs.length > 1) await decodeConcurrently(jobs, decoder, visitAt);
-  else {
-    const sliceVoxels = plan.geometry.rows * plan.geometry.columns;
-    const hu = new Int16Array(sliceVoxels);
-    const scratch = new Int32Array(sliceVoxels);
-    const file = new ReusableBuffer();
-    for (let n = 0; n < jobs.length; n++) {
-      await decodeSliceHu(jobs[n], scratch, hu, 0, file);
-      visitAt(n, hu);
-    }
+  if (decoder && decoder.size > 1 && jobs.length > 1) {
+    const grid = onto && sharedGrid(onto.grid);
+    await decodeConcurrently(onto ? jobs.map((job, n) => gridJob(job, grid!, onto.slice(indices[n]))) : jobs, decoder, visitAt);
+  } else {
+    const lane = new DecodeLane();
+    for (let n = 0; n < jobs.length; n++) visitAt(n, await (onto ? lane.decode({ ...jobs[n], grid: onto.grid }, onto.slice(indices[n])) : lane.decode(jobs[n])));
   }
   return layoutOf(group, plan, sliceInfosOf(plan));
 }

@@ -6,20 +6,14 @@
  */
 import { CtMuscleError } from '../errors.ts';
 import type { VolumeGeometry } from '../dicom/types.ts';
+import { averageOntoBlockGrid, type BlockGrid } from '../image/blocks.ts';
 
 /** Coarser than this is kept as is; finer is box-averaged down to about this. */
 const TARGET_GRID_MM = 1.5;
 
-export interface CanonicalGrid {
-  width: number;
-  height: number;
+export interface CanonicalGrid extends BlockGrid {
   /** mm per working pixel, the same along both axes. */
   mm: number;
-  /** Source-pixel offset (within a slice) of the top-left pixel of each working pixel's block; −1 outside the image. */
-  sourceIndex: Int32Array;
-  /** Block size (source pixels per working pixel along each axis). */
-  factor: number;
-  sourceColumns: number;
 }
 
 export function canonicalGrid(geometry: VolumeGeometry): CanonicalGrid {
@@ -71,69 +65,9 @@ export function canonicalGrid(geometry: VolumeGeometry): CanonicalGrid {
 
 /**
  * One slice on the working grid (HU; outside the image reads as air). `hu` holds the slice's
- * full-resolution HU from offset `base` (a whole volume, or one slice as it is decoded).
- *
- * This runs for every slice of every series, so the usual block sizes (1: thick-pixel or 256²
- * images; 2: 512² at 0.6–0.9 mm) have loops of their own with the block unrolled; the general
- * loop gives the same values for them (the tests compare all three).
+ * full-resolution HU from offset `base` (a whole volume, or one slice as it is decoded). The block
+ * averaging itself lives in src/image/blocks.ts, where a decoding worker thread can reach it.
  */
 export function canonicalSlice(hu: Int16Array, base: number, paddingHu: number, grid: CanonicalGrid, out?: Int16Array): Int16Array {
-  const image = out ?? new Int16Array(grid.width * grid.height);
-  if (grid.factor === 1) copySlice(hu, base, paddingHu, grid.sourceIndex, image);
-  else if (grid.factor === 2) averageBlocksOfTwo(hu, base, paddingHu, grid, image);
-  else averageBlocks(hu, base, paddingHu, grid, image);
-  return image;
-}
-
-function copySlice(hu: Int16Array, base: number, padding: number, sourceIndex: Int32Array, image: Int16Array): void {
-  for (let p = 0; p < image.length; p++) {
-    const s = sourceIndex[p];
-    if (s < 0) {
-      image[p] = -1000;
-      continue;
-    }
-    const v = hu[base + s];
-    image[p] = v === padding ? -1000 : v;
-  }
-}
-
-/** 2 × 2 blocks: Math.round(sum / 4) of an integer sum is floor((sum + 2) / 4), i.e. (sum + 2) >> 2. */
-function averageBlocksOfTwo(hu: Int16Array, base: number, padding: number, grid: CanonicalGrid, image: Int16Array): void {
-  const { sourceIndex, sourceColumns: columns } = grid;
-  for (let p = 0; p < image.length; p++) {
-    const s = sourceIndex[p];
-    if (s < 0) {
-      image[p] = -1000;
-      continue;
-    }
-    const i = base + s;
-    const a = hu[i];
-    const b = hu[i + 1];
-    const c = hu[i + columns];
-    const d = hu[i + columns + 1];
-    const sum = (a === padding ? -1000 : a) + (b === padding ? -1000 : b) + (c === padding ? -1000 : c) + (d === padding ? -1000 : d);
-    image[p] = (sum + 2) >> 2;
-  }
-}
-
-/** Any block size: the mean of factor² source pixels (padding as air), rounded half up. */
-export function averageBlocks(hu: Int16Array, base: number, padding: number, grid: CanonicalGrid, image: Int16Array): void {
-  const { factor, sourceIndex, sourceColumns: columns } = grid;
-  const n = factor * factor;
-  for (let p = 0; p < image.length; p++) {
-    const s = sourceIndex[p];
-    if (s < 0) {
-      image[p] = -1000;
-      continue;
-    }
-    let sum = 0;
-    for (let dr = 0; dr < factor; dr++) {
-      const row = base + s + dr * columns;
-      for (let dc = 0; dc < factor; dc++) {
-        const v = hu[row + dc];
-        sum += v === padding ? -1000 : v;
-      }
-    }
-    image[p] = Math.round(sum / n);
-  }
+  return averageOntoBlockGrid(hu, base, paddingHu, grid, out ?? new Int16Array(grid.width * grid.height));
 }

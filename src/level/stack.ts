@@ -41,10 +41,16 @@ export interface StackBuilder {
   add(k: number, hu: Int16Array, base: number, paddingHu: number): void;
   /**
    * Slice k already on the working grid (`canonicalSlice` of its HU with this stack's `grid`),
-   * e.g. put there by a worker thread or while the study arrived; copied into the stack. With
-   * `bodyMask` (`bodyMaskOf` of that slice, made with it), the body is not searched again.
+   * e.g. put there by a worker thread or while the study arrived; copied into the stack, unless
+   * it was written there in place (`gridHu` is `slice(k)`). With `bodyMask` (`bodyMaskOf` of that
+   * slice, made with it), the body is not searched again.
    */
   addGridSlice(k: number, gridHu: Int16Array, bodyMask?: Uint8Array): void;
+  /**
+   * Where slice k lies in the stack (width × height). The stack is in shared memory, so a worker
+   * thread can write a slice there itself; `addGridSlice(k, slice(k))` then files it.
+   */
+  slice(k: number): Int16Array;
   /** The working grid every slice must be put on. */
   readonly grid: CanonicalGrid;
   finish(): WorkStack;
@@ -136,7 +142,8 @@ export function startStack(geometry: VolumeGeometry, slices: Pick<SliceInfo, 'zM
     height,
     depth,
     mm,
-    hu: new Int16Array(plane * depth),
+    // Shared memory: decoding worker threads write their slices straight into it (no copy back).
+    hu: new Int16Array(new SharedArrayBuffer(plane * depth * Int16Array.BYTES_PER_ELEMENT)),
     body: new Uint8Array(Math.ceil((plane * depth) / 8)),
     centreX: new Float64Array(depth).fill(Number.NaN),
     centreY: new Float64Array(depth).fill(Number.NaN),
@@ -155,10 +162,11 @@ export function startStack(geometry: VolumeGeometry, slices: Pick<SliceInfo, 'zM
       if (gridHu.length !== plane) throw new RangeError(`A working-grid slice has ${plane} pixels, not ${gridHu.length}.`);
       if (bodyMask && bodyMask.length !== plane) throw new RangeError(`A working-grid body mask has ${plane} pixels, not ${bodyMask.length}.`);
       const slice = sliceOf(k);
-      slice.set(gridHu);
+      if (gridHu.buffer !== slice.buffer || gridHu.byteOffset !== slice.byteOffset) slice.set(gridHu);
       if (bodyMask) addBodyMask(stack, k, bodyMask);
       else addBody(stack, k, slice, work);
     },
+    slice: sliceOf,
     finish: () => stack,
   };
 }

@@ -17,7 +17,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PACKAGED_MODEL_MANIFEST, type Config } from '../config.ts';
 import { groupIntoSeries, summarizeSeries, type SeriesGroup } from '../dicom/series.ts';
-import { PADDING_HU } from '../dicom/hu.ts';
 import type { CtVolume, InstanceHeader, SeriesLayout, SeriesSummary } from '../dicom/types.ts';
 import { decoderFor } from '../dicom/decode-pool.ts';
 import { buildVolume, decodeSeries, planVolume, sliceInfosOf, sliceJobOf, type SliceJob, type VolumePlan } from '../dicom/volume.ts';
@@ -236,7 +235,10 @@ export const DEFAULT_STAGES: StageSet = {
     const builder = levelStackBuilder(plan);
     const filed = builder && gridSliceFor ? await filePrecomputed(plan, builder, gridSliceFor) : new Set<number>();
     const missing = filed.size > 0 ? plan.ordered.map((_, k) => k).filter((k) => !filed.has(k)) : undefined;
-    const volume = await decodeSeries(group, plan, (k, hu) => builder?.add(k, hu, 0, PADDING_HU), decoderFor(group.instances, decodeWorkers), missing);
+    // Each slice is put on the working grid where it is decoded (a worker thread); this thread only files it.
+    const volume = builder
+      ? await decodeSeries(group, plan, (k, gridHu) => builder.addGridSlice(k, gridHu), decoderFor(group.instances, decodeWorkers, true), missing, builder)
+      : await decodeSeries(group, plan, () => undefined, decoderFor(group.instances, decodeWorkers));
     return { volume, ordered: plan.ordered, stack: builder?.finish() ?? null, precomputedSlices: filed.size };
   },
   findLevel: ({ volume, stack, target }) => levelInfoOf(findLevel(volume, { target }, stack)),

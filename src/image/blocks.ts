@@ -1,0 +1,82 @@
+/**
+ * Block averaging of one slice onto a coarser grid given by a lookup table: each grid pixel is the
+ * mean of a factor × factor block of source pixels (padding counted as air, −1000 HU), or air
+ * where it lies outside the image. The level finder's working grid (src/level/canonical.ts) is
+ * such a table; it lives here, apart from the level finder, so that a decoding worker thread
+ * (src/dicom) can put slices on the grid where they are decoded.
+ *
+ * This runs for every slice of every series, so the usual block sizes (1: thick-pixel or 256²
+ * images; 2: 512² at 0.6–0.9 mm) have loops of their own with the block unrolled; the general
+ * loop gives the same values for them (the tests compare all three).
+ */
+
+export interface BlockGrid {
+  width: number;
+  height: number;
+  /** Source-pixel offset (within a slice) of the top-left pixel of each grid pixel's block; −1 outside the image. */
+  sourceIndex: Int32Array;
+  /** Block size (source pixels per grid pixel along each axis). */
+  factor: number;
+  sourceColumns: number;
+}
+
+/** The slice in `hu` from offset `base` on the grid, into `image` (width × height), which is returned. */
+export function averageOntoBlockGrid(hu: Int16Array, base: number, paddingHu: number, grid: BlockGrid, image: Int16Array): Int16Array {
+  if (grid.factor === 1) copySlice(hu, base, paddingHu, grid.sourceIndex, image);
+  else if (grid.factor === 2) averageBlocksOfTwo(hu, base, paddingHu, grid, image);
+  else averageBlocks(hu, base, paddingHu, grid, image);
+  return image;
+}
+
+function copySlice(hu: Int16Array, base: number, padding: number, sourceIndex: Int32Array, image: Int16Array): void {
+  for (let p = 0; p < image.length; p++) {
+    const s = sourceIndex[p];
+    if (s < 0) {
+      image[p] = -1000;
+      continue;
+    }
+    const v = hu[base + s];
+    image[p] = v === padding ? -1000 : v;
+  }
+}
+
+/** 2 × 2 blocks: Math.round(sum / 4) of an integer sum is floor((sum + 2) / 4), i.e. (sum + 2) >> 2. */
+function averageBlocksOfTwo(hu: Int16Array, base: number, padding: number, grid: BlockGrid, image: Int16Array): void {
+  const { sourceIndex, sourceColumns: columns } = grid;
+  for (let p = 0; p < image.length; p++) {
+    const s = sourceIndex[p];
+    if (s < 0) {
+      image[p] = -1000;
+      continue;
+    }
+    const i = base + s;
+    const a = hu[i];
+    const b = hu[i + 1];
+    const c = hu[i + columns];
+    const d = hu[i + columns + 1];
+    const sum = (a === padding ? -1000 : a) + (b === padding ? -1000 : b) + (c === padding ? -1000 : c) + (d === padding ? -1000 : d);
+    image[p] = (sum + 2) >> 2;
+  }
+}
+
+/** Any block size: the mean of factor² source pixels (padding as air), rounded half up. */
+export function averageBlocks(hu: Int16Array, base: number, padding: number, grid: BlockGrid, image: Int16Array): void {
+  const { factor, sourceIndex, sourceColumns: columns } = grid;
+  const n = factor * factor;
+  for (let p = 0; p < image.length; p++) {
+    const s = sourceIndex[p];
+    if (s < 0) {
+      image[p] = -1000;
+      continue;
+    }
+    let sum = 0;
+    for (let dr = 0; dr < factor; dr++) {
+      const row = base + s + dr * columns;
+      for (let dc = 0; dc < factor; dc++) {
+        const v = hu[row + dc];
+        sum += v === padding ? -1000 : v;
+      }
+    }
+    image[p] = Math.round(sum / n);
+  }
+}
