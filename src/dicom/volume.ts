@@ -11,6 +11,7 @@ import { decodeFrame, pixelFormatOf } from './pixels.ts';
 import { DEFAULT_DICOM_LIMITS } from './limits.ts';
 import { averageOntoBlockGrid, type BlockGrid } from '../image/blocks.ts';
 import { ReusableBuffer } from './read-file.ts';
+import { NATIVE_SYNTAXES } from './transfer-syntax.ts';
 import { loadSourceBytes, parseDicomAsync, pixelsOfScanned, type ScannedPixels } from './read.ts';
 import type { SeriesGroup } from './series.ts';
 import type { CtVolume, InstanceHeader, InstanceSource, NaturalDataset, SeriesLayout, SliceInfo, VolumeGeometry } from './types.ts';
@@ -274,7 +275,11 @@ export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: 
   const visitAt: SliceVisitor = (n, hu) => visit(indices[n], hu);
   if (decoder && decoder.size > 1 && jobs.length > 1) {
     const grid = onto && sharedGrid(onto.grid);
-    await decodeConcurrently(onto ? jobs.map((job, n) => gridJob(job, grid!, onto.slice(indices[n]))) : jobs, decoder, visitAt);
+    // Uncompressed slices cost little to decode, so this thread takes its share as one of the lanes
+    // (the pool's workers join as they start): never slower than decoding here alone.
+    const native = plan.ordered.every((h) => NATIVE_SYNTAXES.has(h.transferSyntaxUid));
+    const local = onto && native ? { lane: new DecodeLane(), lanes: decoder.size - 1 } : undefined;
+    await decodeConcurrently(onto ? jobs.map((job, n) => gridJob(job, grid!, onto.slice(indices[n]))) : jobs, decoder, visitAt, local);
   } else {
     const lane = new DecodeLane();
     for (let n = 0; n < jobs.length; n++) visitAt(n, await (onto ? lane.decode({ ...jobs[n], grid: onto.grid }, onto.slice(indices[n])) : lane.decode(jobs[n])));
@@ -282,23 +287,30 @@ export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: 
   return layoutOf(group, plan, sliceInfosOf(plan));
 }
 
-async function decodeConcurrently(jobs: SliceJob[], decoder: SliceDecoder, visit: SliceVisitor): Promise<void> {
+/**
+ * The slices decoded `decoder.size` at a time (`lanes` of them on the decoder, plus this thread
+ * as one more lane when `local` is given), each visited as it finishes.
+ */
+async function decodeConcurrently(jobs: SliceJob[], decoder: SliceDecoder, visit: SliceVisitor, local?: { lane: DecodeLane; lanes: number }): Promise<void> {
   let next = 0;
   let lowestFailed = Infinity;
   let failure: unknown;
   // Jobs are taken in order and none after a failure, so every slice below the first failing one
   // was decoded: the lowest failure once the lanes settle is the one sequential decoding meets.
-  const lane = async () => {
+  const lane = (decode: (job: SliceJob) => Promise<Int16Array>) => async () => {
     while (next < jobs.length && lowestFailed === Infinity) {
       const k = next++;
       try {
-        const hu = await decoder.decode(jobs[k]);
+        const hu = await decode(jobs[k]);
         if (lowestFailed === Infinity) visit(k, hu);
       } catch (error) {
         if (k < lowestFailed) [lowestFailed, failure] = [k, error];
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(decoder.size, jobs.length) }, lane));
+  const onDecoder = Math.min(local?.lanes ?? decoder.size, jobs.length);
+  const lanes = Array.from({ length: onDecoder }, () => lane((job) => decoder.decode(job)));
+  if (local) lanes.push(lane((job) => local.lane.decode(job)));
+  await Promise.all(lanes.map((run) => run()));
   if (lowestFailed !== Infinity) throw failure;
 }
