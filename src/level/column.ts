@@ -28,8 +28,31 @@ export interface ColumnTrack {
   chunkScores: number[];
 }
 
+/** Distance maps kept from one slice to the next (every entry a slice uses is written first). */
+interface BoneDistances {
+  up: Float32Array;
+  down: Float32Array;
+  left: Float32Array;
+  right: Float32Array;
+  /** Per window column: the row of the last bone pixel met going down, and going up. */
+  boneAbove: Float64Array;
+  boneBelow: Float64Array;
+}
+
+function boneDistances(width: number, height: number): BoneDistances {
+  const pixels = width * height;
+  return {
+    up: new Float32Array(pixels),
+    down: new Float32Array(pixels),
+    left: new Float32Array(pixels),
+    right: new Float32Array(pixels),
+    boneAbove: new Float64Array(width),
+    boneBelow: new Float64Array(width),
+  };
+}
+
 /** Pixels of slice k that look like canal contents (soft tissue ringed by bone). */
-function canalCandidates(stack: WorkStack, k: number): Int32Array {
+function canalCandidates(stack: WorkStack, k: number, distances: BoneDistances): Int32Array {
   const { width, height, mm } = stack;
   const plane = width * height;
   const cx = stack.centreX[k];
@@ -44,23 +67,21 @@ function canalCandidates(stack: WorkStack, k: number): Int32Array {
   const posteriorMax = 30 / mm;
   const sideMax = 20 / mm;
   const big = 1e9;
-  // Distance (pixels) to the nearest bone pixel in each direction, within the window.
-  const up = new Float32Array(w * height);
-  const down = new Float32Array(w * height);
-  const left = new Float32Array(w * height);
-  const right = new Float32Array(w * height);
-  for (let i = 0; i < w; i++) {
-    let last = -big;
-    for (let j = 0; j < height; j++) {
-      const p = j * width + x0 + i;
-      if (hu[p] >= BONE_HU) last = j;
-      up[j * w + i] = j - last;
+  // Distance (pixels) to the nearest bone pixel in each direction, within the window (w × height of each map).
+  // Up and down are swept row by row (all window columns at once), in memory order.
+  const { up, down, left, right, boneAbove, boneBelow } = distances;
+  boneAbove.fill(-big, 0, w);
+  for (let j = 0; j < height; j++) {
+    for (let i = 0, p = j * width + x0; i < w; i++, p++) {
+      if (hu[p] >= BONE_HU) boneAbove[i] = j;
+      up[j * w + i] = j - boneAbove[i];
     }
-    last = big;
-    for (let j = height - 1; j >= 0; j--) {
-      const p = j * width + x0 + i;
-      if (hu[p] >= BONE_HU) last = j;
-      down[j * w + i] = last - j;
+  }
+  boneBelow.fill(big, 0, w);
+  for (let j = height - 1; j >= 0; j--) {
+    for (let i = 0, p = j * width + x0; i < w; i++, p++) {
+      if (hu[p] >= BONE_HU) boneBelow[i] = j;
+      down[j * w + i] = boneBelow[i] - j;
     }
   }
   for (let j = 0; j < height; j++) {
@@ -152,7 +173,8 @@ function between(found: Chunk[], z: number): [number, number] {
 export function trackColumn(stack: WorkStack): ColumnTrack {
   const { width, height, depth, mm, zMm } = stack;
   const plane = width * height;
-  const candidates = Array.from({ length: depth }, (_, k) => canalCandidates(stack, k));
+  const distances = boneDistances(width, height);
+  const candidates = Array.from({ length: depth }, (_, k) => canalCandidates(stack, k, distances));
   const zMin = zMm[0];
   const zMax = zMm[depth - 1];
   const chunks: Chunk[] = [];
