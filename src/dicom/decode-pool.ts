@@ -35,8 +35,12 @@ function writtenInPlace({ grid, gridInto }: SliceJob): Int16Array {
 
 export class DecodePool implements SliceDecoder {
   private readonly queue: Pending[] = [];
+  /** Started workers with no job. */
   private readonly idle: Worker[] = [];
   private running = 0;
+  /** Workers loading their modules (~0.3 s in plain Node, over 1 s under tsx); they take jobs once ready. */
+  private readonly loading = new Set<Worker>();
+  private readonly startWaiters: Array<(started: boolean) => void> = [];
   private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly size: number) {}
@@ -48,13 +52,65 @@ export class DecodePool implements SliceDecoder {
     });
   }
 
+  /**
+   * Start up to `count` workers (at most `size`) and resolve true once one is ready to take a job
+   * at once; false when none could start. For a caller that decodes on its own thread meanwhile
+   * (the wait alone does not keep the process alive).
+   */
+  whenStarted(count = this.size): Promise<boolean> {
+    if (this.idle.length > 0 || this.running > 0) return Promise.resolve(true);
+    const started = new Promise<boolean>((resolve) => this.startWaiters.push(resolve));
+    while (this.loading.size < Math.min(count, this.size)) this.spawn();
+    this.holdProcess();
+    return started;
+  }
+
   private pump(): void {
     clearTimeout(this.idleTimer);
-    while (this.queue.length > 0 && (this.idle.length > 0 || this.running < this.size)) {
-      const worker = this.idle.pop() ?? new Worker(workerEntrySource(import.meta.url, 'decode-worker'), { eval: true });
-      this.run(worker, this.queue.shift()!);
+    while (this.queue.length > 0 && this.idle.length > 0) this.run(this.idle.pop()!, this.queue.shift()!);
+    while (this.queue.length > this.loading.size && this.running + this.loading.size < this.size) this.spawn();
+    this.holdProcess();
+    if (this.running === 0 && this.loading.size === 0 && this.idle.length > 0) this.idleTimer = setTimeout(() => void this.close(), IDLE_STOP_MS).unref();
+  }
+
+  /** Loading workers keep the process alive only while a slice waits for them (`whenStarted` alone does not). */
+  private holdProcess(): void {
+    const needed = this.queue.length > 0;
+    for (const worker of this.loading) {
+      if (needed) worker.ref();
+      else worker.unref();
     }
-    if (this.running === 0 && this.idle.length > 0) this.idleTimer = setTimeout(() => void this.close(), IDLE_STOP_MS).unref();
+  }
+
+  /** A new worker; it joins the idle ones when its first message (ready) comes. */
+  private spawn(): void {
+    const worker = new Worker(workerEntrySource(import.meta.url, 'decode-worker'), { eval: true });
+    this.loading.add(worker);
+    const started = (ok: boolean) => {
+      worker.off('message', onReady).off('error', onError).off('exit', onExit);
+      this.loading.delete(worker);
+      if (ok) {
+        worker.unref();
+        this.idle.push(worker);
+      }
+      const anyStarted = this.idle.length > 0 || this.running > 0;
+      if (anyStarted || this.loading.size === 0) for (const resolve of this.startWaiters.splice(0)) resolve(anyStarted);
+      this.pump();
+    };
+    const onReady = () => started(true);
+    // A worker that cannot start fails the first waiting slice, as it would have failed at work.
+    const onError = (error: Error) => {
+      void worker.terminate();
+      const pending = this.queue.shift();
+      pending?.reject(new CtMuscleError('E_DECODE_FAILED', `${pending.job.sopInstanceUid}: the decoding worker failed: ${error.message}`));
+      started(false);
+    };
+    const onExit = (code: number) => {
+      const pending = this.queue.shift();
+      pending?.reject(new CtMuscleError('E_DECODE_FAILED', `${pending.job.sopInstanceUid}: the decoding worker stopped (exit code ${code}).`));
+      started(false);
+    };
+    worker.once('message', onReady).once('error', onError).once('exit', onExit);
   }
 
   private run(worker: Worker, pending: Pending): void {

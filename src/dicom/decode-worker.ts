@@ -29,3 +29,6 @@ parentPort!.on('message', (job: SliceJob) => {
     },
   );
 });
+
+// Loaded and listening: the pool hands this worker jobs from now on.
+parentPort!.postMessage({ ready: true });

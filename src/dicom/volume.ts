@@ -210,6 +210,8 @@ export interface SliceDecoder {
   /** How many jobs it runs at once. */
   readonly size: number;
   decode(job: SliceJob): Promise<Int16Array>;
+  /** Start `count` lanes; true once one can take a job at once (a caller decoding meanwhile waits for none). */
+  whenStarted?(count: number): Promise<boolean>;
 }
 
 /**
@@ -309,8 +311,17 @@ async function decodeConcurrently(jobs: SliceJob[], decoder: SliceDecoder, visit
     }
   };
   const onDecoder = Math.min(local?.lanes ?? decoder.size, jobs.length);
-  const lanes = Array.from({ length: onDecoder }, () => lane((job) => decoder.decode(job)));
-  if (local) lanes.push(lane((job) => local.lane.decode(job)));
-  await Promise.all(lanes.map((run) => run()));
+  const decoderLane = lane((job) => decoder.decode(job));
+  const localLane = lane((job) => local!.lane.decode(job));
+  if (!local) {
+    await Promise.all(Array.from({ length: onDecoder }, decoderLane));
+  } else {
+    // Beside this thread, the decoder's lanes take slices only once a worker is ready, and not at
+    // all if this thread has taken every slice by then: the series never waits for a worker loading.
+    const done = localLane();
+    const started = decoder.whenStarted ? decoder.whenStarted(onDecoder) : Promise.resolve(true);
+    const ready = await Promise.race([started, done.then(() => false)]);
+    await Promise.all([done, ...Array.from({ length: ready ? onDecoder : 0 }, decoderLane)]);
+  }
   if (lowestFailed !== Infinity) throw failure;
 }
