@@ -44,6 +44,12 @@ export interface ParseOptions {
   /** Stop before PixelData: the header is all that series grouping and selection need. */
   headerOnly?: boolean;
   limits?: DicomLimits;
+  /**
+   * Header-only: hand dcmjs the bytes up to the walk's top-level PixelData value only (it reads
+   * the tag and stops). Only where a disagreement between dcmjs and the walk is caught
+   * (`stoppedAtPixelData`), as `parseHeaderOfHead` does: it saves copying the rest for dcmjs.
+   */
+  dcmjsUpToPixelData?: boolean;
 }
 
 /** Where the dataset lies in the input and in which transfer syntax (Deflated: still deflated). */
@@ -135,7 +141,8 @@ function parseLocated(located: LocatedDataset, datasetBytes: Uint8Array, options
   let stoppedAtPixelData: boolean;
   try {
     meta = dcmjs.data.DicomMetaDictionary.naturalizeDataset(readMeta(located.metaBytes));
-    const dict = readDataset(datasetBytes, located.transferSyntaxUid, readOptions);
+    const upTo = options.headerOnly && options.dcmjsUpToPixelData && structure.pixelData ? structure.pixelData.valueOffset : datasetBytes.length;
+    const dict = readDataset(datasetBytes.subarray(0, upTo), located.transferSyntaxUid, readOptions);
     if (Object.keys(dict).length === 0) throw new CtMuscleError('E_NOT_DICOM', 'The input holds no DICOM elements.');
     stoppedAtPixelData = stopBeforePixels && PIXEL_DATA_TAG in dict;
     if (stopBeforePixels) delete dict[PIXEL_DATA_TAG];
@@ -338,7 +345,7 @@ export function parseHeaderOfHead(head: Uint8Array, limits: DicomLimits = DEFAUL
   try {
     const located = locateDataset(head, limits);
     if (located.transferSyntaxUid === TS.deflatedExplicitVrLittleEndian) return null;
-    const parsed = parseLocated(located, located.datasetBytes, { headerOnly: true, limits });
+    const parsed = parseLocated(located, located.datasetBytes, { headerOnly: true, limits, dcmjsUpToPixelData: true });
     const pixelData = parsed.structure?.pixelData;
     return pixelData && !pixelData.encapsulated && parsed.stoppedAtPixelData ? parsed : null;
   } catch {
