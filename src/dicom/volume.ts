@@ -277,10 +277,11 @@ export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: 
   const visitAt: SliceVisitor = (n, hu) => visit(indices[n], hu);
   if (decoder && decoder.size > 1 && jobs.length > 1) {
     const grid = onto && sharedGrid(onto.grid);
-    // Uncompressed slices cost little to decode, so this thread takes its share as one of the lanes
-    // (the pool's workers join as they start): never slower than decoding here alone.
+    // This thread decodes too, as one more lane, so the series never waits for workers still
+    // loading: uncompressed slices throughout (beside size − 1 workers: they cost little, and this
+    // thread files every slice anyway), compressed ones only until a worker is ready.
     const native = plan.ordered.every((h) => NATIVE_SYNTAXES.has(h.transferSyntaxUid));
-    const local = onto && native ? { lane: new DecodeLane(), lanes: decoder.size - 1 } : undefined;
+    const local = { lane: new DecodeLane(), lanes: native ? decoder.size - 1 : decoder.size, untilStarted: !native };
     await decodeConcurrently(onto ? jobs.map((job, n) => gridJob(job, grid!, onto.slice(indices[n]))) : jobs, decoder, visitAt, local);
   } else {
     const lane = new DecodeLane();
@@ -293,14 +294,27 @@ export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: 
  * The slices decoded `decoder.size` at a time (`lanes` of them on the decoder, plus this thread
  * as one more lane when `local` is given), each visited as it finishes.
  */
-async function decodeConcurrently(jobs: SliceJob[], decoder: SliceDecoder, visit: SliceVisitor, local?: { lane: DecodeLane; lanes: number }): Promise<void> {
+/** This thread as a decoding lane: beside `lanes` of the decoder's, throughout or `untilStarted`. */
+interface LocalLane {
+  lane: DecodeLane;
+  lanes: number;
+  untilStarted: boolean;
+}
+
+/**
+ * The slices decoded on `local.lanes` of the decoder's lanes and on this thread (`local.lane`),
+ * each visited as it finishes. The decoder's lanes take slices only once a worker is ready (none
+ * waits for one loading), and not at all if this thread has taken every slice by then.
+ */
+async function decodeConcurrently(jobs: SliceJob[], decoder: SliceDecoder, visit: SliceVisitor, local: LocalLane): Promise<void> {
   let next = 0;
   let lowestFailed = Infinity;
   let failure: unknown;
+  let started = false;
   // Jobs are taken in order and none after a failure, so every slice below the first failing one
   // was decoded: the lowest failure once the lanes settle is the one sequential decoding meets.
-  const lane = (decode: (job: SliceJob) => Promise<Int16Array>) => async () => {
-    while (next < jobs.length && lowestFailed === Infinity) {
+  const lane = (decode: (job: SliceJob) => Promise<Int16Array>, stop: () => boolean) => async () => {
+    while (next < jobs.length && lowestFailed === Infinity && !stop()) {
       const k = next++;
       try {
         const hu = await decode(jobs[k]);
@@ -310,18 +324,11 @@ async function decodeConcurrently(jobs: SliceJob[], decoder: SliceDecoder, visit
       }
     }
   };
-  const onDecoder = Math.min(local?.lanes ?? decoder.size, jobs.length);
-  const decoderLane = lane((job) => decoder.decode(job));
-  const localLane = lane((job) => local!.lane.decode(job));
-  if (!local) {
-    await Promise.all(Array.from({ length: onDecoder }, decoderLane));
-  } else {
-    // Beside this thread, the decoder's lanes take slices only once a worker is ready, and not at
-    // all if this thread has taken every slice by then: the series never waits for a worker loading.
-    const done = localLane();
-    const started = decoder.whenStarted ? decoder.whenStarted(onDecoder) : Promise.resolve(true);
-    const ready = await Promise.race([started, done.then(() => false)]);
-    await Promise.all([done, ...Array.from({ length: ready ? onDecoder : 0 }, decoderLane)]);
-  }
+  const onDecoder = Math.min(local.lanes, jobs.length);
+  const done = lane((job) => local.lane.decode(job), () => local.untilStarted && started)();
+  const ready = await Promise.race([decoder.whenStarted ? decoder.whenStarted(onDecoder) : Promise.resolve(true), done.then(() => false)]);
+  started = ready;
+  const decoderLane = lane((job) => decoder.decode(job), () => false);
+  await Promise.all([done, ...Array.from({ length: ready ? onDecoder : 0 }, decoderLane)]);
   if (lowestFailed !== Infinity) throw failure;
 }
