@@ -281,7 +281,7 @@ export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: 
     // loading: uncompressed slices throughout (beside size − 1 workers: they cost little, and this
     // thread files every slice anyway), compressed ones only until a worker is ready.
     const native = plan.ordered.every((h) => NATIVE_SYNTAXES.has(h.transferSyntaxUid));
-    const local = { lane: new DecodeLane(), lanes: native ? decoder.size - 1 : decoder.size, untilStarted: !native };
+    const local = { lane: new DecodeLane(), lanes: native ? Math.min(decoder.size - 1, NATIVE_WORKER_LANES) : decoder.size, untilStarted: !native };
     await decodeConcurrently(onto ? jobs.map((job, n) => gridJob(job, grid!, onto.slice(indices[n]))) : jobs, decoder, visitAt, local);
   } else {
     const lane = new DecodeLane();
@@ -294,6 +294,13 @@ export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: 
  * The slices decoded `decoder.size` at a time (`lanes` of them on the decoder, plus this thread
  * as one more lane when `local` is given), each visited as it finishes.
  */
+/**
+ * Workers beside this thread for uncompressed slices: each costs ~30 MB of its own (a Node
+ * isolate with dcmjs loaded) and the work is mostly reading and memory traffic, so a many-core
+ * machine gains little from more while the node's memory grows with every one.
+ */
+const NATIVE_WORKER_LANES = 3;
+
 /** This thread as a decoding lane: beside `lanes` of the decoder's, throughout or `untilStarted`. */
 interface LocalLane {
   lane: DecodeLane;
