@@ -277,11 +277,12 @@ export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: 
   const visitAt: SliceVisitor = (n, hu) => visit(indices[n], hu);
   if (decoder && decoder.size > 1 && jobs.length > 1) {
     const grid = onto && sharedGrid(onto.grid);
-    // This thread decodes too, as one more lane, so the series never waits for workers still
-    // loading: uncompressed slices throughout (beside size − 1 workers: they cost little, and this
-    // thread files every slice anyway), compressed ones only until a worker is ready.
+    // Uncompressed slices cost little to decode, so this thread takes its share as one more lane
+    // (it files every slice anyway) and the series never waits for workers still loading.
+    // Compressed ones are left to the workers: decoding them here would load the codec's
+    // WebAssembly memory into this thread too (~100 MB more peak RSS, measured).
     const native = plan.ordered.every((h) => NATIVE_SYNTAXES.has(h.transferSyntaxUid));
-    const local = { lane: new DecodeLane(), lanes: native ? Math.min(decoder.size - 1, NATIVE_WORKER_LANES) : decoder.size, untilStarted: !native };
+    const local = native ? { lane: new DecodeLane(), lanes: Math.min(decoder.size - 1, NATIVE_WORKER_LANES) } : undefined;
     await decodeConcurrently(onto ? jobs.map((job, n) => gridJob(job, grid!, onto.slice(indices[n]))) : jobs, decoder, visitAt, local);
   } else {
     const lane = new DecodeLane();
@@ -301,27 +302,26 @@ export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: 
  */
 const NATIVE_WORKER_LANES = 3;
 
-/** This thread as a decoding lane: beside `lanes` of the decoder's, throughout or `untilStarted`. */
+/** This thread as a decoding lane beside `lanes` of the decoder's. */
 interface LocalLane {
   lane: DecodeLane;
   lanes: number;
-  untilStarted: boolean;
 }
 
 /**
- * The slices decoded on `local.lanes` of the decoder's lanes and on this thread (`local.lane`),
- * each visited as it finishes. The decoder's lanes take slices only once a worker is ready (none
- * waits for one loading), and not at all if this thread has taken every slice by then.
+ * The slices decoded `decoder.size` at a time, each visited as it finishes. With a `local` lane
+ * (this thread) beside `local.lanes` of the decoder's, the decoder's lanes take slices only once a
+ * worker is ready (none waits for one loading), and not at all if this thread has taken every
+ * slice by then.
  */
-async function decodeConcurrently(jobs: SliceJob[], decoder: SliceDecoder, visit: SliceVisitor, local: LocalLane): Promise<void> {
+async function decodeConcurrently(jobs: SliceJob[], decoder: SliceDecoder, visit: SliceVisitor, local?: LocalLane): Promise<void> {
   let next = 0;
   let lowestFailed = Infinity;
   let failure: unknown;
-  let started = false;
   // Jobs are taken in order and none after a failure, so every slice below the first failing one
   // was decoded: the lowest failure once the lanes settle is the one sequential decoding meets.
-  const lane = (decode: (job: SliceJob) => Promise<Int16Array>, stop: () => boolean) => async () => {
-    while (next < jobs.length && lowestFailed === Infinity && !stop()) {
+  const lane = (decode: (job: SliceJob) => Promise<Int16Array>) => async () => {
+    while (next < jobs.length && lowestFailed === Infinity) {
       const k = next++;
       try {
         const hu = await decode(jobs[k]);
@@ -331,11 +331,14 @@ async function decodeConcurrently(jobs: SliceJob[], decoder: SliceDecoder, visit
       }
     }
   };
-  const onDecoder = Math.min(local.lanes, jobs.length);
-  const done = lane((job) => local.lane.decode(job), () => local.untilStarted && started)();
-  const ready = await Promise.race([decoder.whenStarted ? decoder.whenStarted(onDecoder) : Promise.resolve(true), done.then(() => false)]);
-  started = ready;
-  const decoderLane = lane((job) => decoder.decode(job), () => false);
-  await Promise.all([done, ...Array.from({ length: ready ? onDecoder : 0 }, decoderLane)]);
+  const decoderLane = lane((job) => decoder.decode(job));
+  if (!local) {
+    await Promise.all(Array.from({ length: Math.min(decoder.size, jobs.length) }, decoderLane));
+  } else {
+    const onDecoder = Math.min(local.lanes, jobs.length);
+    const done = lane((job) => local.lane.decode(job))();
+    const ready = await Promise.race([decoder.whenStarted ? decoder.whenStarted(onDecoder) : Promise.resolve(true), done.then(() => false)]);
+    await Promise.all([done, ...Array.from({ length: ready ? onDecoder : 0 }, decoderLane)]);
+  }
   if (lowestFailed !== Infinity) throw failure;
 }
