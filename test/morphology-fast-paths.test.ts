@@ -139,8 +139,14 @@ function referenceFillHoles(mask: Uint8Array, rows: number, columns: number): Ui
       todo.push(p);
     }
   };
-  for (let c = 0; c < columns; c++) [seed(c), seed((rows - 1) * columns + c)];
-  for (let r = 0; r < rows; r++) [seed(r * columns), seed(r * columns + columns - 1)];
+  for (let c = 0; c < columns; c++) {
+    seed(c);
+    seed((rows - 1) * columns + c);
+  }
+  for (let r = 0; r < rows; r++) {
+    seed(r * columns);
+    seed(r * columns + columns - 1);
+  }
   while (todo.length > 0) {
     const p = todo.pop()!;
     const r = Math.floor(p / columns);

@@ -87,29 +87,49 @@ function binaryRowPass(mask: Uint8Array, base: number, n: number, step: number, 
  */
 export function distanceToZero(mask: Uint8Array, rows: number, columns: number, spacing: [number, number]): Float32Array {
   const [rowMm, colMm] = spacing;
-  const n = Math.max(rows, columns);
-  const f = new Float64Array(n);
-  const d = new Float64Array(n);
-  const g = new Float64Array(n);
-  const v = new Int32Array(n);
-  const z = new Float64Array(n + 1);
-  const allSet = new Float64Array(columns);
+  const { f, d, g, v, z, allSet, byColumn } = scratchFor(rows, columns);
   f.fill(INF, 0, columns);
   edt1d(f, columns, colMm, allSet, v, z, g);
   // Column-major: column c occupies byColumn[c·rows … c·rows + rows).
-  const byColumn = new Float64Array(rows * columns);
   for (let r = 0; r < rows; r++) binaryRowPass(mask, r * columns, columns, colMm, allSet, byColumn, r, rows);
   const out = new Float32Array(rows * columns);
   for (let c = 0; c < columns; c++) {
     const column = byColumn.subarray(c * rows, c * rows + rows);
     let anySet = false;
-    for (let r = 0; r < rows; r++) if (column[r] !== 0) { anySet = true; break; }
+    for (let r = 0; r < rows; r++) {
+      if (column[r] !== 0) {
+        anySet = true;
+        break;
+      }
+    }
     // A column of zeros stays zero (out is zero-filled): each sample is its own nearest.
     if (!anySet) continue;
     edt1d(column, rows, rowMm, d, v, z, g);
-    for (let r = 0; r < rows; r++) out[r * columns + c] = Math.sqrt(d[r]);
+    for (let r = 0, at = c; r < rows; r++, at += columns) out[at] = Math.sqrt(d[r]);
   }
   return out;
+}
+
+interface EdtScratch {
+  rows: number;
+  columns: number;
+  f: Float64Array;
+  d: Float64Array;
+  g: Float64Array;
+  v: Int32Array;
+  z: Float64Array;
+  allSet: Float64Array;
+  byColumn: Float64Array;
+}
+
+let scratch: EdtScratch | null = null;
+
+/** Work buffers of distanceToZero, kept while the image size stays (a slice takes a dozen transforms). */
+function scratchFor(rows: number, columns: number): EdtScratch {
+  if (scratch && scratch.rows === rows && scratch.columns === columns) return scratch;
+  const n = Math.max(rows, columns);
+  scratch = { rows, columns, f: new Float64Array(n), d: new Float64Array(n), g: new Float64Array(n), v: new Int32Array(n), z: new Float64Array(n + 1), allSet: new Float64Array(columns), byColumn: new Float64Array(rows * columns) };
+  return scratch;
 }
 
 export function invert(mask: Uint8Array): Uint8Array {
@@ -177,23 +197,48 @@ function labelByFlood(mask: Uint8Array, neighbours: (p: number, visit: (q: numbe
   return { labels, count, sizes: Int32Array.from(sizeList) };
 }
 
-/** Connected components of the non-zero pixels (8-connected unless `four`). */
+/**
+ * Connected components of the non-zero pixels (8-connected unless `four`). The same flood fill as
+ * labelByFlood (same start order, same stack order, so the same labels), with the neighbours
+ * written out: the segmenter labels several 512² masks per slice and a callback per neighbour
+ * cost more than the rest of the fill.
+ */
 export function connectedComponents(mask: Uint8Array, rows: number, columns: number, four = false): Components {
-  return labelByFlood(mask, (p, visit) => {
-    const r = (p / columns) | 0;
-    const c = p - r * columns;
-    for (let dr = -1; dr <= 1; dr++) {
-      const rr = r + dr;
-      if (rr < 0 || rr >= rows) continue;
-      for (let dc = -1; dc <= 1; dc++) {
-        if (dr === 0 && dc === 0) continue;
-        if (four && dr !== 0 && dc !== 0) continue;
-        const cc = c + dc;
-        if (cc < 0 || cc >= columns) continue;
-        visit(rr * columns + cc);
+  const labels = new Int32Array(mask.length);
+  const stack = new Int32Array(mask.length);
+  const sizeList: number[] = [0];
+  let count = 0;
+  for (let start = 0; start < mask.length; start++) {
+    if (!mask[start] || labels[start]) continue;
+    count++;
+    let top = 0;
+    let size = 0;
+    stack[top++] = start;
+    labels[start] = count;
+    while (top > 0) {
+      const p = stack[--top];
+      size++;
+      const r = (p / columns) | 0;
+      const c = p - r * columns;
+      const rFrom = r > 0 ? -1 : 0;
+      const rTo = r < rows - 1 ? 1 : 0;
+      const cFrom = c > 0 ? -1 : 0;
+      const cTo = c < columns - 1 ? 1 : 0;
+      for (let dr = rFrom; dr <= rTo; dr++) {
+        const rowBase = p + dr * columns;
+        for (let dc = cFrom; dc <= cTo; dc++) {
+          if (dr === 0 ? dc === 0 : four && dc !== 0) continue;
+          const q = rowBase + dc;
+          if (mask[q] && !labels[q]) {
+            labels[q] = count;
+            stack[top++] = q;
+          }
+        }
       }
     }
-  });
+    sizeList.push(size);
+  }
+  return { labels, count, sizes: Int32Array.from(sizeList) };
 }
 
 /**
@@ -246,35 +291,37 @@ export function removeSmallComponents(mask: Uint8Array, rows: number, columns: n
 
 /** Set every background pixel that is not 4-connected to the image border. */
 export function fillHoles(mask: Uint8Array, rows: number, columns: number): Uint8Array {
-  const outside = new Uint8Array(mask.length);
+  // out starts as "not reached from the border"; the fill clears what it reaches.
+  const out = new Uint8Array(mask.length).fill(1);
   const stack = new Int32Array(mask.length);
   let top = 0;
-  const seed = (p: number) => {
-    if (!mask[p] && !outside[p]) {
-      outside[p] = 1;
-      stack[top++] = p;
-    }
-  };
+  const last = (rows - 1) * columns;
   for (let c = 0; c < columns; c++) {
-    seed(c);
-    seed((rows - 1) * columns + c);
+    top = seedOutside(mask, out, stack, top, c);
+    top = seedOutside(mask, out, stack, top, last + c);
   }
   for (let r = 0; r < rows; r++) {
-    seed(r * columns);
-    seed(r * columns + columns - 1);
+    top = seedOutside(mask, out, stack, top, r * columns);
+    top = seedOutside(mask, out, stack, top, r * columns + columns - 1);
   }
   while (top > 0) {
     const p = stack[--top];
     const r = (p / columns) | 0;
     const c = p - r * columns;
-    if (r > 0) seed(p - columns);
-    if (r < rows - 1) seed(p + columns);
-    if (c > 0) seed(p - 1);
-    if (c < columns - 1) seed(p + 1);
+    if (r > 0) top = seedOutside(mask, out, stack, top, p - columns);
+    if (r < rows - 1) top = seedOutside(mask, out, stack, top, p + columns);
+    if (c > 0) top = seedOutside(mask, out, stack, top, p - 1);
+    if (c < columns - 1) top = seedOutside(mask, out, stack, top, p + 1);
   }
-  const out = new Uint8Array(mask.length);
-  for (let i = 0; i < mask.length; i++) out[i] = outside[i] ? 0 : 1;
   return out;
+}
+
+/** Pushes pixel p when it is background not yet reached; returns the new stack top. */
+function seedOutside(mask: Uint8Array, out: Uint8Array, stack: Int32Array, top: number, p: number): number {
+  if (mask[p] || !out[p]) return top;
+  out[p] = 0;
+  stack[top] = p;
+  return top + 1;
 }
 
 /**
