@@ -10,19 +10,20 @@
 const INF = 1e20;
 
 /**
- * 1-D squared distance transform (Felzenszwalb & Huttenlocher) of f, sample spacing `step`, over
- * f[0..n). `g` is scratch for f[q] + step²·q², each parabola's value at 0, computed once per
- * sample instead of once per comparison (the same sums, so the same results to the bit).
+ * 1-D squared distance transform (Felzenszwalb & Huttenlocher) of f over the samples lo..hi
+ * (inclusive, absolute indices into f and d), sample spacing `step`. `g` is scratch for
+ * f[q] + step²·q², each parabola's value at 0, computed once per sample instead of once per
+ * comparison (the same sums, so the same results to the bit).
  */
-function edt1d(f: Float64Array, n: number, step: number, d: Float64Array, v: Int32Array, z: Float64Array, g: Float64Array): void {
+function edt1d(f: Float64Array, lo: number, hi: number, step: number, d: Float64Array, v: Int32Array, z: Float64Array, g: Float64Array): void {
   const s2 = step * step;
   const twoS2 = 2 * s2;
-  for (let q = 0; q < n; q++) g[q] = f[q] + s2 * q * q;
+  for (let q = lo; q <= hi; q++) g[q] = f[q] + s2 * q * q;
   let k = 0;
-  v[0] = 0;
+  v[0] = lo;
   z[0] = -INF;
   z[1] = INF;
-  for (let q = 1; q < n; q++) {
+  for (let q = lo + 1; q <= hi; q++) {
     const gq = g[q];
     let s: number;
     for (;;) {
@@ -43,11 +44,33 @@ function edt1d(f: Float64Array, n: number, step: number, d: Float64Array, v: Int
     z[k + 1] = INF;
   }
   k = 0;
-  for (let q = 0; q < n; q++) {
+  for (let q = lo; q <= hi; q++) {
     while (z[k + 1] < q) k++;
     const diff = q - v[k];
     d[q] = s2 * diff * diff + f[v[k]];
   }
+}
+
+/**
+ * The column pass of distanceToZero for one column (row pass results, f ≥ 0), into d. A sample
+ * with f = 0 is its own nearest, and no parabola from beyond it is lowest on its far side (the
+ * crossing with it lies past the midpoint), nor is it ever popped from the envelope: so the
+ * transform splits at those samples into independent stretches, each run as edt1d would run it
+ * within the whole column (same sums, same order; absolute indices). Stretches without a set
+ * sample, the bulk of most columns, cost nothing.
+ */
+function columnPass(f: Float64Array, n: number, step: number, d: Float64Array, v: Int32Array, z: Float64Array, g: Float64Array): void {
+  let from = 0;
+  let sawZero = false;
+  for (let q = 0; q < n; q++) {
+    if (f[q] !== 0) continue;
+    d[q] = 0;
+    // Samples between `from` and q are set (or `from` is the first sample and set).
+    if (q - from >= (sawZero ? 2 : 1)) edt1d(f, from, q, step, d, v, z, g);
+    from = q;
+    sawZero = true;
+  }
+  if (!sawZero || from < n - 1) edt1d(f, from, n - 1, step, d, v, z, g);
 }
 
 /**
@@ -57,16 +80,16 @@ function edt1d(f: Float64Array, n: number, step: number, d: Float64Array, v: Int
  * a constant row, `allSet` (the same for every such row; its values come from edt1d's own rounding
  * of 1e20 + step²·q², so they are copied rather than reasoned about).
  */
-function binaryRowPass(mask: Uint8Array, base: number, n: number, step: number, allSet: Float64Array, out: Float64Array, outBase: number, outStride: number): void {
+function binaryRowPass(mask: Uint8Array, base: number, n: number, step: number, allSet: Float64Array, out: Float64Array, outBase: number): void {
   const s2 = step * step;
   let last = -1;
   for (let c = 0; c < n; c++) {
     if (mask[base + c] === 0) last = c;
     // Squared gap to the zero on the left, or +Infinity until one is seen (set on the way back).
-    out[outBase + c * outStride] = last < 0 ? Infinity : s2 * (c - last) * (c - last);
+    out[outBase + c] = last < 0 ? Infinity : s2 * (c - last) * (c - last);
   }
   if (last < 0) {
-    for (let c = 0; c < n; c++) out[outBase + c * outStride] = allSet[c];
+    out.set(allSet.subarray(0, n), outBase);
     return;
   }
   let next = -1;
@@ -74,7 +97,7 @@ function binaryRowPass(mask: Uint8Array, base: number, n: number, step: number, 
     if (mask[base + c] === 0) next = c;
     if (next < 0) continue;
     const right = s2 * (next - c) * (next - c);
-    const at = outBase + c * outStride;
+    const at = outBase + c;
     if (right < out[at]) out[at] = right;
   }
 }
@@ -87,39 +110,38 @@ function binaryRowPass(mask: Uint8Array, base: number, n: number, step: number, 
  */
 export function distanceToZero(mask: Uint8Array, rows: number, columns: number, spacing: [number, number]): Float32Array {
   const [rowMm, colMm] = spacing;
-  const { f, d, g, v, z, allSet, byColumn } = scratchFor(rows, columns);
+  const { f, g, v, z, allSet, byColumn, tile } = scratchFor(rows, columns);
   f.fill(INF, 0, columns);
-  edt1d(f, columns, colMm, allSet, v, z, g);
-  // Column-major: column c occupies byColumn[c·rows … c·rows + rows).
-  for (let r = 0; r < rows; r++) binaryRowPass(mask, r * columns, columns, colMm, allSet, byColumn, r, rows);
+  edt1d(f, 0, columns - 1, colMm, allSet, v, z, g);
+  // Column-major: column c occupies byColumn[c·rows … c·rows + rows). Rows go through `tile` a
+  // block at a time, so the transposed writes fill whole cache lines.
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const h = Math.min(TILE, rows - r0);
+    for (let i = 0; i < h; i++) binaryRowPass(mask, (r0 + i) * columns, columns, colMm, allSet, tile, i * columns);
+    for (let c = 0, at = r0; c < columns; c++, at += rows) for (let i = 0; i < h; i++) byColumn[at + i] = tile[i * columns + c];
+  }
   const out = new Float32Array(rows * columns);
-  for (let c = 0; c < columns; c++) {
-    const column = byColumn.subarray(c * rows, c * rows + rows);
-    let anySet = false;
-    for (let r = 0; r < rows; r++) {
-      if (column[r] !== 0) {
-        anySet = true;
-        break;
-      }
-    }
-    // A column of zeros stays zero (out is zero-filled): each sample is its own nearest.
-    if (!anySet) continue;
-    edt1d(column, rows, rowMm, d, v, z, g);
-    for (let r = 0, at = c; r < rows; r++, at += columns) out[at] = Math.sqrt(d[r]);
+  for (let c0 = 0; c0 < columns; c0 += TILE) {
+    const w = Math.min(TILE, columns - c0);
+    for (let j = 0; j < w; j++) columnPass(byColumn.subarray((c0 + j) * rows, (c0 + j + 1) * rows), rows, rowMm, tile.subarray(j * rows, (j + 1) * rows), v, z, g);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < w; j++) out[r * columns + c0 + j] = Math.sqrt(tile[j * rows + r]);
   }
   return out;
 }
+
+/** Rows (or columns) per block of distanceToZero's transposes. */
+const TILE = 8;
 
 interface EdtScratch {
   rows: number;
   columns: number;
   f: Float64Array;
-  d: Float64Array;
   g: Float64Array;
   v: Int32Array;
   z: Float64Array;
   allSet: Float64Array;
   byColumn: Float64Array;
+  tile: Float64Array;
 }
 
 let scratch: EdtScratch | null = null;
@@ -128,7 +150,7 @@ let scratch: EdtScratch | null = null;
 function scratchFor(rows: number, columns: number): EdtScratch {
   if (scratch && scratch.rows === rows && scratch.columns === columns) return scratch;
   const n = Math.max(rows, columns);
-  scratch = { rows, columns, f: new Float64Array(n), d: new Float64Array(n), g: new Float64Array(n), v: new Int32Array(n), z: new Float64Array(n + 1), allSet: new Float64Array(columns), byColumn: new Float64Array(rows * columns) };
+  scratch = { rows, columns, f: new Float64Array(n), g: new Float64Array(n), v: new Int32Array(n), z: new Float64Array(n + 1), allSet: new Float64Array(columns), byColumn: new Float64Array(rows * columns), tile: new Float64Array(TILE * n) };
   return scratch;
 }
 
