@@ -6,7 +6,7 @@
  * neighbours through a callback.
  */
 import assert from 'node:assert/strict';
-import { connectedComponents, distanceToZero, fillHoles, label3d, type Components } from '../src/image/morphology.ts';
+import { boxMean3, connectedComponents, distanceToZero, fillHoles, label3d, type Components } from '../src/image/morphology.ts';
 import { createRng } from '../src/phantom/random.ts';
 
 const INF = 1e20;
@@ -159,6 +159,26 @@ function referenceFillHoles(mask: Uint8Array, rows: number, columns: number): Ui
   return Uint8Array.from(outside, (o) => 1 - o);
 }
 
+function referenceBoxMean3(hu: Int16Array, rows: number, columns: number): Float32Array {
+  const out = new Float32Array(hu.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      let sum = 0;
+      let n = 0;
+      for (let dr = -1; dr <= 1; dr++) {
+        for (let dc = -1; dc <= 1; dc++) {
+          const [rr, cc] = [r + dr, c + dc];
+          if (rr < 0 || rr >= rows || cc < 0 || cc >= columns) continue;
+          sum += hu[rr * columns + cc];
+          n++;
+        }
+      }
+      out[r * columns + c] = sum / n;
+    }
+  }
+  return out;
+}
+
 /** Blobby masks (thresholded smoothed noise) at several densities, plus salt noise and full/empty rows. */
 function randomMask(seed: number, rows: number, columns: number, density: number, salt: boolean): Uint8Array {
   const rng = createRng(seed);
@@ -226,6 +246,14 @@ describe('morphology fast paths (issue #16)', () => {
           assert.deepEqual(fillHoles(mask, rows, columns), referenceFillHoles(mask, rows, columns), `fillHoles ${rows}×${columns} ${density}`);
         }
       }
+    }
+  });
+
+  it('boxMean3 equals the bounds-checked 3×3 loop to the bit (edges, extremes of int16)', () => {
+    const rng = createRng(77);
+    for (const [rows, columns] of shapes) {
+      const hu = Int16Array.from({ length: rows * columns }, () => (rng.next() < 0.05 ? (rng.next() < 0.5 ? -32768 : 32767) : Math.floor(rng.next() * 4000) - 1024));
+      sameBits(boxMean3(hu, rows, columns, [0.8, 0.8]), referenceBoxMean3(hu, rows, columns), `boxMean3 ${rows}×${columns}`);
     }
   });
 

@@ -358,23 +358,37 @@ export function boxMean3(hu: Int16Array, rows: number, columns: number, spacing?
     return out;
   }
   for (let r = 0; r < rows; r++) {
+    const interiorRow = r > 0 && r < rows - 1;
     for (let c = 0; c < columns; c++) {
-      let sum = 0;
-      let n = 0;
-      for (let dr = -1; dr <= 1; dr++) {
-        const rr = r + dr;
-        if (rr < 0 || rr >= rows) continue;
-        for (let dc = -1; dc <= 1; dc++) {
-          const cc = c + dc;
-          if (cc < 0 || cc >= columns) continue;
-          sum += hu[rr * columns + cc];
-          n++;
-        }
+      const p = r * columns + c;
+      if (interiorRow && c > 0 && c < columns - 1) {
+        // Integer sums are exact in any order, so the unrolled interior equals the general loop.
+        const up = p - columns;
+        const down = p + columns;
+        out[p] = (hu[up - 1] + hu[up] + hu[up + 1] + hu[p - 1] + hu[p] + hu[p + 1] + hu[down - 1] + hu[down] + hu[down + 1]) / 9;
+        continue;
       }
-      out[r * columns + c] = sum / n;
+      out[p] = edgeMean3(hu, rows, columns, r, c);
     }
   }
   return out;
+}
+
+/** The 3×3 mean at an edge pixel, over the neighbours inside the image. */
+function edgeMean3(hu: Int16Array, rows: number, columns: number, r: number, c: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let dr = -1; dr <= 1; dr++) {
+    const rr = r + dr;
+    if (rr < 0 || rr >= rows) continue;
+    for (let dc = -1; dc <= 1; dc++) {
+      const cc = c + dc;
+      if (cc < 0 || cc >= columns) continue;
+      sum += hu[rr * columns + cc];
+      n++;
+    }
+  }
+  return sum / n;
 }
 
 export function countOnes(mask: Uint8Array): number {
