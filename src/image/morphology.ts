@@ -4,7 +4,10 @@
  * morphology and a 3×3 mean. Erosion and dilation go through an exact Euclidean distance transform
  * in millimetres, so radii mean the same thing at every pixel spacing and cost O(pixels) whatever
  * the radius. Components are found with an explicit stack, so large masks cannot overflow the
- * call stack.
+ * call stack. The 2D paths the segmenter takes a dozen times per slice are written as plain loops
+ * over reused buffers (issue #16); they must give the segmenter's masks to the bit, which
+ * test/morphology-fast-paths.test.ts (against the straightforward code) and
+ * test/anatomic-masks-unchanged.test.ts (digests of the masks) hold them to.
  */
 
 const INF = 1e20;
@@ -188,7 +191,8 @@ export interface Components {
 
 /**
  * Labels the non-zero pixels of `mask` by flood fill, in index order: `neighbours(p, visit)` calls
- * `visit(q)` for each neighbour q of p (the connectivity), so 2D and 3D share one labelling.
+ * `visit(q)` for each neighbour q of p (the connectivity). Used for 3D (once per series); 2D has
+ * its own loop in connectedComponents, with the same start and stack order.
  */
 function labelByFlood(mask: Uint8Array, neighbours: (p: number, visit: (q: number) => void) => void): Components {
   const labels = new Int32Array(mask.length);
