@@ -231,7 +231,7 @@ function labelByFlood(mask: Uint8Array, neighbours: (p: number, visit: (q: numbe
  */
 export function connectedComponents(mask: Uint8Array, rows: number, columns: number, four = false): Components {
   const labels = new Int32Array(mask.length);
-  const stack = new Int32Array(mask.length);
+  const stack = floodStack(mask.length);
   const sizeList: number[] = [0];
   let count = 0;
   for (let start = 0; start < mask.length; start++) {
@@ -315,11 +315,19 @@ export function removeSmallComponents(mask: Uint8Array, rows: number, columns: n
   return out;
 }
 
+let sharedStack = new Int32Array(0);
+
+/** The work stack of the 2D flood fills (each pixel is pushed at most once), kept between calls. */
+function floodStack(pixels: number): Int32Array {
+  if (sharedStack.length < pixels) sharedStack = new Int32Array(pixels);
+  return sharedStack;
+}
+
 /** Set every background pixel that is not 4-connected to the image border. */
 export function fillHoles(mask: Uint8Array, rows: number, columns: number): Uint8Array {
   // out starts as "not reached from the border"; the fill clears what it reaches.
   const out = new Uint8Array(mask.length).fill(1);
-  const stack = new Int32Array(mask.length);
+  const stack = floodStack(mask.length);
   let top = 0;
   const last = (rows - 1) * columns;
   for (let c = 0; c < columns; c++) {
