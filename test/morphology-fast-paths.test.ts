@@ -226,6 +226,20 @@ describe('morphology fast paths (issue #16)', () => {
     }
   });
 
+  it('distanceToZero on masks set only inside a sub-rectangle (touching a border or not) equals the reference', () => {
+    const rng = createRng(4242);
+    let seed = 3000;
+    for (const [rows, columns] of [[1, 9], [9, 1], [40, 40], [61, 37]] as Array<[number, number]>) {
+      for (let k = 0; k < 12; k++) {
+        const blobs = randomMask(seed++, rows, columns, 0.4 + 0.5 * rng.next(), k % 3 === 0);
+        const [r0, c0] = [Math.floor(rng.next() * rows), Math.floor(rng.next() * columns)];
+        const [r1, c1] = [r0 + Math.floor(rng.next() * (rows - r0)), c0 + Math.floor(rng.next() * (columns - c0))];
+        const mask = blobs.map((b, i) => (Math.floor(i / columns) >= r0 && Math.floor(i / columns) <= r1 && i % columns >= c0 && i % columns <= c1 ? b : 0));
+        for (const spacing of spacings) sameBits(distanceToZero(mask, rows, columns, spacing), referenceDistanceToZero(mask, rows, columns, spacing), `box ${rows}×${columns} [${r0}..${r1}]×[${c0}..${c1}] ${spacing}`);
+      }
+    }
+  });
+
   it('distanceToZero on a 512² body-like mask and its inverse (the segmenter’s sizes)', () => {
     const mask = randomMask(99, 512, 512, 0.5, false);
     for (let i = 0; i < mask.length; i++) {

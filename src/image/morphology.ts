@@ -62,10 +62,10 @@ function edt1d(f: Float64Array, lo: number, hi: number, step: number, d: Float64
  * within the whole column (same sums, same order; absolute indices). Stretches without a set
  * sample, the bulk of most columns, cost nothing.
  */
-function columnPass(f: Float64Array, n: number, step: number, d: Float64Array, v: Int32Array, z: Float64Array, g: Float64Array): void {
-  let from = 0;
+function columnPass(f: Float64Array, lo: number, hi: number, step: number, d: Float64Array, v: Int32Array, z: Float64Array, g: Float64Array): void {
+  let from = lo;
   let sawZero = false;
-  for (let q = 0; q < n; q++) {
+  for (let q = lo; q <= hi; q++) {
     if (f[q] !== 0) continue;
     d[q] = 0;
     // Samples between `from` and q are set (or `from` is the first sample and set).
@@ -73,7 +73,7 @@ function columnPass(f: Float64Array, n: number, step: number, d: Float64Array, v
     from = q;
     sawZero = true;
   }
-  if (!sawZero || from < n - 1) edt1d(f, from, n - 1, step, d, v, z, g);
+  if (!sawZero || from < hi) edt1d(f, from, hi, step, d, v, z, g);
 }
 
 /**
@@ -83,20 +83,20 @@ function columnPass(f: Float64Array, n: number, step: number, d: Float64Array, v
  * a constant row, `allSet` (the same for every such row; its values come from edt1d's own rounding
  * of 1e20 + step²·q², so they are copied rather than reasoned about).
  */
-function binaryRowPass(mask: Uint8Array, base: number, n: number, step: number, allSet: Float64Array, out: Float64Array, outBase: number): void {
+function binaryRowPass(mask: Uint8Array, base: number, lo: number, hi: number, step: number, allSet: Float64Array, out: Float64Array, outBase: number): void {
   const s2 = step * step;
   let last = -1;
-  for (let c = 0; c < n; c++) {
+  for (let c = lo; c <= hi; c++) {
     if (mask[base + c] === 0) last = c;
     // Squared gap to the zero on the left, or +Infinity until one is seen (set on the way back).
     out[outBase + c] = last < 0 ? Infinity : s2 * (c - last) * (c - last);
   }
   if (last < 0) {
-    out.set(allSet.subarray(0, n), outBase);
+    out.set(allSet.subarray(lo, hi + 1), outBase + lo);
     return;
   }
   let next = -1;
-  for (let c = n - 1; c >= 0; c--) {
+  for (let c = hi; c >= lo; c--) {
     if (mask[base + c] === 0) next = c;
     if (next < 0) continue;
     const right = s2 * (next - c) * (next - c);
@@ -113,23 +113,57 @@ function binaryRowPass(mask: Uint8Array, base: number, n: number, step: number, 
  */
 export function distanceToZero(mask: Uint8Array, rows: number, columns: number, spacing: [number, number]): Float32Array {
   const [rowMm, colMm] = spacing;
+  const out = new Float32Array(rows * columns);
+  const box = setBoxWithMargin(mask, rows, columns);
+  if (!box) return out;
+  const [top, bottom, left, right] = box;
   const { f, g, v, z, allSet, byColumn, tile } = scratchFor(rows, columns);
   f.fill(INF, 0, columns);
   edt1d(f, 0, columns - 1, colMm, allSet, v, z, g);
   // Column-major: column c occupies byColumn[c·rows … c·rows + rows). Rows go through `tile` a
   // block at a time, so the transposed writes fill whole cache lines.
-  for (let r0 = 0; r0 < rows; r0 += TILE) {
-    const h = Math.min(TILE, rows - r0);
-    for (let i = 0; i < h; i++) binaryRowPass(mask, (r0 + i) * columns, columns, colMm, allSet, tile, i * columns);
-    for (let c = 0, at = r0; c < columns; c++, at += rows) for (let i = 0; i < h; i++) byColumn[at + i] = tile[i * columns + c];
+  for (let r0 = top; r0 <= bottom; r0 += TILE) {
+    const h = Math.min(TILE, bottom + 1 - r0);
+    for (let i = 0; i < h; i++) binaryRowPass(mask, (r0 + i) * columns, left, right, colMm, allSet, tile, i * columns);
+    for (let c = left, at = left * rows + r0; c <= right; c++, at += rows) for (let i = 0; i < h; i++) byColumn[at + i] = tile[i * columns + c];
   }
-  const out = new Float32Array(rows * columns);
-  for (let c0 = 0; c0 < columns; c0 += TILE) {
-    const w = Math.min(TILE, columns - c0);
-    for (let j = 0; j < w; j++) columnPass(byColumn.subarray((c0 + j) * rows, (c0 + j + 1) * rows), rows, rowMm, tile.subarray(j * rows, (j + 1) * rows), v, z, g);
-    for (let r = 0; r < rows; r++) for (let j = 0; j < w; j++) out[r * columns + c0 + j] = Math.sqrt(tile[j * rows + r]);
+  for (let c0 = left; c0 <= right; c0 += TILE) {
+    const w = Math.min(TILE, right + 1 - c0);
+    for (let j = 0; j < w; j++) columnPass(byColumn.subarray((c0 + j) * rows, (c0 + j + 1) * rows), top, bottom, rowMm, tile.subarray(j * rows, (j + 1) * rows), v, z, g);
+    for (let r = top; r <= bottom; r++) for (let j = 0; j < w; j++) out[r * columns + c0 + j] = Math.sqrt(tile[j * rows + r]);
   }
   return out;
+}
+
+/**
+ * Rows top..bottom and columns left..right (inclusive) holding every set pixel, widened by one
+ * pixel inside the image; null for a mask without one. Outside, every distance is 0; inside, a
+ * set pixel's nearest zero along its row, and every stretch of set samples along a column, lie
+ * within the box (the widening rows and columns are all zero, or the image ends there), so
+ * distanceToZero computes the box alone with the same sums, on absolute indices.
+ */
+function setBoxWithMargin(mask: Uint8Array, rows: number, columns: number): [number, number, number, number] | null {
+  let top = rows;
+  let bottom = -1;
+  let left = columns;
+  let right = -1;
+  for (let r = 0; r < rows; r++) {
+    const base = r * columns;
+    let first = -1;
+    let last = -1;
+    for (let c = 0; c < columns; c++) {
+      if (mask[base + c] === 0) continue;
+      if (first < 0) first = c;
+      last = c;
+    }
+    if (first < 0) continue;
+    if (top === rows) top = r;
+    bottom = r;
+    if (first < left) left = first;
+    if (last > right) right = last;
+  }
+  if (bottom < 0) return null;
+  return [Math.max(0, top - 1), Math.min(rows - 1, bottom + 1), Math.max(0, left - 1), Math.min(columns - 1, right + 1)];
 }
 
 /** Rows (or columns) per block of distanceToZero's transposes. */
