@@ -18,7 +18,7 @@ import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { spooledStudyDir, spoolInstance } from '../src/intake/spool.ts';
 import { canonicalGrid } from '../src/level/canonical.ts';
 import type { WorkStack } from '../src/level/index.ts';
-import { bodyMaskOf } from '../src/level/stack.ts';
+import { bodyMaskOf, packBodyMask, startStack, unpackBodyMask } from '../src/level/stack.ts';
 import type { LevelInfo, MuscleMeasurements } from '../src/model/index.ts';
 import { generatePhantomStudy, PHANTOM_TRANSFER_SYNTAXES, type PhantomOptions } from '../src/phantom/index.ts';
 import { analyzeHeaders, DEFAULT_STAGES, type Stages } from '../src/pipeline/index.ts';
@@ -287,7 +287,15 @@ describe('working-grid sidecar key', () => {
     const bodyMask = bodyMaskOf(hu, grid.width, grid.height);
     assert.ok(bodyMask.some((v) => v === 1) && bodyMask.some((v) => v === 0));
     const sidecar = encodeSidecar(sidecarKey(identity, job, grid), grid, { hu, bodyMask });
-    assert.deepEqual(decodeSidecar(sidecar, sidecarKey(identity, job, grid), grid), { hu, bodyMask });
+    assert.deepEqual(decodeSidecar(sidecar, sidecarKey(identity, job, grid), grid), { hu, bodyMask: { bits: packBodyMask(bodyMask) } });
+    assert.deepEqual(unpackBodyMask(packBodyMask(bodyMask), bodyMask.length), bodyMask);
+    // The HU go where the stack keeps the slice when asked, and only for a sidecar that is used.
+    const into = new Int16Array(hu.length);
+    assert.equal((decodeSidecar(sidecar, sidecarKey(identity, job, grid), grid, into) as { hu: Int16Array }).hu, into);
+    assert.deepEqual(into, hu);
+    const untouched = new Int16Array(hu.length);
+    assert.equal(decodeSidecar(sidecar, sidecarKey({ ...identity, ino: 9n }, job, grid), grid, untouched), 'stale');
+    assert.ok(untouched.every((v) => v === 0));
     // Another grid object with the same content is the same key; another content is not.
     const sameContent = canonicalGrid(plan.geometry);
     assert.equal(typeof decodeSidecar(sidecar, sidecarKey(identity, job, sameContent), sameContent), 'object');
@@ -299,6 +307,31 @@ describe('working-grid sidecar key', () => {
     assert.equal(decodeSidecar(sidecar, sidecarKey({ ...identity, mtimeNs: 6n }, job, grid), grid), 'stale');
     assert.equal(decodeSidecar(sidecar, sidecarKey({ ...identity, ino: 8n }, job, grid), grid), 'stale');
     assert.equal(decodeSidecar(sidecar.subarray(0, 20), sidecarKey(identity, job, grid), grid), 'corrupt');
+  });
+});
+
+describe('working stack: a packed body mask', () => {
+  it('files the same body bits and centre as the mask itself, rows starting on a byte or not', async () => {
+    const study = await phantom({ rows: 64, columns: 64, fromLevel: 'T12', toLevel: 'T12', sliceThicknessMm: 10, seed: 2 });
+    const { headers } = scanBuffers(study.instances.map((i) => ({ bytes: i.bytes, label: i.sopInstanceUid })));
+    const plan = planVolume(groupIntoSeries(headers)[0]);
+    const widths = new Set<number>();
+    for (const columns of [64, 60, 58, 54, 50]) {
+      const geometry = { ...plan.geometry, columns };
+      const [unpacked, packed] = [startStack(geometry, plan.ordered.map(() => ({ zMm: 0 }))), startStack(geometry, plan.ordered.map(() => ({ zMm: 0 })))];
+      const { width, height } = unpacked.grid;
+      widths.add(width % 8);
+      plan.ordered.forEach((_, k) => {
+        const hu = Int16Array.from({ length: width * height }, (_, p) => (((p * 31 + k * 7) % 13 < 9 && p % width > 2 ? 40 : -1000)));
+        const mask = bodyMaskOf(hu, width, height);
+        unpacked.addGridSlice(k, hu, mask);
+        packed.addGridSlice(k, hu, { bits: packBodyMask(mask) });
+      });
+      const [a, b] = [unpacked.finish(), packed.finish()];
+      assert.ok(a.body.some((v) => v !== 0));
+      assert.deepEqual([b.body, b.centreX, b.centreY], [a.body, a.centreX, a.centreY]);
+    }
+    assert.ok(widths.has(0) && [...widths].some((w) => w !== 0), `both paths: grid widths mod 8 were ${[...widths].join(', ')}`);
   });
 });
 

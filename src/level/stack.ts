@@ -35,6 +35,36 @@ export function inBody(body: Uint8Array, v: number): boolean {
   return ((body[v >> 3] >> (v & 7)) & 1) === 1;
 }
 
+/**
+ * A body mask as `bodyMaskOf` makes it (one byte a pixel, 1 inside), or the same packed one bit a
+ * pixel (`packBodyMask`: pixel p at bit p & 7 of byte p >> 3), as it is kept on disk.
+ */
+export type BodyMask = Uint8Array | { bits: Uint8Array };
+
+/** A body mask packed one bit a pixel. */
+export function packBodyMask(mask: Uint8Array): Uint8Array {
+  const bits = new Uint8Array(Math.ceil(mask.length / 8));
+  for (let p = 0; p < mask.length; p++) if (mask[p]) bits[p >> 3] |= 1 << (p & 7);
+  return bits;
+}
+
+/** `packBodyMask` undone, a byte at a time (all-outside bytes, most of a slice, cost one test). */
+export function unpackBodyMask(bits: Uint8Array, plane: number): Uint8Array {
+  const mask = new Uint8Array(plane);
+  const whole = plane >> 3;
+  for (let i = 0, p = 0; i < whole; i++, p += 8) {
+    const b = bits[i];
+    if (b === 0) continue;
+    for (let j = 0; j < 8; j++) mask[p + j] = (b >> j) & 1;
+  }
+  for (let p = whole << 3; p < plane; p++) mask[p] = (bits[p >> 3] >> (p & 7)) & 1;
+  return mask;
+}
+
+/** Per byte value: how many bits are set, and the sum of their positions (0–7). */
+const BITS_SET = Uint8Array.from({ length: 256 }, (_, b) => [0, 1, 2, 3, 4, 5, 6, 7].filter((j) => (b >> j) & 1).length);
+const BIT_POSITION_SUM = Uint8Array.from({ length: 256 }, (_, b) => [0, 1, 2, 3, 4, 5, 6, 7].filter((j) => (b >> j) & 1).reduce((a, j) => a + j, 0));
+
 /** A stack being filled slice by slice, in any order; `finish` once every slice was added. */
 export interface StackBuilder {
   /** Slice k from full-resolution HU (`hu` from offset `base`: one slice of rows × columns). */
@@ -43,9 +73,9 @@ export interface StackBuilder {
    * Slice k already on the working grid (`canonicalSlice` of its HU with this stack's `grid`),
    * e.g. put there by a worker thread or while the study arrived; copied into the stack, unless
    * it was written there in place (`gridHu` is `slice(k)`). With `bodyMask` (`bodyMaskOf` of that
-   * slice, made with it), the body is not searched again.
+   * slice, made with it, or that packed), the body is not searched again.
    */
-  addGridSlice(k: number, gridHu: Int16Array, bodyMask?: Uint8Array): void;
+  addGridSlice(k: number, gridHu: Int16Array, bodyMask?: BodyMask): void;
   /**
    * Where slice k lies in the stack (width × height). The stack is in shared memory, so a worker
    * thread can write a slice there itself; `addGridSlice(k, slice(k))` then files it.
@@ -87,14 +117,43 @@ function addBodyMask(stack: WorkStack, k: number, mask: Uint8Array): void {
   let n = 0;
   let sx = 0;
   let sy = 0;
-  for (let p = 0; p < plane; p++) {
-    if (!mask[p]) continue;
-    const v = k * plane + p;
-    bits[v >> 3] |= 1 << (v & 7);
-    const x = p % width;
-    n++;
-    sx += x;
-    sy += (p - x) / width;
+  for (let y = 0, p = 0, v = k * plane; y < height; y++) {
+    for (let x = 0; x < width; x++, p++, v++) {
+      if (!mask[p]) continue;
+      bits[v >> 3] |= 1 << (v & 7);
+      n++;
+      sx += x;
+      sy += y;
+    }
+  }
+  setCentre(stack, k, n, sx, sy);
+}
+
+/**
+ * The same from a packed mask. Where every row starts on a byte (width a multiple of 8), the
+ * bytes are filed as they are and the centroid summed a byte at a time (whole numbers: the same
+ * sums as pixel by pixel); otherwise the mask is unpacked first.
+ */
+function addBodyBits(stack: WorkStack, k: number, packed: Uint8Array): void {
+  const { width, height } = stack;
+  const plane = width * height;
+  if (width % 8 !== 0) return addBodyMask(stack, k, unpackBodyMask(packed, plane));
+  const bits = stack.body;
+  const base = (k * plane) >> 3;
+  const rowBytes = width >> 3;
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let xByte = 0; xByte < rowBytes; xByte++, i++) {
+      const b = packed[i];
+      if (b === 0) continue;
+      bits[base + i] |= b;
+      const count = BITS_SET[b];
+      n += count;
+      sx += count * (xByte << 3) + BIT_POSITION_SUM[b];
+      sy += count * y;
+    }
   }
   setCentre(stack, k, n, sx, sy);
 }
@@ -130,6 +189,13 @@ function addBody(stack: WorkStack, k: number, slice: Int16Array, work: BodyWorks
   setCentre(stack, k, n, sx, sy);
 }
 
+function checkBodyMask(bodyMask: BodyMask | undefined, plane: number): void {
+  if (bodyMask instanceof Uint8Array && bodyMask.length !== plane) throw new RangeError(`A working-grid body mask has ${plane} pixels, not ${bodyMask.length}.`);
+  if (bodyMask && !(bodyMask instanceof Uint8Array) && bodyMask.bits.length !== Math.ceil(plane / 8)) {
+    throw new RangeError(`A packed working-grid body mask has ${Math.ceil(plane / 8)} bytes, not ${bodyMask.bits.length}.`);
+  }
+}
+
 /** An empty stack for a series of this geometry and these slices; throws for a non-axial series. */
 export function startStack(geometry: VolumeGeometry, slices: Pick<SliceInfo, 'zMm'>[]): StackBuilder {
   const grid = canonicalGrid(geometry);
@@ -160,10 +226,11 @@ export function startStack(geometry: VolumeGeometry, slices: Pick<SliceInfo, 'zM
     },
     addGridSlice(k, gridHu, bodyMask) {
       if (gridHu.length !== plane) throw new RangeError(`A working-grid slice has ${plane} pixels, not ${gridHu.length}.`);
-      if (bodyMask && bodyMask.length !== plane) throw new RangeError(`A working-grid body mask has ${plane} pixels, not ${bodyMask.length}.`);
+      checkBodyMask(bodyMask, plane);
       const slice = sliceOf(k);
       if (gridHu.buffer !== slice.buffer || gridHu.byteOffset !== slice.byteOffset) slice.set(gridHu);
-      if (bodyMask) addBodyMask(stack, k, bodyMask);
+      if (bodyMask instanceof Uint8Array) addBodyMask(stack, k, bodyMask);
+      else if (bodyMask) addBodyBits(stack, k, bodyMask.bits);
       else addBody(stack, k, slice, work);
     },
     slice: sliceOf,

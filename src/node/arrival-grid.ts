@@ -228,8 +228,8 @@ export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
 
 /** The pipeline's lookup of precomputed slices (any process sharing the spool made them), counted by outcome. */
 export function sidecarLookup(lookedUp: Counter<'outcome'>): GridSliceLookup {
-  return async (job, grid) => {
-    const found = await readSidecar(job, grid);
+  return async (job, grid, into) => {
+    const found = await readSidecar(job, grid, into);
     if (typeof found !== 'string') {
       lookedUp.inc({ outcome: 'used' });
       return found;

@@ -14,23 +14,27 @@
  *   a slice made for another grid is never used;
  * - this build's version and the body threshold: the body mask kept with the HU (the level
  *   finder's largest region denser than −500 HU) and the resampling are this build's.
- * A checksum over the whole file catches a torn or damaged sidecar. The folder goes with the
+ * A CRC-32 over the whole file catches a torn or damaged sidecar (the key, a SHA-256, already
+ * binds what the slice was made from; the check only has to notice damage, and SHA-256 over every
+ * sidecar was most of what filing a precomputed series cost). The folder goes with the
  * study's spool folder (retention), and the scan skips it (a hidden name).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { PADDING_HU } from '../dicom/hu.ts';
 import type { SliceJob } from '../dicom/volume.ts';
 import { partialPathFor } from '../io/durable-file.ts';
 import type { CanonicalGrid } from '../level/canonical.ts';
-import { BODY_HU } from '../level/stack.ts';
+import { BODY_HU, packBodyMask } from '../level/stack.ts';
 import { PACKAGE_VERSION } from '../model/index.ts';
 
-/** Format version 2 (change it with the layout or the key): HU, then the body mask as bits. */
-const MAGIC = Buffer.from('CTMNGRD2', 'latin1');
+/** Format version 3 (change it with the layout or the key): HU, then the body mask as bits, then a CRC-32. */
+const MAGIC = Buffer.from('CTMNGRD3', 'latin1');
 const DIGEST_BYTES = 32;
+const CHECK_BYTES = 4;
 const HEADER_BYTES = MAGIC.length + DIGEST_BYTES + 8;
 
 /** The identity of one spooled file, as read: the sidecar is valid for these bytes only. */
@@ -104,40 +108,51 @@ export interface GridSlice {
   bodyMask: Uint8Array;
 }
 
+/** A sidecar's slice as read back: its body mask still packed (`packBodyMask`). */
+export interface FiledGridSlice {
+  hu: Int16Array;
+  bodyMask: { bits: Uint8Array };
+}
+
 const packedBytes = (plane: number) => Math.ceil(plane / 8);
 
-/** magic, key, width, height, HU (host order; the key names it), body mask (bits), then a digest of all before it. */
+/** The size of a whole sidecar for this grid. */
+function sidecarBytes(grid: CanonicalGrid): number {
+  const plane = grid.width * grid.height;
+  return HEADER_BYTES + plane * 2 + packedBytes(plane) + CHECK_BYTES;
+}
+
+/** magic, key, width, height, HU (host order; the key names it), body mask (bits), then a CRC-32 of all before it. */
 export function encodeSidecar(key: Buffer, grid: CanonicalGrid, slice: GridSlice): Buffer {
   const sizes = Buffer.alloc(8);
   sizes.writeUInt32LE(grid.width, 0);
   sizes.writeUInt32LE(grid.height, 4);
-  const bits = Buffer.alloc(packedBytes(slice.bodyMask.length));
-  slice.bodyMask.forEach((inside, p) => {
-    if (inside) bits[p >> 3] |= 1 << (p & 7);
-  });
   const { hu } = slice;
-  const body = Buffer.concat([MAGIC, key, sizes, Buffer.from(hu.buffer, hu.byteOffset, hu.byteLength), bits]);
-  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+  const body = Buffer.concat([MAGIC, key, sizes, Buffer.from(hu.buffer, hu.byteOffset, hu.byteLength), packBodyMask(slice.bodyMask)]);
+  const check = Buffer.alloc(CHECK_BYTES);
+  check.writeUInt32LE(crc32(body), 0);
+  return Buffer.concat([body, check]);
 }
 
-/** The sidecar's slice when it is whole and made for `key` on `grid`; otherwise why not. */
-export function decodeSidecar(data: Buffer, key: Buffer, grid: CanonicalGrid): GridSlice | 'stale' | 'corrupt' {
+/**
+ * The sidecar's slice when it is whole and made for `key` on `grid`; otherwise why not. `into`
+ * (grid-sized) receives the HU when given, and only then: nothing is written for a sidecar not used.
+ */
+export function decodeSidecar(data: Uint8Array, key: Buffer, grid: CanonicalGrid, into?: Int16Array): FiledGridSlice | 'stale' | 'corrupt' {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const plane = grid.width * grid.height;
-  const expected = HEADER_BYTES + plane * 2 + packedBytes(plane) + DIGEST_BYTES;
-  if (data.length < HEADER_BYTES + DIGEST_BYTES || !data.subarray(0, MAGIC.length).equals(MAGIC)) return 'corrupt';
-  const bodyEnd = data.length - DIGEST_BYTES;
-  if (!createHash('sha256').update(data.subarray(0, bodyEnd)).digest().equals(data.subarray(bodyEnd))) return 'corrupt';
-  if (!data.subarray(MAGIC.length, MAGIC.length + DIGEST_BYTES).equals(key)) return 'stale';
-  const width = data.readUInt32LE(MAGIC.length + DIGEST_BYTES);
-  const height = data.readUInt32LE(MAGIC.length + DIGEST_BYTES + 4);
+  if (bytes.length < HEADER_BYTES + CHECK_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return 'corrupt';
+  const bodyEnd = bytes.length - CHECK_BYTES;
+  if (crc32(bytes.subarray(0, bodyEnd)) !== bytes.readUInt32LE(bodyEnd)) return 'corrupt';
+  if (!bytes.subarray(MAGIC.length, MAGIC.length + DIGEST_BYTES).equals(key)) return 'stale';
+  const width = bytes.readUInt32LE(MAGIC.length + DIGEST_BYTES);
+  const height = bytes.readUInt32LE(MAGIC.length + DIGEST_BYTES + 4);
   // The key covers the grid; a whole file with the right key and another size would be a bug.
-  if (width !== grid.width || height !== grid.height || data.length !== expected) return 'corrupt';
-  const hu = new Int16Array(plane);
-  new Uint8Array(hu.buffer).set(data.subarray(HEADER_BYTES, HEADER_BYTES + plane * 2));
-  const bits = data.subarray(HEADER_BYTES + plane * 2, bodyEnd);
-  const bodyMask = new Uint8Array(plane);
-  for (let p = 0; p < plane; p++) bodyMask[p] = (bits[p >> 3] >> (p & 7)) & 1;
-  return { hu, bodyMask };
+  if (width !== grid.width || height !== grid.height || bytes.length !== sidecarBytes(grid)) return 'corrupt';
+  const hu = into?.length === plane ? into : new Int16Array(plane);
+  new Uint8Array(hu.buffer, hu.byteOffset, hu.byteLength).set(bytes.subarray(HEADER_BYTES, HEADER_BYTES + plane * 2));
+  // Packed as kept (the stack files the bits as they are); copied, as `data` may be a reused buffer.
+  return { hu, bodyMask: { bits: new Uint8Array(bytes.subarray(HEADER_BYTES + plane * 2, bodyEnd)) } };
 }
 
 /**
@@ -160,17 +175,46 @@ export async function writeSidecar(spooledPath: string, data: Buffer): Promise<v
   }
 }
 
-/** The precomputed working-grid slice of a spooled instance, or why there is none. Never throws. */
-export async function readSidecar(job: SliceJob, grid: CanonicalGrid): Promise<GridSlice | Exclude<LookupOutcome, 'used'>> {
+/** Read buffers of one sidecar size, reused: filing a series reads hundreds of them. */
+const spareBuffers: Buffer[] = [];
+
+/**
+ * Up to `buffer.length` bytes of the file: one open, one read (a sidecar is read whole in one
+ * call; one byte more than a whole one is asked for, so a longer file is seen as such).
+ */
+async function readInto(path: string, buffer: Buffer): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The precomputed working-grid slice of a spooled instance (its HU put `into` when given), or why there is none. Never throws. */
+export async function readSidecar(job: SliceJob, grid: CanonicalGrid, into?: Int16Array): Promise<FiledGridSlice | Exclude<LookupOutcome, 'used'>> {
   if (job.source.kind !== 'file') return 'absent';
   const path = job.source.path;
-  let data: Buffer;
-  let identity: FileIdentity;
+  const size = sidecarBytes(grid) + 1;
+  let buffer = spareBuffers.pop();
+  if (buffer?.length !== size) buffer = Buffer.allocUnsafe(size);
   try {
-    data = await readFile(sidecarPathOf(path));
-    identity = identityOf(await stat(path, { bigint: true }));
-  } catch {
-    return 'absent';
+    let data: Uint8Array;
+    let identity: FileIdentity;
+    try {
+      data = await readInto(sidecarPathOf(path), buffer);
+      identity = identityOf(await stat(path, { bigint: true }));
+    } catch {
+      return 'absent';
+    }
+    return decodeSidecar(data, sidecarKey(identity, job, grid), grid, into);
+  } finally {
+    if (spareBuffers.length < 16) spareBuffers.push(buffer);
   }
-  return decodeSidecar(data, sidecarKey(identity, job, grid), grid);
 }

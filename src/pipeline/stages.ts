@@ -23,7 +23,7 @@ import { buildVolume, decodeSeries, planVolume, sliceInfosOf, sliceJobOf, type S
 import { CtMuscleError } from '../errors.ts';
 import { selectSeries, type SelectionResult, type SelectionRules } from '../intake/select-series.ts';
 import { ioError, writeFileDurably } from '../io/durable-file.ts';
-import { findLevel, startStack, type StackBuilder, type WorkStack } from '../level/index.ts';
+import { findLevel, startStack, type BodyMask, type StackBuilder, type WorkStack } from '../level/index.ts';
 import type { CanonicalGrid } from '../level/canonical.ts';
 import { segmentAndMeasure } from '../measure/index.ts';
 import type { BodyMeasurements, LevelInfo, LevelName, MuscleMeasurements, OutputFile, SegmenterInfo, StudyOutputs, Verdict } from '../model/index.ts';
@@ -49,15 +49,17 @@ export interface SeriesChoice {
 /** A slice on the working grid (`canonicalSlice` of its HU) and, when made with it, its body mask (`bodyMaskOf`). */
 export interface PrecomputedSlice {
   hu: Int16Array;
-  bodyMask?: Uint8Array;
+  bodyMask?: BodyMask;
 }
 
 /**
  * A slice already on exactly `grid`, made before the analysis (the node, while the study
  * arrived), or null: the volume stage then decodes it. It must not throw; a slice it answers is
- * filed as is, so it answers only for these very bytes.
+ * filed as is, so it answers only for these very bytes. `into` is where the stack keeps the
+ * slice: a lookup may put the HU there and answer that view (no slice-sized buffer per slice),
+ * but only once it knows it answers the slice.
  */
-export type GridSliceLookup = (job: SliceJob, grid: CanonicalGrid) => Promise<PrecomputedSlice | null>;
+export type GridSliceLookup = (job: SliceJob, grid: CanonicalGrid, into?: Int16Array) => Promise<PrecomputedSlice | null>;
 
 /** volume: a series → its layout and every slice on the level finder's working grid (decoded once). */
 export interface VolumeStageInput {
@@ -196,7 +198,7 @@ async function filePrecomputed(plan: VolumePlan, builder: StackBuilder, lookup: 
   const lane = async () => {
     while (next < plan.ordered.length) {
       const k = next++;
-      const slice = await lookup(sliceJobOf(plan.ordered[k], plan.geometry), builder.grid).catch(() => null);
+      const slice = await lookup(sliceJobOf(plan.ordered[k], plan.geometry), builder.grid, builder.slice(k)).catch(() => null);
       if (!slice) continue;
       builder.addGridSlice(k, slice.hu, slice.bodyMask);
       filed.add(k);
