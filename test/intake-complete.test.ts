@@ -70,6 +70,33 @@ describe('intake: only complete instances are acknowledged', function () {
     }
   });
 
+  it('STOW-RS: the parts of one request are stored several at a time; the answer lists them in part order; copies of one instance are spooled one after the other', async () => {
+    const app = express();
+    app.use(stowRouter({ storeInstance: store(), maxInstanceBytes: 4 << 20, maxRequestBytes: 64 << 20, maxParts: 100 }));
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dicomweb`;
+      // Another whole copy of the first instance (one pixel changed), sent in the same request twice over.
+      const other = files[0].bytes.slice();
+      other[other.length - 2] ^= 0x01;
+      const parts = [...files.slice(0, 10), { bytes: other }, files[0], { bytes: other }];
+      const result = await stow(url, parts.map((f) => ({ bytes: f.bytes })));
+      assert.equal(result.status, 200);
+      const stored = result.body!['00081199'].Value as Array<Record<string, { Value: string[] }>>;
+      const uidsOf = await Promise.all(parts.map(async (f) => ((await checkInstance(f.bytes)) as { header: { sopInstanceUid: string } }).header.sopInstanceUid));
+      assert.deepEqual(stored.map((item) => item['00081155'].Value[0]), uidsOf);
+      assert.equal(received.length, parts.length);
+      const folder = `${tmp.path}/${studyUid}`;
+      assert.deepEqual(readdirSync(folder).sort(), [...new Set(uidsOf)].map((uid) => `${uid}.dcm`).sort(), 'one file per instance, no temp file left');
+      const kept = new Uint8Array(readFileSync(spooledPath(tmp.path, studyUid, sopUid)));
+      assert.ok([files[0].bytes, other].some((copy) => Buffer.from(copy).equals(kept)), 'the spooled copy is one of the copies sent, whole');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('a truncated re-send never replaces the good spooled copy', async () => {
     const storeInstance = store();
     assert.equal((await storeInstance(files[0].bytes, { via: 'test' })).status, 'stored');
@@ -95,5 +122,19 @@ describe('intake: only complete instances are acknowledged', function () {
     await spoolInstance(tmp.path, studyUid, sopUid, other, async () => false);
     assert.deepEqual(new Uint8Array(readFileSync(path)), other, 'replaced');
     assert.deepEqual(readdirSync(dirname(path)), [`${sopUid}.dcm`]);
+  });
+
+  it('spoolInstance: copies of one instance stored at once are spooled one after the other (the later one is compared with the earlier)', async () => {
+    const other = new Uint8Array(files[0].bytes.length).fill(7);
+    const compared: string[] = [];
+    const keep = async (existing: string) => {
+      compared.push(existing);
+      return true;
+    };
+    const [first, second] = await Promise.all([spoolInstance(tmp.path, studyUid, sopUid, files[0].bytes, keep), spoolInstance(tmp.path, studyUid, sopUid, other, keep)]);
+    assert.equal(first, second);
+    assert.deepEqual(compared, [first], 'the second copy found the first one spooled');
+    assert.deepEqual(new Uint8Array(readFileSync(first)), files[0].bytes, 'kept');
+    assert.deepEqual(readdirSync(dirname(first)), [`${sopUid}.dcm`]);
   });
 });

@@ -20,8 +20,28 @@ export function spooledPath(spoolDir: string, studyInstanceUid: string, sopInsta
  */
 export type KeepExisting = (existingPath: string) => Promise<boolean>;
 
+/** The store of each target in progress: copies of one instance are spooled one after the other. */
+const spooling = new Map<string, Promise<unknown>>();
+
+/**
+ * Spool one instance (fsynced, then renamed over any copy: durable when this resolves). Stores of
+ * one SOP Instance UID queue behind each other, so a copy arriving while another is being stored
+ * (two requests at once, or two parts of one) is compared with it as if it came later.
+ */
 export async function spoolInstance(spoolDir: string, studyInstanceUid: string, sopInstanceUid: string, bytes: Uint8Array, keepExisting?: KeepExisting): Promise<string> {
   const target = spooledPath(spoolDir, studyInstanceUid, sopInstanceUid);
+  const before = spooling.get(target);
+  const run = async () => spoolOnce(target, sopInstanceUid, bytes, keepExisting);
+  const current = before ? before.then(run, run) : run();
+  spooling.set(target, current);
+  try {
+    return await current;
+  } finally {
+    if (spooling.get(target) === current) spooling.delete(target);
+  }
+}
+
+async function spoolOnce(target: string, sopInstanceUid: string, bytes: Uint8Array, keepExisting?: KeepExisting): Promise<string> {
   let temporary: string | undefined;
   try {
     temporary = await writePartial(target, bytes);

@@ -1,7 +1,7 @@
 /**
  * STOW-RS receiver: POST /dicomweb/studies[/{StudyInstanceUID}] with
  * multipart/related; type="application/dicom". Parts are parsed as they stream in (one part in
- * memory at a time, never the whole body), each is checked and spooled to disk before it is
+ * memory at a time, never the whole body, and a few parts being stored), each is checked and spooled to disk before it is
  * acknowledged, and the answer is the PS3.18 JSON response with its status code.
  */
 import type { Request, Response, Router } from 'express';
@@ -15,7 +15,7 @@ import {
   parseMultipartStream,
 } from '@remix-run/multipart-parser/node';
 import { describeError } from '../../errors.ts';
-import type { RefusalReason, RefusedInstance, StoredInstance, StoreInstance } from '../../intake/store-instance.ts';
+import type { RefusalReason, RefusedInstance, StoredInstance, StoreInstance, StoreResult } from '../../intake/store-instance.ts';
 import { logger } from '../../logging.ts';
 import { isAuthorized, type Credentials } from './auth.ts';
 import { FAILURE_REASON, storeResponseBody, storeResponseStatus, type FailedInstance, type StoreOutcome } from './stow-response.ts';
@@ -106,6 +106,55 @@ function failedInstance(result: RefusedInstance): FailedInstance {
   return { ...ids, failureReason: FAILURE_OF[result.reason], message: result.message };
 }
 
+/**
+ * Instances of one request stored at once: each is fsynced (with its directory) before it counts
+ * as stored, as one at a time, and the answer still waits for every one; overlapping the syncs
+ * (and parsing one part while another is written) is most of what one request's intake gains.
+ */
+const STORE_CONCURRENCY = 8;
+/** …and at most this many bytes of parts held for it (beyond one part): a request of huge parts is stored one at a time. */
+const STORE_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+
+type PartResult = StoreResult | { status: 'not-dicom'; partType: string };
+
+/**
+ * Every part of the request handed to `store`, up to STORE_CONCURRENCY at once, no more read
+ * once one came back out of resources. The results are in part order and all settled, also when
+ * reading the parts failed (`failure`: what the parts so far were stored before is answered too).
+ */
+async function storeParts(req: Request, boundary: string, options: StowReceiverOptions, store: (bytes: Uint8Array) => Promise<StoreResult>): Promise<{ results: PartResult[]; failure?: { error: unknown } }> {
+  const results: Array<Promise<PartResult>> = [];
+  const inFlight = new Set<Promise<void>>();
+  let bytesInFlight = 0;
+  let full = false;
+  let failure: { error: unknown } | undefined;
+  try {
+    const parts = parseMultipartStream(req, { boundary, maxFileSize: options.maxInstanceBytes, maxTotalSize: options.maxRequestBytes, maxParts: options.maxParts, maxHeaderSize: 16 * 1024 });
+    for await (const part of parts) {
+      const partType = part.headers['content-type']?.split(';')[0].trim().toLowerCase();
+      if (partType !== undefined && partType !== 'application/dicom') {
+        results.push(Promise.resolve({ status: 'not-dicom', partType }));
+        continue;
+      }
+      const size = part.bytes.length;
+      const stored = store(part.bytes);
+      results.push(stored);
+      bytesInFlight += size;
+      const settled: Promise<void> = stored.then((result) => {
+        inFlight.delete(settled);
+        bytesInFlight -= size;
+        if (result.status === 'refused' && result.reason === 'out-of-resources') full = true;
+      });
+      inFlight.add(settled);
+      while (inFlight.size > 0 && (inFlight.size >= STORE_CONCURRENCY || bytesInFlight >= STORE_BYTES_IN_FLIGHT)) await Promise.race(inFlight);
+      if (full) break;
+    }
+  } catch (error) {
+    failure = { error };
+  }
+  return { results: await Promise.all(results), failure };
+}
+
 async function handleStore(req: Request, res: Response, options: StowReceiverOptions): Promise<void> {
   if (!isAuthorized(req.headers, options.credentials)) {
     res.set('WWW-Authenticate', 'Bearer, Basic realm="ct-muscle-node"');
@@ -130,40 +179,31 @@ async function handleStore(req: Request, res: Response, options: StowReceiverOpt
   const expectedStudy = typeof req.params.study === 'string' ? req.params.study : undefined;
   const outcome: StoreOutcome = { stored: [], failed: [] };
   const accepted: StoredInstance[] = [];
-  try {
-    const parts = parseMultipartStream(req, {
-      boundary: media.boundary,
-      maxFileSize: options.maxInstanceBytes,
-      maxTotalSize: options.maxRequestBytes,
-      maxParts: options.maxParts,
-      maxHeaderSize: 16 * 1024,
-    });
-    for await (const part of parts) {
-      const partType = part.headers['content-type']?.split(';')[0].trim().toLowerCase();
-      if (partType !== undefined && partType !== 'application/dicom') {
-        outcome.failed.push({ failureReason: FAILURE_REASON.cannotUnderstand, message: `A part of type ${partType} is not a DICOM instance.` });
-        continue;
-      }
-      const result = await options.storeInstance(part.bytes, { via: 'stow-rs', expectedStudyInstanceUid: expectedStudy, label: 'STOW part', from: req.ip });
-      if (result.status === 'refused' && result.reason === 'out-of-resources') {
-        // What was stored before stays stored; a retried request stores it again (same file).
-        spoolFull(res, options, `The node cannot store instances now (${result.code}); retry later.`);
-        return;
-      }
-      if (result.status === 'refused') {
-        outcome.failed.push(failedInstance(result));
-      } else {
-        accepted.push(result);
-        outcome.stored.push({
-          sopClassUid: result.sopClassUid,
-          sopInstanceUid: result.sopInstanceUid,
-          retrieveUrl: options.publicBaseUrl
-            ? `${options.publicBaseUrl}/dicomweb/studies/${result.studyInstanceUid}/series/${result.seriesInstanceUid}/instances/${result.sopInstanceUid}`
-            : undefined,
-        });
-      }
+  const { results, failure } = await storeParts(req, media.boundary, options, (bytes) =>
+    options.storeInstance(bytes, { via: 'stow-rs', expectedStudyInstanceUid: expectedStudy, label: 'STOW part', from: req.ip }),
+  );
+  for (const result of results) {
+    if (result.status === 'not-dicom') {
+      outcome.failed.push({ failureReason: FAILURE_REASON.cannotUnderstand, message: `A part of type ${result.partType} is not a DICOM instance.` });
+    } else if (result.status === 'refused' && result.reason === 'out-of-resources') {
+      // What was stored stays stored; a retried request stores it again (same file).
+      spoolFull(res, options, `The node cannot store instances now (${result.code}); retry later.`);
+      return;
+    } else if (result.status === 'refused') {
+      outcome.failed.push(failedInstance(result));
+    } else {
+      accepted.push(result);
+      outcome.stored.push({
+        sopClassUid: result.sopClassUid,
+        sopInstanceUid: result.sopInstanceUid,
+        retrieveUrl: options.publicBaseUrl
+          ? `${options.publicBaseUrl}/dicomweb/studies/${result.studyInstanceUid}/series/${result.seriesInstanceUid}/instances/${result.sopInstanceUid}`
+          : undefined,
+      });
     }
-  } catch (error) {
+  }
+  if (failure !== undefined) {
+    const error = failure.error;
     const tooLarge = error instanceof MaxFileSizeExceededError || error instanceof MaxTotalSizeExceededError || error instanceof MaxPartsExceededError;
     if (tooLarge) problem(res, 413, 'E_TOO_LARGE', `The request exceeds a limit: ${(error as Error).message}`, outcome);
     else if (error instanceof MultipartParseError) problem(res, 400, 'E_MALFORMED_REQUEST', `Malformed multipart body: ${error.message}`, outcome);
