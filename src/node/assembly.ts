@@ -105,6 +105,34 @@ function durableEnqueue(enqueue: (payload: AnalyzeStudyPayload, runAt?: number) 
   };
 }
 
+/**
+ * A study's arrivals recorded one after the other, in the order they were stored: instances are
+ * stored several at a time (one STOW request's parts), and two counts of the spool folder that
+ * finished out of order would leave the job with the lower one (the worker would then find more
+ * instances than it was told and wait a whole quiet period again). An arrival with another of its
+ * study queued behind it records nothing: that one counts the folder later, this instance
+ * included (it was spooled before it was handed on), so a burst costs one queue write, not one
+ * each. Its instance is on disk either way, and start-up queues a study whose job is missing.
+ */
+function oneStudyAtATime(): (studyInstanceUid: string, record: () => Promise<void>) => Promise<void> {
+  const studies = new Map<string, { tail: Promise<void>; queued: number }>();
+  return async (studyInstanceUid, record) => {
+    const study = studies.get(studyInstanceUid) ?? { tail: Promise.resolve(), queued: 0 };
+    studies.set(studyInstanceUid, study);
+    study.queued += 1;
+    const turn = study.tail.then(async () => {
+      study.queued -= 1;
+      if (study.queued === 0) await record();
+    });
+    study.tail = turn.catch(() => undefined);
+    try {
+      await turn;
+    } finally {
+      if (study.queued === 0 && studies.get(studyInstanceUid) === study) studies.delete(studyInstanceUid);
+    }
+  };
+}
+
 export function createAssembly(options: AssemblyOptions): Assembly {
   const { queue, spoolDir, quietMs } = options;
   const enqueue = async (payload: AnalyzeStudyPayload, runAt?: number) => {
@@ -112,6 +140,7 @@ export function createAssembly(options: AssemblyOptions): Assembly {
     options.onScheduled?.(payload.studyInstanceUid, runAt ?? Date.now());
   };
   const arrivals = durableEnqueue(enqueue);
+  const arrivalsInOrder = oneStudyAtATime();
   // A missed beat (the database restarting) only makes the next start-up's quiet periods longer.
   const beat = () => queue.setState(ALIVE_AT, String(Date.now())).catch((error: unknown) => logger.warn('cannot record the assembly heartbeat', errorLogFields(error)));
   let heartbeat: NodeJS.Timeout | undefined;
@@ -134,8 +163,10 @@ export function createAssembly(options: AssemblyOptions): Assembly {
     async stored({ header }) {
       if (!startsWork(header, options.ownManufacturer)) return;
       const { studyInstanceUid } = header;
-      const now = Date.now();
-      await arrivals.add({ studyInstanceUid, instanceCount: await countSpooled(spoolDir, studyInstanceUid), lastArrivalAt: now }, now + quietMs);
+      await arrivalsInOrder(studyInstanceUid, async () => {
+        const now = Date.now();
+        await arrivals.add({ studyInstanceUid, instanceCount: await countSpooled(spoolDir, studyInstanceUid), lastArrivalAt: now }, now + quietMs);
+      });
     },
     ready: (studyInstanceUid, instanceCount) => enqueue({ studyInstanceUid, instanceCount }),
     reschedule: (payload) => enqueue(payload, Date.now() + quietMs),
