@@ -58,17 +58,19 @@ describe('restarts and superseded results', function () {
     const instances = study.files.map((f) => ({ bytes: f.bytes, sopInstanceUid: study.truth.slices.find((s) => s.fileName === f.fileName)!.sopInstanceUid }));
     // The measured slice arrives first, so a partial study would be measurable.
     instances.sort((a, b) => Number(b.sopInstanceUid === study.truth.t12.sopInstanceUid) - Number(a.sopInstanceUid === study.truth.t12.sopInstanceUid));
-    const config = nodeConfig(tmp.path, 1.5);
+    // 3 s: under load, stopping the node can take a good part of the quiet period, and what is
+    // left of it at the restart must still outlast the 0.7 s the sender takes to come back.
+    const config = nodeConfig(tmp.path, 3);
     node = await startNode(config, { stages: truthStages(study.truth) });
     await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(0, 6));
     await node.stop();
-    await sleep(2500); // down longer than the quiet period
+    await sleep(3500); // down longer than the quiet period
     node = await startNode({ ...config, server: { ...config.server, port: 0 } }, { stages: truthStages(study.truth) });
     await sleep(700); // the sender comes back within what was left of the quiet period
     const ran = (await node.queue.list()).filter((j) => j.kind === ANALYZE_STUDY && j.state === 'done');
     assert.deepEqual(ran, [], 'nothing measured on the partial study');
     await stowInstances({ url: `${node.url}/dicomweb` }, instances.slice(6));
-    await sleep(1800);
+    await sleep(3300);
     await node.idle();
     const measured = (await node.queue.list()).filter((j) => j.kind === ANALYZE_STUDY && (j.result as AnalyzeStudyResult | null)?.outcome === 'measured');
     assert.equal(measured.length, 1);
