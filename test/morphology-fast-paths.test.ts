@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { boxMean3, connectedComponents, distanceToZero, fillHoles, label3d, type Components } from '../src/image/morphology.ts';
 import { createRng } from '../src/phantom/random.ts';
+import { blobMask } from './support/random-mask.ts';
 
 const INF = 1e20;
 
@@ -181,16 +182,7 @@ function referenceBoxMean3(hu: Int16Array, rows: number, columns: number): Float
 
 /** Blobby masks (thresholded smoothed noise) at several densities, plus salt noise and full/empty rows. */
 function randomMask(seed: number, rows: number, columns: number, density: number, salt: boolean): Uint8Array {
-  const rng = createRng(seed);
-  const noise = Float64Array.from({ length: rows * columns }, () => rng.next());
-  const mask = new Uint8Array(rows * columns);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < columns; c++) {
-      let sum = 0;
-      for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) sum += noise[Math.min(rows - 1, Math.max(0, r + dr)) * columns + Math.min(columns - 1, Math.max(0, c + dc))];
-      mask[r * columns + c] = (salt ? noise[r * columns + c] : sum / 9) < density ? 1 : 0;
-    }
-  }
+  const mask = blobMask(seed, rows, columns, density, salt);
   // A full row and an empty row, and a full column: the row pass's special cases.
   if (rows > 4) {
     mask.fill(1, 2 * columns, 3 * columns);

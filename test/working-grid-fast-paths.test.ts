@@ -13,6 +13,7 @@ import { averageBlocks } from '../src/image/blocks.ts';
 import { canonicalGrid, canonicalSlice } from '../src/level/canonical.ts';
 import { BODY_HU, inBody, startStack } from '../src/level/stack.ts';
 import { createRng } from '../src/phantom/random.ts';
+import { blobMask } from './support/random-mask.ts';
 
 function geometry(rows: number, columns: number, spacing: number, rowCosine: [number, number, number], columnCosine: [number, number, number]): VolumeGeometry {
   return { rows, columns, rowCosine, columnCosine, normal: [0, 0, rowCosine[0] * columnCosine[1] - rowCosine[1] * columnCosine[0]], plane: 'axial', pixelSpacingMm: [spacing, spacing], sliceSpacingMm: 1, sliceThicknessMm: 1, gantryTiltDeg: 0 };
@@ -29,20 +30,6 @@ function randomHu(seed: number, voxels: number, padding: number): Int16Array {
   });
 }
 
-/** A blobby mask: thresholded smooth noise, so regions of many shapes and sizes. */
-function randomMask(seed: number, rows: number, columns: number, density: number): Uint8Array {
-  const rng = createRng(seed);
-  const noise = Float64Array.from({ length: rows * columns }, () => rng.next());
-  const mask = new Uint8Array(rows * columns);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < columns; c++) {
-      let sum = 0;
-      for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) sum += noise[Math.min(rows - 1, Math.max(0, r + dr)) * columns + Math.min(columns - 1, Math.max(0, c + dc))];
-      mask[r * columns + c] = sum / 9 < density ? 1 : 0;
-    }
-  }
-  return mask;
-}
 
 function regionMask(finder: LargestRegionFinder, mask: Uint8Array): Uint8Array {
   const runs = finder.find(mask);
@@ -82,7 +69,7 @@ describe('working grid fast paths (issue #16)', () => {
     for (const [rows, columns] of [[40, 57], [1, 30], [30, 1], [64, 64]]) {
       const finder = new LargestRegionFinder(rows, columns);
       for (let seed = 1; seed <= 40; seed++) {
-        const mask = randomMask(seed, rows, columns, 0.35 + (seed % 8) * 0.03);
+        const mask = blobMask(seed, rows, columns, 0.35 + (seed % 8) * 0.03);
         assert.deepEqual(regionMask(finder, mask), largestComponent(mask, rows, columns), `${rows}×${columns} seed ${seed}`);
       }
     }
@@ -105,7 +92,7 @@ describe('working grid fast paths (issue #16)', () => {
     const { width, height, mm } = builder.grid;
     const plane = width * height;
     const slices = [0, 1, 2].map((k) => {
-      const mask = randomMask(100 + k, height, width, k === 2 ? 0.0 : 0.6);
+      const mask = blobMask(100 + k, height, width, k === 2 ? 0.0 : 0.6);
       return Int16Array.from(mask, (v) => (v ? 40 : -1000));
     });
     slices.forEach((slice, k) => builder.addGridSlice(k, slice));
