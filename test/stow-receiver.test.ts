@@ -114,6 +114,26 @@ describe('STOW-RS receiver', function () {
     assert.equal(node.received.length, 1, 'the complete first part was stored and handed on');
   });
 
+  it('a store that throws (against its contract) gives 500, never an unhandled rejection, and the receiver keeps serving', async () => {
+    await new Promise((resolve) => node.server.close(resolve));
+    const store = createInstanceStore({ spoolDir: tmp.path });
+    let calls = 0;
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      // The last of three parts throws: fewer than the receiver's concurrency, so nothing waits on it but the answer.
+      node = await startReceiver(tmp.path, { storeInstance: async (bytes, context) => (++calls === 3 ? Promise.reject(new Error('disk on fire')) : store(bytes, context)) });
+      const result = await stow(node.url, files.slice(0, 3).map((f) => ({ bytes: f.bytes })));
+      assert.equal(result.status, 500);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(rejections, []);
+      assert.equal((await stow(node.url, [{ bytes: files[0].bytes }])).status, 200);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
+
   it('answers 413 for an instance above the size limit', async () => {
     await new Promise((resolve) => node.server.close(resolve));
     node = await startReceiver(tmp.path, { maxInstanceBytes: 1000 });

@@ -140,11 +140,20 @@ async function storeParts(req: Request, boundary: string, options: StowReceiverO
       const stored = store(part.bytes);
       results.push(stored);
       bytesInFlight += size;
-      const settled: Promise<void> = stored.then((result) => {
-        inFlight.delete(settled);
-        bytesInFlight -= size;
-        if (result.status === 'refused' && result.reason === 'out-of-resources') full = true;
-      });
+      // Never rejects: `storeInstance` does not throw, but were it to, a store no one raced on would
+      // be an unhandled rejection (the process would exit); its error reaches the answer through
+      // `results` instead.
+      const settled: Promise<void> = stored
+        .then(
+          (result) => {
+            if (result.status === 'refused' && result.reason === 'out-of-resources') full = true;
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          inFlight.delete(settled);
+          bytesInFlight -= size;
+        });
       inFlight.add(settled);
       while (inFlight.size > 0 && (inFlight.size >= STORE_CONCURRENCY || bytesInFlight >= STORE_BYTES_IN_FLIGHT)) await Promise.race(inFlight);
       if (full) break;
