@@ -24,6 +24,20 @@ describe('intake: only complete instances are acknowledged', function () {
   let received: StoredInstance[];
   const store = () => createInstanceStore({ spoolDir: tmp.path, onStored: (s) => void received.push(s) });
 
+  /** A STOW-RS receiver on loopback storing into this test's spool, for the time `use` runs. */
+  async function withReceiver(use: (url: string) => Promise<void>): Promise<void> {
+    const app = express();
+    app.use(stowRouter({ storeInstance: store(), maxInstanceBytes: 4 << 20, maxRequestBytes: 64 << 20, maxParts: 100 }));
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}/dicomweb`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
   before(async () => {
     const study = await generatePhantomStudy({ rows: 64, columns: 64, fromLevel: 'L1', toLevel: 'T12', sliceThicknessMm: 5 });
     files = study.files;
@@ -50,13 +64,7 @@ describe('intake: only complete instances are acknowledged', function () {
   });
 
   it('STOW-RS: a cut instance is refused (0xC000), not spooled and not handed on', async () => {
-    const app = express();
-    app.use(stowRouter({ storeInstance: store(), maxInstanceBytes: 4 << 20, maxRequestBytes: 64 << 20, maxParts: 100 }));
-    const server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dicomweb`;
+    await withReceiver(async (url) => {
       const cut = files[0].bytes.slice(0, files[0].bytes.length - 1000);
       const result = await stow(url, [{ bytes: cut }, { bytes: files[1].bytes }]);
       assert.equal(result.status, 202);
@@ -65,19 +73,11 @@ describe('intake: only complete instances are acknowledged', function () {
       assert.equal(failed[0]['00081197'].Value[0], 0xc000);
       assert.equal(received.length, 1);
       assert.deepEqual(readdirSync(`${tmp.path}/${studyUid}`).length, 1);
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 
   it('STOW-RS: the parts of one request are stored several at a time; the answer lists them in part order; copies of one instance are spooled one after the other', async () => {
-    const app = express();
-    app.use(stowRouter({ storeInstance: store(), maxInstanceBytes: 4 << 20, maxRequestBytes: 64 << 20, maxParts: 100 }));
-    const server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dicomweb`;
+    await withReceiver(async (url) => {
       // Another whole copy of the first instance (one pixel changed), sent in the same request twice over.
       const other = files[0].bytes.slice();
       other[other.length - 2] ^= 0x01;
@@ -92,9 +92,7 @@ describe('intake: only complete instances are acknowledged', function () {
       assert.deepEqual(readdirSync(folder).sort(), [...new Set(uidsOf)].map((uid) => `${uid}.dcm`).sort(), 'one file per instance, no temp file left');
       const kept = new Uint8Array(readFileSync(spooledPath(tmp.path, studyUid, sopUid)));
       assert.ok([files[0].bytes, other].some((copy) => Buffer.from(copy).equals(kept)), 'the spooled copy is one of the copies sent, whole');
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 
   it('a truncated re-send never replaces the good spooled copy', async () => {
