@@ -77,7 +77,7 @@ async function measure(dir: string): Promise<void> {
   const stages: Record<string, number> = {};
   try {
     const started = performance.now();
-    const { headers } = await scanInputs([dir], dicomLimitsFromConfig(config.limits));
+    const { headers } = await scanInputs([dir], dicomLimitsFromConfig(config.limits), { decodeWorkers: config.decode.workers });
     stages.scan = performance.now() - started;
     const observer = (e: StageEvent) => (stages[PRINTED[e.stage] ?? e.stage] = (stages[PRINTED[e.stage] ?? e.stage] ?? 0) + e.ms);
     const [result] = await analyzeHeaders(headers, { config, outDir: out, observer, created: new Date(0) });

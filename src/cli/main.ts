@@ -113,7 +113,7 @@ function addAnalyzeCommand(program: Command): void {
       const config = withSlices(configFrom(command), options.slices);
       if (options.segmenter !== undefined && options.segmenter !== 'default' && options.segmenter !== 'sam') throw usageError(`--segmenter must be default or sam, not ${options.segmenter}.`);
       const { scanInputs, analyzeHeaders } = await pipeline();
-      const { headers, errors } = await scanInputs(paths, dicomLimitsFromConfig(config.limits));
+      const { headers, errors } = await scanInputs(paths, dicomLimitsFromConfig(config.limits), { decodeWorkers: config.decode.workers });
       for (const error of errors) process.stdout.write(`${JSON.stringify({ path: error.path, status: error.code, message: error.message })}\n`);
       const results = await analyzeHeaders(headers, {
         config,

@@ -68,14 +68,21 @@ async function listFiles(path: string, errors: ScanError[]): Promise<string[]> {
   return files;
 }
 
+/**
+ * A header already parsed from exactly the bytes now at `path` (the node's intake keeps those it
+ * parsed), or undefined: the file is then read and parsed. Never throws.
+ */
+export type KnownHeaderLookup = (path: string) => Promise<InstanceHeader | undefined>;
+
 export interface ScanOptions {
   concurrency?: number;
   limits?: DicomLimits;
+  known?: KnownHeaderLookup;
 }
 
 /** Read headers of every file under the given paths; a bad file becomes an error entry and never stops the scan. */
 export async function scanPaths(paths: string[], options: ScanOptions = {}): Promise<ScanResult> {
-  const { concurrency = 8, limits = DEFAULT_DICOM_LIMITS } = options;
+  const { concurrency = 8, limits = DEFAULT_DICOM_LIMITS, known } = options;
   const errors: ScanError[] = [];
   const files: string[] = [];
   for (const path of paths) files.push(...(await listFiles(path, errors)));
@@ -86,7 +93,7 @@ export async function scanPaths(paths: string[], options: ScanOptions = {}): Pro
       const index = next++;
       const path = files[index];
       try {
-        const header = await readInstanceHeader({ kind: 'file', path }, limits);
+        const header = (await known?.(path)) ?? (await readInstanceHeader({ kind: 'file', path }, limits));
         if (header.sopClassUid !== MEDIA_DIRECTORY_SOP_CLASS) headers[index] = header;
       } catch (error) {
         errors.push({ path, ...describeError(error) });

@@ -10,6 +10,7 @@ import { PADDING_HU, paddingInStoredRange, storedToHounsfield } from './hu.ts';
 import { decodeFrame, pixelFormatOf } from './pixels.ts';
 import { DEFAULT_DICOM_LIMITS } from './limits.ts';
 import { averageOntoBlockGrid, type BlockGrid } from '../image/blocks.ts';
+import { LargestRegionPacker } from '../image/runs.ts';
 import { ReusableBuffer } from './read-file.ts';
 import { NATIVE_SYNTAXES } from './transfer-syntax.ts';
 import { loadSourceBytes, parseDicomAsync, pixelsOfScanned, type ScannedPixels } from './read.ts';
@@ -105,6 +106,8 @@ export interface SliceJob extends ScannedPixels {
   grid?: BlockGrid;
   /** Write the grid slice here (shared memory, width × height Int16 from byteOffset) instead of sending it back. */
   gridInto?: { buffer: SharedArrayBuffer; byteOffset: number };
+  /** With a grid: also write the grid slice's largest region above `thresholdHu`, packed (`LargestRegionPacker`), into `into` (⌈width·height / 8⌉ bytes). */
+  body?: { thresholdHu: number; into: { buffer: SharedArrayBuffer; byteOffset: number } };
 }
 
 /** The header attributes that describe the pixels (all before PixelData, so the header-only scan has them). */
@@ -223,6 +226,7 @@ export class DecodeLane {
   private scratch = new Int32Array(0);
   private hu = new Int16Array(0);
   private gridSlice = new Int16Array(0);
+  private packer: LargestRegionPacker | undefined;
 
   /**
    * The job's HU (rows × columns), or its slice on `job.grid`, written into `into` or where
@@ -236,7 +240,15 @@ export class DecodeLane {
     const pixels = job.grid.width * job.grid.height;
     let target = into ?? (job.gridInto && new Int16Array(job.gridInto.buffer, job.gridInto.byteOffset, pixels));
     if (!target) target = this.gridSlice.length === pixels ? this.gridSlice : (this.gridSlice = new Int16Array(pixels));
-    return averageOntoBlockGrid(this.hu, 0, PADDING_HU, job.grid, target);
+    averageOntoBlockGrid(this.hu, 0, PADDING_HU, job.grid, target);
+    if (job.body) this.packBody(target, job.grid, job.body);
+    return target;
+  }
+
+  private packBody(slice: Int16Array, grid: BlockGrid, { thresholdHu, into }: NonNullable<SliceJob['body']>): void {
+    const { width, height } = grid;
+    if (this.packer?.rows !== height || this.packer.columns !== width) this.packer = new LargestRegionPacker(height, width);
+    this.packer.pack(slice, thresholdHu, new Uint8Array(into.buffer, into.byteOffset, Math.ceil((width * height) / 8)));
   }
 }
 
@@ -244,6 +256,11 @@ export class DecodeLane {
 export interface GridTarget {
   grid: BlockGrid;
   slice(k: number): Int16Array;
+  /**
+   * Also the region above `thresholdHu` of each slice (the level finder's body), packed into
+   * `bits(k)` (shared memory) where the slice is decoded; written before slice k is visited.
+   */
+  body?: { thresholdHu: number; bits(k: number): Uint8Array };
 }
 
 /** The grid with its lookup table in shared memory: sent to worker threads with every job, never copied. */
@@ -253,10 +270,17 @@ function sharedGrid(grid: BlockGrid): BlockGrid {
   return { width: grid.width, height: grid.height, factor: grid.factor, sourceColumns: grid.sourceColumns, sourceIndex };
 }
 
-/** Slice k's job for a worker: the grid, and where in shared memory to write the slice when the target is there. */
-function gridJob(job: SliceJob, grid: BlockGrid, target: Int16Array): SliceJob {
-  const buffer = target.buffer;
-  return { ...job, grid, gridInto: buffer instanceof SharedArrayBuffer ? { buffer, byteOffset: target.byteOffset } : undefined };
+/** Where a typed array lies in shared memory; undefined for one that is not there. */
+function sharedPlace(array: Int16Array | Uint8Array): { buffer: SharedArrayBuffer; byteOffset: number } | undefined {
+  return array.buffer instanceof SharedArrayBuffer ? { buffer: array.buffer, byteOffset: array.byteOffset } : undefined;
+}
+
+/** Slice k's job on the target's grid: where in shared memory to write the slice (and its body) when the target is there. */
+function gridJob(job: SliceJob, grid: BlockGrid, onto: GridTarget, k: number): SliceJob {
+  if (!onto.body) return { ...job, grid, gridInto: sharedPlace(onto.slice(k)) };
+  const into = sharedPlace(onto.body.bits(k));
+  if (!into) throw new RangeError('A grid target wants bodies made where slices are decoded, but its body bits are not in shared memory.');
+  return { ...job, grid, gridInto: sharedPlace(onto.slice(k)), body: { thresholdHu: onto.body.thresholdHu, into } };
 }
 
 /**
@@ -283,10 +307,10 @@ export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: 
     // WebAssembly memory into this thread too (~100 MB more peak RSS, measured).
     const native = plan.ordered.every((h) => NATIVE_SYNTAXES.has(h.transferSyntaxUid));
     const local = native ? { lane: new DecodeLane(), lanes: Math.min(decoder.size - 1, NATIVE_WORKER_LANES) } : undefined;
-    await decodeConcurrently(onto ? jobs.map((job, n) => gridJob(job, grid!, onto.slice(indices[n]))) : jobs, decoder, visitAt, local);
+    await decodeConcurrently(onto ? jobs.map((job, n) => gridJob(job, grid!, onto, indices[n])) : jobs, decoder, visitAt, local);
   } else {
     const lane = new DecodeLane();
-    for (let n = 0; n < jobs.length; n++) visitAt(n, await (onto ? lane.decode({ ...jobs[n], grid: onto.grid }, onto.slice(indices[n])) : lane.decode(jobs[n])));
+    for (let n = 0; n < jobs.length; n++) visitAt(n, await (onto ? lane.decode(gridJob(jobs[n], onto.grid, onto, indices[n]), onto.slice(indices[n])) : lane.decode(jobs[n])));
   }
   return layoutOf(group, plan, sliceInfosOf(plan));
 }
@@ -300,7 +324,7 @@ export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: 
  * isolate with dcmjs loaded) and the work is mostly reading and memory traffic, so a many-core
  * machine gains little from more while the node's memory grows with every one.
  */
-const NATIVE_WORKER_LANES = 3;
+export const NATIVE_WORKER_LANES = 3;
 
 /** This thread as a decoding lane beside `lanes` of the decoder's. */
 interface LocalLane {

@@ -83,6 +83,12 @@ export interface StackBuilder {
   slice(k: number): Int16Array;
   /** The working grid every slice must be put on. */
   readonly grid: CanonicalGrid;
+  /**
+   * Where a decoding thread may put slice k's body itself (the region above `thresholdHu` as
+   * `LargestRegionPacker` finds it: the body `bodyMaskOf` gives), packed, in shared memory; then
+   * `addGridSlice(k, slice(k), { bits: body.bits(k) })` files it without searching it again.
+   */
+  readonly body: { thresholdHu: number; bits(k: number): Uint8Array };
   finish(): WorkStack;
 }
 
@@ -217,8 +223,13 @@ export function startStack(geometry: VolumeGeometry, slices: Pick<SliceInfo, 'zM
   };
   const work: BodyWorkspace = { dense: new Uint8Array(plane), regions: new LargestRegionFinder(height, width) };
   const sliceOf = (k: number) => stack.hu.subarray(k * plane, (k + 1) * plane);
+  // Made on first use: only a series decoded by worker threads needs it (1/16 of the stack's HU).
+  const packedBytes = Math.ceil(plane / 8);
+  let packedBodies: Uint8Array | undefined;
+  const bodyBitsOf = (k: number) => (packedBodies ??= new Uint8Array(new SharedArrayBuffer(packedBytes * depth))).subarray(k * packedBytes, (k + 1) * packedBytes);
   return {
     grid,
+    body: { thresholdHu: BODY_HU, bits: bodyBitsOf },
     add(k, hu, base, paddingHu) {
       const slice = sliceOf(k);
       canonicalSlice(hu, base, paddingHu, grid, slice);

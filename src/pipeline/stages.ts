@@ -237,9 +237,9 @@ export const DEFAULT_STAGES: StageSet = {
     const builder = levelStackBuilder(plan);
     const filed = builder && gridSliceFor ? await filePrecomputed(plan, builder, gridSliceFor) : new Set<number>();
     const missing = filed.size > 0 ? plan.ordered.map((_, k) => k).filter((k) => !filed.has(k)) : undefined;
-    // Each slice is put on the working grid where it is decoded (a worker thread); this thread only files it.
+    // Each slice is put on the working grid, and its body found, where it is decoded (a worker thread); this thread only files it.
     const volume = builder
-      ? await decodeSeries(group, plan, (k, gridHu) => builder.addGridSlice(k, gridHu), decoderFor(group.instances, decodeWorkers, true), missing, builder)
+      ? await decodeSeries(group, plan, (k, gridHu) => builder.addGridSlice(k, gridHu, { bits: builder.body.bits(k) }), decoderFor(group.instances, decodeWorkers, true), missing, builder)
       : await decodeSeries(group, plan, () => undefined, decoderFor(group.instances, decodeWorkers));
     return { volume, ordered: plan.ordered, stack: builder?.finish() ?? null, precomputedSlices: filed.size };
   },

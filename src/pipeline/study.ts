@@ -17,7 +17,8 @@ import { stringValue } from '../dicom/dataset-values.ts';
 import { patientHeightM } from '../dicom/patient.ts';
 import type { DicomLimits } from '../dicom/limits.ts';
 import { uidPathSegment } from '../dicom/uid.ts';
-import { scanPaths, type ScanResult } from '../dicom/scan.ts';
+import { scanPaths, type KnownHeaderLookup, type ScanResult } from '../dicom/scan.ts';
+import { warmDecodePool } from '../dicom/decode-pool.ts';
 import { groupIntoSeries, type SeriesGroup } from '../dicom/series.ts';
 import type { CtVolume, InstanceHeader, SeriesLayout, SeriesSummary } from '../dicom/types.ts';
 import { CtMuscleError, describeError, isCtMuscleError } from '../errors.ts';
@@ -83,9 +84,18 @@ function runnerFor(studyInstanceUid: string, options: RunOptions): Runner {
   };
 }
 
+/** How the headers are read for what comes next. */
+export interface ScanInputOptions {
+  /** A series will be decoded next (analyze): its decoding workers (config decode.workers) start loading meanwhile. */
+  decodeWorkers?: number;
+  /** Headers already parsed from these very files (the node's intake). */
+  known?: KnownHeaderLookup;
+}
+
 /** Read the headers of DICOM files or folders (no pixels); unreadable files come back as errors. */
-export function scanInputs(paths: string[], limits?: DicomLimits): Promise<ScanResult> {
-  return scanPaths(paths, { limits });
+export function scanInputs(paths: string[], limits?: DicomLimits, options: ScanInputOptions = {}): Promise<ScanResult> {
+  if (options.decodeWorkers !== undefined) warmDecodePool(options.decodeWorkers);
+  return scanPaths(paths, { limits, known: options.known });
 }
 
 /** Headers by StudyInstanceUID, in the order the studies first appear. */
