@@ -14,6 +14,7 @@ import { removePartials } from './io/durable-file.ts';
 import { logger } from './logging.ts';
 import { createAnalyzeWorker } from './node/analyze-worker.ts';
 import { createArrivalGrid, sidecarLookup, type ArrivalGrid } from './node/arrival-grid.ts';
+import { createKnownHeaders, type KnownHeaders } from './node/known-headers.ts';
 import { createAssembly, type Assembly } from './node/assembly.ts';
 import { createHealth } from './node/health.ts';
 import { createHttp, type HttpPart } from './node/http.ts';
@@ -116,13 +117,16 @@ interface Shared {
 /** The receiving side (roles all and intake): STOW-RS, the DICOM SCP, the poller, the review page, retention. */
 function createIntakeSide({ config, queue, metrics, assembly, http }: Shared) {
   const arrivalGrid = createArrivalGrid({ lanes: config.decode.whileArriving, ownManufacturer: config.selection.ownManufacturer, made: metrics.gridSlicesMade });
+  const knownHeaders = createKnownHeaders(metrics.knownHeadersLookedUp);
   const onStored = (stored: StoredInstance) => {
+    knownHeaders.remember(stored);
     arrivalGrid.arrived(stored);
     return assembly.stored(stored);
   };
   const storeInstance = createInstanceStore({ spoolDir: config.spoolDir, limits: dicomLimitsFromConfig(config.limits), onStored });
   return {
     arrivalGrid,
+    knownHeaders,
     stow: createStowIntake({ app: http.app, config, storeInstance, metrics }),
     dimse: createDimseIntake({ config, storeInstance, queue, metrics }),
     poller: createPoller({ config, queue, metrics, onStudyReady: (uid, count) => assembly.ready(uid, count) }),
@@ -132,10 +136,11 @@ function createIntakeSide({ config, queue, metrics, assembly, http }: Shared) {
 }
 
 /** The working side (roles all and worker): one pool running the analyze and write-back jobs. */
-function createWorkingSide({ config, queue, metrics, assembly }: Shared, role: NodeRole, options: StartOptions, arrivalGrid?: ArrivalGrid): WorkerPool {
+function createWorkingSide({ config, queue, metrics, assembly }: Shared, role: NodeRole, options: StartOptions, intake?: { arrivalGrid: ArrivalGrid; knownHeaders: KnownHeaders }): WorkerPool {
   const gridSliceFor = sidecarLookup(metrics.gridSlicesLookedUp);
-  const analysisStarts = arrivalGrid && ((uid: string) => arrivalGrid.analysisStarts(uid));
-  const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer, gridSliceFor, analysisStarts });
+  const analysisStarts = intake && ((uid: string) => intake.arrivalGrid.analysisStarts(uid));
+  const knownHeader = intake && ((path: string) => intake.knownHeaders.lookup(path));
+  const analyze = createAnalyzeWorker({ config, queue, assembly, metrics, stages: options.stages, observer: options.observer, gridSliceFor, analysisStarts, knownHeader });
   return createWorkerPool(config, queue, [analyze, createWriteBack(config, metrics, queue, dimseSenderOf(queue))], { shared: role !== 'all' });
 }
 
@@ -173,7 +178,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   const http = createHttp(config.server);
   const shared: Shared = { config, queue, metrics, assembly, http };
   const intake = role === 'worker' ? undefined : createIntakeSide(shared);
-  const workers = role === 'intake' ? undefined : createWorkingSide(shared, role, options, intake?.arrivalGrid);
+  const workers = role === 'intake' ? undefined : createWorkingSide(shared, role, options, intake);
   wake.workers = workers;
   const health = createHealth({ app: http.app, queue, config, metrics, pollStatus: intake ? () => intake.poller.status() : undefined, dimse: intake?.dimse });
   // Started in this order, stopped in reverse: no request or poll arrives once the workers stop.

@@ -32,7 +32,7 @@ describe('assembly: arrivals stored at once', () => {
       await Promise.all(
         headers.map(async (header, i) => {
           const path = await spoolInstance(spoolDir, header.studyInstanceUid, header.sopInstanceUid, study.files[i].bytes);
-          await assembly.stored({ status: 'stored', sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid, studyInstanceUid: studyUid, seriesInstanceUid: header.seriesInstanceUid, path, header: { ...header, source: { kind: 'file', path } } });
+          await assembly.stored({ status: 'stored', sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid, studyInstanceUid: studyUid, seriesInstanceUid: header.seriesInstanceUid, path, header: { ...header, source: { kind: 'file', path } }, written: null });
         }),
       );
       const job = await queue.active<AnalyzeStudyPayload>(ANALYZE_STUDY, studyUid);

@@ -175,6 +175,8 @@ describe('node: work while the study arrives (precomputed working-grid slices)',
     const result = await analyse(study.studyInstanceUid);
     assert.equal(result.outcome, 'measured', JSON.stringify(result));
     assert.deepEqual(await lookups(node!), { used: study.instances.length, absent: 0, stale: 0, corrupt: 0 });
+    // Every header came from the intake (known-headers.ts), none was parsed again.
+    assert.equal(await metric(node!, 'ctmn_known_headers_total', 'used'), study.instances.length);
     assertSameAnalysis(seen, await coldAnalysis(config, study.studyInstanceUid));
     // Retention takes the sidecars with the study's spool folder, even one written after the analysis (not an arrival).
     const late = new Date(Date.now() + 500);
@@ -219,6 +221,8 @@ describe('node: work while the study arrives (precomputed working-grid slices)',
     await spoolInstance(config.spoolDir, study.studyInstanceUid, replaced.sopInstanceUid, replaced.bytes);
     await analyse(study.studyInstanceUid);
     assert.deepEqual(await lookups(node!), { used: 2 * m - 1, absent: 0, stale: 1, corrupt: 0 });
+    // Its header too is read from the file again: the intake's is of the bytes it wrote.
+    assert.equal(await metric(node!, 'ctmn_known_headers_total', 'changed'), 1);
     const coldAfter = await coldAnalysis(config, study.studyInstanceUid);
     assert.ok(!coldAfter.stack!.hu.equals(cold.stack!.hu), 'the replaced bytes change the working grid');
     assertSameAnalysis(seen, await coldAnalysis(config, study.studyInstanceUid));
@@ -344,7 +348,7 @@ describe('arrival grid', () => {
     const stored = (study: typeof a) => {
       const { headers } = scanBuffers(study.instances.map((i) => ({ bytes: i.bytes, label: i.sopInstanceUid })));
       // Paths that do not exist: an instance worked on fails (counted), one dropped is never tried.
-      return headers.map((header) => ({ status: 'stored' as const, sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid, studyInstanceUid: header.studyInstanceUid, seriesInstanceUid: header.seriesInstanceUid, path: `/nonexistent/${header.sopInstanceUid}.dcm`, header }));
+      return headers.map((header) => ({ status: 'stored' as const, sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid, studyInstanceUid: header.studyInstanceUid, seriesInstanceUid: header.seriesInstanceUid, path: `/nonexistent/${header.sopInstanceUid}.dcm`, header, written: null }));
     };
     for (const instance of [...stored(a), ...stored(b)]) grid.arrived(instance);
     grid.analysisStarts(a.studyInstanceUid);

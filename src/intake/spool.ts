@@ -4,7 +4,7 @@
  * arrival of the same instance replaces the first atomically (write, fsync, rename).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CtMuscleError } from '../errors.ts';
 import { uidPathSegment } from '../dicom/uid.ts';
@@ -20,6 +20,34 @@ export function spooledPath(spoolDir: string, studyInstanceUid: string, sopInsta
  */
 export type KeepExisting = (existingPath: string) => Promise<boolean>;
 
+/**
+ * Which file a spooled path held when it was written: inode, size and modification time (none of
+ * which a rename changes; a copy that replaces it is a new file, with a new inode). Whoever keeps
+ * something derived from the bytes (the header parsed at intake) keeps this with it and uses it
+ * only while `stat` still gives the same.
+ */
+export interface SpooledFile {
+  /** Decimal, as `stat(…, { bigint: true })` gives them (64-bit inodes, nanoseconds; kept as text so the record stays JSON). */
+  ino: string;
+  size: string;
+  mtimeNs: string;
+}
+
+/** A file's `SpooledFile` from its bigint stats. */
+export function spooledFileOf(stats: { ino: bigint; size: bigint; mtimeNs: bigint }): SpooledFile {
+  return { ino: String(stats.ino), size: String(stats.size), mtimeNs: String(stats.mtimeNs) };
+}
+
+export function sameSpooledFile(a: SpooledFile, b: SpooledFile): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
+}
+
+/** The instance's path in the spool, and the file written there; null when the copy already there was kept. */
+export interface Spooled {
+  path: string;
+  written: SpooledFile | null;
+}
+
 /** The store of each target in progress: copies of one instance are spooled one after the other. */
 const spooling = new Map<string, Promise<unknown>>();
 
@@ -29,6 +57,11 @@ const spooling = new Map<string, Promise<unknown>>();
  * (two requests at once, or two parts of one) is compared with it as if it came later.
  */
 export async function spoolInstance(spoolDir: string, studyInstanceUid: string, sopInstanceUid: string, bytes: Uint8Array, keepExisting?: KeepExisting): Promise<string> {
+  return (await spoolInstanceFile(spoolDir, studyInstanceUid, sopInstanceUid, bytes, keepExisting)).path;
+}
+
+/** `spoolInstance`, telling which file it wrote. */
+export async function spoolInstanceFile(spoolDir: string, studyInstanceUid: string, sopInstanceUid: string, bytes: Uint8Array, keepExisting?: KeepExisting): Promise<Spooled> {
   const target = spooledPath(spoolDir, studyInstanceUid, sopInstanceUid);
   const before = spooling.get(target);
   const run = async () => spoolOnce(target, sopInstanceUid, bytes, keepExisting);
@@ -41,16 +74,19 @@ export async function spoolInstance(spoolDir: string, studyInstanceUid: string, 
   }
 }
 
-async function spoolOnce(target: string, sopInstanceUid: string, bytes: Uint8Array, keepExisting?: KeepExisting): Promise<string> {
+async function spoolOnce(target: string, sopInstanceUid: string, bytes: Uint8Array, keepExisting?: KeepExisting): Promise<Spooled> {
   let temporary: string | undefined;
   try {
     temporary = await writePartial(target, bytes);
     if (keepExisting && (await pathExists(target)) && (await keepExisting(target))) {
       await rm(temporary, { force: true });
-      return target;
+      return { path: target, written: null };
     }
+    // Taken from the temporary file (its own unique name) before the rename: what is renamed is
+    // exactly this file, whatever is renamed over it later.
+    const written = spooledFileOf(await stat(temporary, { bigint: true }));
     await commitPartial(temporary, target);
-    return target;
+    return { path: target, written };
   } catch (error) {
     if (temporary) await rm(temporary, { force: true });
     throw ioError(error, `Cannot store instance ${sopInstanceUid}`);

@@ -11,7 +11,7 @@ import type { InstanceHeader } from '../dicom/types.ts';
 import { describeError } from '../errors.ts';
 import { logger } from '../logging.ts';
 import { checkInstance, checkInstanceCompleteness, compareCopies, type InstanceCheck, type PixelCompleteness } from '../dicom/check-instance.ts';
-import { spoolInstance, type KeepExisting } from './spool.ts';
+import { spoolInstanceFile, type KeepExisting, type Spooled, type SpooledFile } from './spool.ts';
 
 export interface StoreMeta {
   /** Which receiver sent it ('stow-rs', 'dimse', …): logs and labels. */
@@ -40,6 +40,8 @@ export interface StoredInstance {
   path: string;
   /** Its header (no pixels), with `source` pointing at the spooled file. */
   header: InstanceHeader;
+  /** The file this store wrote at `path` (the header is of its bytes); null when a better copy already there was kept. */
+  written: SpooledFile | null;
 }
 
 export interface RefusedInstance {
@@ -127,14 +129,15 @@ export function createInstanceStore(options: InstanceStoreOptions): StoreInstanc
     const ids = { sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid };
     const mismatch = checkExpected(header, meta);
     if (mismatch) return { ...mismatch, ...ids };
-    let path: string;
+    let spooled: Spooled;
     try {
-      path = await spoolInstance(options.spoolDir, header.studyInstanceUid, header.sopInstanceUid, bytes, keepBetterCopy(checked.completeness));
+      spooled = await spoolInstanceFile(options.spoolDir, header.studyInstanceUid, header.sopInstanceUid, bytes, keepBetterCopy(checked.completeness));
     } catch (error) {
       const { code, message } = describeError(error);
       return refused(code === 'E_IO' ? 'out-of-resources' : 'cannot-understand', code, `${code}: ${message}`, ids);
     }
-    const stored: StoredInstance = { status: 'stored', ...ids, studyInstanceUid: header.studyInstanceUid, seriesInstanceUid: header.seriesInstanceUid, path, header: { ...header, source: { kind: 'file', path } } };
+    const { path, written } = spooled;
+    const stored: StoredInstance = { status: 'stored', ...ids, studyInstanceUid: header.studyInstanceUid, seriesInstanceUid: header.seriesInstanceUid, path, header: { ...header, source: { kind: 'file', path } }, written };
     try {
       await options.onStored?.(stored);
     } catch (error) {

@@ -4,6 +4,7 @@
  * last measured), record the result, and queue the write-back of what it wrote.
  */
 import type { Config } from '../config.ts';
+import type { KnownHeaderLookup } from '../dicom/scan.ts';
 import type { SeriesSummary } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
 import { spooledStudyDir } from '../intake/spool.ts';
@@ -49,6 +50,8 @@ export interface AnalyzeWorkerOptions {
   gridSliceFor?: GridSliceLookup;
   /** Told just before a study is analysed (this process's intake stops putting its instances on the grid). */
   analysisStarts?: (studyInstanceUid: string) => void;
+  /** Headers this process's intake parsed from the spooled files (known-headers.ts); the others are parsed. */
+  knownHeader?: KnownHeaderLookup;
 }
 
 /**
@@ -81,7 +84,7 @@ function jobResult(result: StudyResult, selected: SeriesSummary | null): Analyze
 }
 
 export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
-  const { config, queue, assembly, metrics, stages, observer, gridSliceFor, analysisStarts } = options;
+  const { config, queue, assembly, metrics, stages, observer, gridSliceFor, analysisStarts, knownHeader } = options;
 
   async function queueWriteBack(studyInstanceUid: string, result: StudyResult): Promise<void> {
     const { seg, sr, overlay } = result.outputs;
@@ -95,7 +98,7 @@ export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
 
   async function handle(job: Job): Promise<AnalyzeStudyResult> {
     const payload = job.payload as AnalyzeStudyPayload;
-    const { headers } = await scanInputs([spooledStudyDir(config.spoolDir, payload.studyInstanceUid)]);
+    const { headers } = await scanInputs([spooledStudyDir(config.spoolDir, payload.studyInstanceUid)], undefined, { known: knownHeader });
     if (headers.length !== payload.instanceCount) {
       // Instances arrived (or vanished) since the quiet period started: wait for quiet again.
       await assembly.reschedule({ ...payload, instanceCount: headers.length });

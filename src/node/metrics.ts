@@ -33,6 +33,7 @@ export interface NodeMetrics {
   gridSlicesMade: Counter<'outcome'>;
   /** The analysis' look-ups of those slices, by outcome (used, absent, stale, corrupt). */
   gridSlicesLookedUp: Counter<'outcome'>;
+  knownHeadersLookedUp: Counter<'outcome'>;
   /** The DICOM storage SCP: associations by outcome, open associations, C-STORE answers by status. */
   dimse: ScpMetrics;
 }
@@ -79,6 +80,7 @@ export function createMetrics(queue: JobQueue): NodeMetrics {
     spoolFreeBytes: new Gauge({ name: 'ctmn_spool_free_bytes', help: 'Free bytes on the spool file system (last readiness check or retention pass).', registers: [registry] }),
     gridSlicesMade: counter(registry, 'ctmn_arrival_grid_slices_total', 'Instances put on the working grid while the study arrived, by outcome (made, kept, skipped, failed, dropped).', ['outcome']),
     gridSlicesLookedUp: counter(registry, 'ctmn_precomputed_slices_total', 'Slices the analysis looked up on the working grid, by outcome (used; absent, stale, corrupt: decoded instead).', ['outcome']),
+    knownHeadersLookedUp: counter(registry, 'ctmn_known_headers_total', 'Headers the analysis took from the intake instead of parsing the file again (used), or could not (changed: the file is no longer the one the intake wrote).', ['outcome']),
     dimse: {
       associations: counter(registry, 'ctmn_dimse_associations_total', 'DICOM associations requested, by outcome (accepted, rejected-<reason>).', ['outcome']),
       activeAssociations: new Gauge({ name: 'ctmn_dimse_active_associations', help: 'DICOM associations open now.', registers: [registry] }),
