@@ -2,4 +2,4 @@
 export { explicitChoice, findLevel, METHOD as LEVEL_METHOD } from './find-level.ts';
 export type { LevelOptions } from './types.ts';
 export { slicesInsideBody, type BodySliceChoice } from './body-slices.ts';
-export { startStack, type BodyMask, type StackBuilder, type WorkStack } from './stack.ts';
+export { keepStackMemory, startStack, type BodyMask, type StackBuilder, type WorkStack } from './stack.ts';

@@ -115,7 +115,7 @@ export function createAnalyzeWorker(options: AnalyzeWorkerOptions): JobKind {
     const started = Date.now();
     analysisStarts?.(payload.studyInstanceUid);
     const { sliceSopInstanceUid } = payload;
-    const { result, selected, declined } = await analyzeStudy(headers, { config, stages, observer: timed, proceed: changed, outDir: config.output.dir, overlay: config.output.overlay, sliceSopInstanceUid, gridSliceFor });
+    const { result, selected, declined } = await analyzeStudy(headers, { config, stages, observer: timed, proceed: changed, outDir: config.output.dir, overlay: config.output.overlay, sliceSopInstanceUid, gridSliceFor, keepStackMemory: true });
     if (declined) return { ...previous!, outcome: 'unchanged', message: UNCHANGED_MESSAGE };
     metrics.stageSeconds.observe({ stage: 'analyze' }, (Date.now() - started) / 1000);
     if (NODE_FAILURES.has(result.status)) {

@@ -24,7 +24,7 @@ import type { CtVolume, InstanceHeader, SeriesLayout, SeriesSummary } from '../d
 import { CtMuscleError, describeError, isCtMuscleError } from '../errors.ts';
 import { requireSelectedSeries, type SelectionRules } from '../intake/select-series.ts';
 import { logger } from '../logging.ts';
-import { explicitChoice, slicesInsideBody, type BodySliceChoice, type WorkStack } from '../level/index.ts';
+import { explicitChoice, keepStackMemory, slicesInsideBody, type BodySliceChoice, type WorkStack } from '../level/index.ts';
 import { bodyFlags, bodyUnavailableFlag, summarizeBody } from '../measure/index.ts';
 import { neighbourIndices } from '../segment/choose.ts';
 import { levelInfoOf, type LevelInfo, type LevelName, type SliceMeasurement, type SliceNotMeasured, type StudyResult } from '../model/index.ts';
@@ -63,6 +63,11 @@ export interface AnalyzeOptions extends RunOptions {
   created?: Date;
   /** Slices already on the working grid (the node's, made while the study arrived); absent: all decoded. */
   gridSliceFor?: GridSliceLookup;
+  /**
+   * The working stack's memory goes to the next analysis once the level is found (a node analysing
+   * study after study: `keepStackMemory`). Only where no stage keeps the stack it was given.
+   */
+  keepStackMemory?: boolean;
 }
 
 type Runner = <K extends keyof StageSet>(stage: StageName, name: K, input: Parameters<StageSet[K]>[0]) => Promise<Awaited<ReturnType<StageSet[K]>>>;
@@ -212,7 +217,13 @@ interface LevelAndSlices {
 async function levelAndSlices(run: Runner, group: SeriesGroup, options: AnalyzeOptions): Promise<LevelAndSlices> {
   const decoded: DecodedSeries = await run('volume', 'buildVolume', { group, decodeWorkers: options.config.decode.workers, gridSliceFor: options.gridSliceFor });
   const { volume: layout, stack, ordered } = decoded;
-  const level = explicitLevel(layout, options.sliceSopInstanceUid) ?? (await run('level', 'findLevel', { volume: layout, stack, target: options.target ?? options.config.level.target }));
+  let level: LevelInfo;
+  try {
+    level = explicitLevel(layout, options.sliceSopInstanceUid) ?? (await run('level', 'findLevel', { volume: layout, stack, target: options.target ?? options.config.level.target }));
+  } finally {
+    // The stack is the level finder's alone: nothing after this stage reads it.
+    if (stack && options.keepStackMemory) keepStackMemory(stack);
+  }
   const sliceIndex = level.sliceIndex ?? layout.slices.findIndex((s) => s.sopInstanceUid === level.sopInstanceUid);
   const body = bodyChoice(layout, level, sliceIndex, options);
   const planned: PlannedVolume = await run('slices', 'loadSlices', { group, sopInstanceUids: measuredSliceUids(ordered, body ? [sliceIndex, ...body.indices] : [sliceIndex]) });
