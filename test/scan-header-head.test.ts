@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HEADER_READ_BYTES, parseDicom, parseHeaderOfHead } from '../src/dicom/read.ts';
+import { HEADER_READ_BYTES, parseDicom, parseHeaderOfHead, parseHeaderOnly } from '../src/dicom/read.ts';
 import { scanBuffers, scanPaths, type ScanResult } from '../src/dicom/scan.ts';
 import { PHANTOM_TRANSFER_SYNTAXES as TS, writePhantomStudy } from '../src/phantom/index.ts';
 import { makeTempDir } from './support/env.ts';
@@ -112,6 +112,21 @@ describe('scan: headers from the first bytes of a file (issue #16)', function ()
     assert.deepEqual(head.dataset, whole.dataset);
     assert.deepEqual(head.meta, whole.meta);
     assert.deepEqual(head.structure!.rawValues, whole.structure!.rawValues);
+  });
+
+  it('a whole JPEG 2000 instance: dcmjs is handed only its header (stopped at PixelData), the same header as parsing all of it', async () => {
+    for (const name of ['j2k-512', 'long-header-512']) {
+      const bytes = files.get(name)!;
+      const fast = await parseHeaderOnly(bytes);
+      const whole = parseDicom(bytes, { headerOnly: true });
+      assert.equal(fast.stoppedAtPixelData, true, name);
+      assert.deepEqual(fast.dataset, whole.dataset, name);
+      assert.deepEqual(fast.meta, whole.meta, name);
+      assert.deepEqual(fast.structure, whole.structure, name);
+    }
+    // Deflated data is parsed whole (inflated first), errors are those of the whole parse.
+    assert.deepEqual((await parseHeaderOnly(files.get('deflated-512')!)).dataset, parseDicom(files.get('deflated-512')!, { headerOnly: true }).dataset);
+    await assert.rejects(parseHeaderOnly(files.get('bad-delimiter-j2k-512')!), { code: 'E_MALFORMED_DICOM' });
   });
 
   it('scanning the folder gives the headers and errors of the files read whole', async () => {

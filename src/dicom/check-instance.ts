@@ -9,7 +9,7 @@
 import { describeError, type ErrorCode } from '../errors.ts';
 import { declaredImage, declaredPixelBytes } from './declared-size.ts';
 import { DEFAULT_DICOM_LIMITS, type DicomLimits } from './limits.ts';
-import { headerFromParsed, parseDicomAsync, type ParsedDicom } from './read.ts';
+import { headerFromParsed, parseHeaderOnly, type ParsedDicom } from './read.ts';
 import { readRegularFile } from './read-file.ts';
 import type { InstanceHeader } from './types.ts';
 
@@ -68,7 +68,7 @@ export function compareCopies(a: PixelCompleteness, b: PixelCompleteness): numbe
 /** The header-only parse of bytes in memory or of a path (read only if it is a regular file within the limit). */
 async function parseInput(input: Uint8Array | string, limits: DicomLimits): Promise<{ bytes: Uint8Array; parsed: ParsedDicom }> {
   const bytes = typeof input === 'string' ? await readRegularFile(input, limits.maxInstanceBytes) : input;
-  return { bytes, parsed: await parseDicomAsync(bytes, { headerOnly: true, limits }) };
+  return { bytes, parsed: await parseHeaderOnly(bytes, limits) };
 }
 
 /** Check one instance (bytes in memory, or a path read only if it is a regular file within the limit). */

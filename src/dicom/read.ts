@@ -353,12 +353,32 @@ export function parseHeaderOfHead(head: Uint8Array, limits: DicomLimits = DEFAUL
   }
 }
 
+/**
+ * The header-only parse of a whole instance. dcmjs is handed the bytes up to the top-level
+ * PixelData value only, not a copy of the whole dataset (compressed pixel data is most of a
+ * JPEG 2000 file); that parse is kept when dcmjs stopped at the PixelData the walk found, as in
+ * `parseHeaderOfHead`. Anything else (Deflated data, a disagreement, any error) is parsed as a
+ * whole, so its result and errors are those of `parseDicomAsync`.
+ */
+export async function parseHeaderOnly(bytes: Uint8Array, limits: DicomLimits = DEFAULT_DICOM_LIMITS): Promise<ParsedDicom> {
+  try {
+    const located = locateDataset(bytes, limits);
+    if (located.transferSyntaxUid !== TS.deflatedExplicitVrLittleEndian) {
+      const parsed = parseLocated(located, located.datasetBytes, { headerOnly: true, limits, dcmjsUpToPixelData: true });
+      if (parsed.structure?.pixelData && parsed.stoppedAtPixelData) return parsed;
+    }
+  } catch {
+    // Parsed as a whole below: the error it meets is the one to report.
+  }
+  return parseDicomAsync(bytes, { headerOnly: true, limits });
+}
+
 async function readFileHeader(path: string, limits: DicomLimits): Promise<ParsedDicom> {
   let fromHead: ParsedDicom | null = null;
   const bytes = await readRegularFile(path, limits.maxInstanceBytes, {
     head: { bytes: HEADER_READ_BYTES, wantsAll: (head) => (fromHead = parseHeaderOfHead(head, limits)) === null },
   });
-  return fromHead ?? (await parseDicomAsync(bytes, { headerOnly: true, limits }));
+  return fromHead ?? (await parseHeaderOnly(bytes, limits));
 }
 
 /** The header of an instance; a file is read only as far as its header goes where that can be told safely. */
