@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../src/config.ts';
 import { correctionReport } from '../src/correction.ts';
+import { readNiftiVolume } from '../src/dicom/nifti.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
 import type { InstanceHeader } from '../src/dicom/types.ts';
 import { isCtMuscleError } from '../src/errors.ts';
@@ -23,8 +24,9 @@ import type { Job } from '../src/queue/job-queue.ts';
 import { basisFor } from '../src/review/basis.ts';
 import { listPage, studyPage } from '../src/review/html.ts';
 import { ANALYZE_KIND, studyRow } from '../src/review/studies.ts';
-import { hasCommand, makeTempDir } from './support/env.ts';
+import { dataPath, hasCommand, makeTempDir, requirePaths } from './support/env.ts';
 import { dciodvfy, naturalize } from './support/report-fixtures.ts';
+import { volumeAsDicomSeries } from '../bench/support/nifti-series.ts';
 
 type Item = Record<string, unknown>;
 const seq = (value: unknown): Item[] => (value === undefined ? [] : Array.isArray(value) ? (value as Item[]) : [value as Item]);
@@ -268,4 +270,42 @@ describe('measurement.slices "body" on a phantom, real stages', function () {
     const unknown = await correctionReport(seg, headers, 'edited');
     assert.equal(unknown.result.measuredSlice.sopInstanceUid, largest.sopInstanceUid, 'without the measured slice: the largest mask, as before');
   });
+});
+
+describe('measurement.slices "body" through analyze on real CT (the shared example_ct, sent as a DICOM series)', function () {
+  this.timeout(120_000);
+  const niftiPath = dataPath('totalsegmentator_example_ct_full', 'example_ct.nii.gz');
+  let tmp: ReturnType<typeof makeTempDir>;
+  let headers: InstanceHeader[];
+  const config = loadConfig({ env: { CT_MUSCLE_NODE__MEASUREMENT__SLICES: 'body' } });
+  before(async function () {
+    requirePaths(this, niftiPath);
+    tmp = makeTempDir('ctmn-body-real-');
+    const series = volumeAsDicomSeries(await readNiftiVolume(niftiPath), niftiPath);
+    headers = scanBuffers(series.instances.map((i) => ({ bytes: i.bytes, label: i.sopInstanceUid }))).headers;
+  });
+  after(() => tmp?.remove());
+
+  for (const target of ['T12', 'L1', 'L2', 'L3'] as const) {
+    it(`${target}: every slice inside the vertebral body measured, the mid slice among them, a SEG frame each`, async () => {
+      const [result] = await analyzeHeaders(headers, { config, target, outDir: join(tmp.path, target) });
+      assert.equal(result.status, 'ok', result.message);
+      assert.equal(result.level!.name, target);
+      const figures = result.body!;
+      // 3 mm slices through a 20–35 mm vertebral body.
+      assert.ok(figures.slices.length >= 5 && figures.slices.length <= 12, `${figures.slices.length} slices`);
+      assert.deepEqual(figures.notMeasured, []);
+      const [inferior, superior] = figures.bodyMm;
+      for (const s of figures.slices) assert.ok(s.zMm - 1.5 >= inferior - 1e-6 && s.zMm + 1.5 <= superior + 1e-6, `z ${s.zMm} inside ${inferior}..${superior}`);
+      assert.ok(figures.slices.some((s) => s.sopInstanceUid === result.level!.sopInstanceUid), 'the mid slice is a body slice');
+      const { min, max, mean } = figures.areaCm2;
+      assert.ok(min <= result.muscle!.areaCm2 && result.muscle!.areaCm2 <= max && min <= mean && mean <= max);
+      const readout = await readSegMask(new Uint8Array(readFileSync(result.outputs.seg!.path)));
+      assert.deepEqual(readout.frames.map((f) => f.referencedSopInstanceUid), figures.slices.map((s) => s.sopInstanceUid));
+      if (hasCommand('dciodvfy')) {
+        const seg = dciodvfy(new Uint8Array(readFileSync(result.outputs.seg!.path)));
+        assert.deepEqual([seg.errors, seg.warnings], [[], []], seg.output);
+      }
+    });
+  }
 });
