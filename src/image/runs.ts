@@ -42,8 +42,16 @@ export class LargestRegionFinder {
    * The returned arrays are this finder's and are overwritten by the next call.
    */
   find(mask: Uint8Array): RegionRuns {
+    return this.findAbove(mask, 0);
+  }
+
+  /**
+   * The same for the pixels of `image` (rows × columns) above `threshold`: a thresholded image
+   * needs no mask made first, so it is read once (the working stack does this for every slice).
+   */
+  findAbove(image: Uint8Array | Int16Array, threshold: number): RegionRuns {
     const { rows, columns, parent } = this;
-    if (mask.length !== rows * columns) throw new RangeError(`The mask has ${mask.length} pixels, not ${rows} × ${columns}.`);
+    if (image.length !== rows * columns) throw new RangeError(`The mask has ${image.length} pixels, not ${rows} × ${columns}.`);
     const { runRow, runStart, runEnd } = this.runs;
     let count = 0;
     let previousFrom = 0;
@@ -52,9 +60,9 @@ export class LargestRegionFinder {
       const rowBase = r * columns;
       const from = count;
       for (let c = 0; c < columns; c++) {
-        if (mask[rowBase + c] === 0) continue;
+        if (image[rowBase + c] <= threshold) continue;
         const start = c;
-        while (c < columns && mask[rowBase + c] !== 0) c++;
+        while (c < columns && image[rowBase + c] > threshold) c++;
         runRow[count] = r;
         runStart[count] = start;
         runEnd[count] = c;

@@ -103,7 +103,6 @@ export function bodyMaskOf(slice: Int16Array, width: number, height: number, den
 
 /** Per-builder buffers, reused for every slice (a series has hundreds: no allocation per slice). */
 interface BodyWorkspace {
-  dense: Uint8Array;
   regions: LargestRegionFinder;
 }
 
@@ -165,18 +164,26 @@ function addBodyBits(stack: WorkStack, k: number, packed: Uint8Array): void {
 }
 
 /**
+ * Sets bits [from, to) of a packed bit array. A body row covers tens of bytes, so the whole bytes
+ * inside the run are written at once rather than bit by bit.
+ */
+export function setBitRange(bits: Uint8Array, from: number, to: number): void {
+  let v = from;
+  for (; v < to && (v & 7) !== 0; v++) bits[v >> 3] |= 1 << (v & 7);
+  const wholeTo = to - (to & 7);
+  for (; v < wholeTo; v += 8) bits[v >> 3] = 0xff;
+  for (; v < to; v++) bits[v >> 3] |= 1 << (v & 7);
+}
+
+/**
  * The same from the slice itself, without making a mask: the body (the largest region denser
- * than BODY_HU, as `bodyMaskOf` picks it) is found on the slice's runs in the builder's buffers.
+ * than BODY_HU, as `bodyMaskOf` picks it) is found on the slice's runs, read straight from its HU
+ * in the builder's buffers.
  */
 function addBody(stack: WorkStack, k: number, slice: Int16Array, work: BodyWorkspace): void {
-  const { width, height } = stack;
-  const plane = width * height;
-  const dense = work.dense;
-  for (let p = 0; p < plane; p++) dense[p] = slice[p] > BODY_HU ? 1 : 0;
-  const runs = work.regions.find(dense);
+  const runs = work.regions.findAbove(slice, BODY_HU);
   if (runs.largest < 0) return;
-  const bits = stack.body;
-  const sliceBase = k * plane;
+  const sliceBase = k * stack.width * stack.height;
   let n = 0;
   let sx = 0;
   let sy = 0;
@@ -185,7 +192,8 @@ function addBody(stack: WorkStack, k: number, slice: Int16Array, work: BodyWorks
     const y = runs.runRow[i];
     const start = runs.runStart[i];
     const end = runs.runEnd[i];
-    for (let v = sliceBase + y * width + start, x = start; x < end; x++, v++) bits[v >> 3] |= 1 << (v & 7);
+    const rowBase = sliceBase + y * stack.width;
+    setBitRange(stack.body, rowBase + start, rowBase + end);
     // Whole numbers: the sums are exact in any order, so equal to a pixel-by-pixel count.
     const length = end - start;
     n += length;
@@ -261,7 +269,7 @@ export function startStack(geometry: VolumeGeometry, slices: Pick<SliceInfo, 'zM
     centreY: new Float64Array(depth).fill(Number.NaN),
     zMm: Float64Array.from(slices, (s) => s.zMm),
   };
-  const work: BodyWorkspace = { dense: new Uint8Array(plane), regions: new LargestRegionFinder(height, width) };
+  const work: BodyWorkspace = { regions: new LargestRegionFinder(height, width) };
   const sliceOf = (k: number) => stack.hu.subarray(k * plane, (k + 1) * plane);
   // Made on first use: only a series decoded by worker threads needs it (1/16 of the stack's HU).
   const packedBytes = Math.ceil(plane / 8);
