@@ -28,31 +28,40 @@ export interface ColumnTrack {
   chunkScores: number[];
 }
 
-/** Distance maps kept from one slice to the next (every entry a slice uses is written first). */
-interface BoneDistances {
-  up: Float32Array;
-  down: Float32Array;
-  left: Float32Array;
-  right: Float32Array;
-  /** Per window column: the row of the last bone pixel met going down, and going up. */
-  boneAbove: Float64Array;
-  boneBelow: Float64Array;
+/** Buffers kept from one slice to the next (every entry a slice uses is written first). */
+export interface CandidateWork {
+  /** Per window column and row from the first one the canal may lie on: the row of the nearest bone at or below. */
+  boneBelow: Int32Array;
+  /** Per window column: the row of the last bone pixel met going down. */
+  boneAbove: Int32Array;
+  /** The slice's candidates, before they are copied out at their count. */
+  found: Int32Array;
 }
 
-function boneDistances(width: number, height: number): BoneDistances {
-  const pixels = width * height;
-  return {
-    up: new Float32Array(pixels),
-    down: new Float32Array(pixels),
-    left: new Float32Array(pixels),
-    right: new Float32Array(pixels),
-    boneAbove: new Float64Array(width),
-    boneBelow: new Float64Array(width),
-  };
+export function candidateWork(width: number, height: number): CandidateWork {
+  return { boneBelow: new Int32Array(width * height), boneAbove: new Int32Array(width), found: new Int32Array(width * height) };
 }
 
-/** Pixels of slice k that look like canal contents (soft tissue ringed by bone). */
-function canalCandidates(stack: WorkStack, k: number, distances: BoneDistances): Int32Array {
+const FAR = 1 << 30;
+
+/** Is there bone on row `rowBase` (slice HU) within `reach` pixels of column x, on the side `step` (−1 or +1), inside [lo, hi]? */
+function boneWithin(hu: Int16Array, rowBase: number, x: number, step: number, reach: number, lo: number, hi: number): boolean {
+  for (let d = 1; d <= reach; d++) {
+    const xx = x + step * d;
+    if (xx < lo || xx > hi) return false;
+    if (hu[rowBase + xx] >= BONE_HU) return true;
+  }
+  return false;
+}
+
+/**
+ * Pixels of slice k that look like canal contents (soft tissue ringed by bone): bone in front
+ * within 25 mm, behind within 30 mm and on both sides within 20 mm, in a window 50 mm either side
+ * of the body's centre. Distances are whole pixels, so "within r mm" is "within ⌊r / mm⌋ pixels";
+ * only rows behind the body's centre can hold the canal, so rows in front are read only as far as
+ * bone in front of those can be, and the side test runs only where the front and back tests passed.
+ */
+export function canalCandidates(stack: WorkStack, k: number, work: CandidateWork): Int32Array {
   const { width, height, mm } = stack;
   const plane = width * height;
   const cx = stack.centreX[k];
@@ -63,64 +72,36 @@ function canalCandidates(stack: WorkStack, k: number, distances: BoneDistances):
   const x0 = Math.max(0, Math.round(cx - WINDOW_HALF_MM / mm));
   const x1 = Math.min(width - 1, Math.round(cx + WINDOW_HALF_MM / mm));
   const w = x1 - x0 + 1;
-  const anteriorMax = 25 / mm;
-  const posteriorMax = 30 / mm;
-  const sideMax = 20 / mm;
-  const big = 1e9;
-  // Distance (pixels) to the nearest bone pixel in each direction, within the window (w × height of each map).
-  // Up and down are swept row by row (all window columns at once), in memory order.
-  const { up, down, left, right, boneAbove, boneBelow } = distances;
-  boneAbove.fill(-big, 0, w);
-  for (let j = 0; j < height; j++) {
-    for (let i = 0, p = j * width + x0; i < w; i++, p++) {
-      if (hu[p] >= BONE_HU) boneAbove[i] = j;
-      up[j * w + i] = j - boneAbove[i];
-    }
+  const anterior = Math.floor(25 / mm);
+  const posterior = Math.floor(30 / mm);
+  const side = Math.floor(20 / mm);
+  // The canal lies behind the body's centre in every position (the grid's rows run posterior).
+  const j0 = Math.max(0, Math.ceil(cy));
+  const { boneBelow, boneAbove, found } = work;
+  // Nearest bone at or below, swept upward from the last row to j0, all window columns at once.
+  if (j0 < height) {
+    const last = (height - 1 - j0) * w;
+    for (let i = 0, p = (height - 1) * width + x0; i < w; i++, p++) boneBelow[last + i] = hu[p] >= BONE_HU ? height - 1 : FAR;
   }
-  boneBelow.fill(big, 0, w);
-  for (let j = height - 1; j >= 0; j--) {
-    for (let i = 0, p = j * width + x0; i < w; i++, p++) {
-      if (hu[p] >= BONE_HU) boneBelow[i] = j;
-      down[j * w + i] = boneBelow[i] - j;
-    }
+  for (let j = height - 2; j >= j0; j--) {
+    const row = (j - j0) * w;
+    for (let i = 0, p = j * width + x0; i < w; i++, p++) boneBelow[row + i] = hu[p] >= BONE_HU ? j : boneBelow[row + w + i];
   }
-  for (let j = 0; j < height; j++) {
-    let last = -big;
-    for (let i = 0; i < w; i++) {
-      if (hu[j * width + x0 + i] >= BONE_HU) last = i;
-      right[j * w + i] = i - last;
-    }
-    last = big;
-    for (let i = w - 1; i >= 0; i--) {
-      if (hu[j * width + x0 + i] >= BONE_HU) last = i;
-      left[j * w + i] = last - i;
-    }
-  }
-  const out: number[] = [];
-  for (let j = 0; j < height; j++) {
-    for (let i = 0; i < w; i++) {
-      const p = j * width + x0 + i;
+  boneAbove.fill(-FAR, 0, w);
+  let n = 0;
+  for (let j = Math.max(0, j0 - anterior); j < height; j++) {
+    const rowBase = j * width;
+    const row = (j - j0) * w;
+    for (let i = 0, p = rowBase + x0; i < w; i++, p++) {
       const v = hu[p];
-      // The canal lies behind the body's centre in every position (the grid's rows run posterior).
-      if (j < cy) continue;
-      if (!inBody(stack.body, sliceStart + p) || v < SOFT_MIN_HU || v > SOFT_MAX_HU) continue;
-      const q = j * w + i;
-      if (up[q] <= anteriorMax && down[q] <= posteriorMax && left[q] <= sideMax && right[q] <= sideMax) out.push(p);
+      if (v >= BONE_HU) boneAbove[i] = j;
+      if (j < j0 || v < SOFT_MIN_HU || v > SOFT_MAX_HU) continue;
+      if (j - boneAbove[i] > anterior || boneBelow[row + i] - j > posterior) continue;
+      if (!inBody(stack.body, sliceStart + p)) continue;
+      if (boneWithin(hu, rowBase, x0 + i, -1, side, x0, x1) && boneWithin(hu, rowBase, x0 + i, 1, side, x0, x1)) found[n++] = p;
     }
   }
-  return Int32Array.from(out);
-}
-
-function boxBlur3(map: Float32Array, width: number, height: number): Float32Array {
-  const out = new Float32Array(map.length);
-  for (let y = 1; y < height - 1; y++) {
-    for (let x = 1; x < width - 1; x++) {
-      let s = 0;
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += map[(y + dy) * width + x + dx];
-      out[y * width + x] = s;
-    }
-  }
-  return out;
+  return found.slice(0, n);
 }
 
 interface Chunk {
@@ -131,15 +112,82 @@ interface Chunk {
   score: number;
 }
 
-function peakIn(map: Float32Array, width: number, height: number, near: { x: number; y: number; radius: number } | null): { x: number; y: number; value: number } {
+/**
+ * A chunk's votes after a 3×3 box sum, divided by its slice count. Zero outside the box
+ * [x0, x1] × [y0, y1] (empty when x0 > x1); `values` holds the box, row-major.
+ */
+interface VoteMap {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  values: Float32Array;
+}
+
+interface Peak {
+  x: number;
+  y: number;
+  value: number;
+}
+
+/**
+ * The chunk's vote map on the image's inner pixels (the blur leaves the border row and column 0).
+ * Votes fall only on candidates, so only the box round them, one pixel wider (the blur's reach),
+ * can be non-zero, and only it is summed and kept. `votes` (the whole plane) is all zero before
+ * and after.
+ */
+function voteMap(candidates: Int32Array[], slices: number[], width: number, height: number, votes: Int32Array): VoteMap {
+  let minX = width;
+  let maxX = -1;
+  let minY = height;
+  let maxY = -1;
+  for (const k of slices) {
+    for (const p of candidates[k]) {
+      votes[p] += 1;
+      const x = p % width;
+      const y = (p - x) / width;
+      if (x < minX) minX = x;
+      if (x > maxX) maxX = x;
+      if (y < minY) minY = y;
+      if (y > maxY) maxY = y;
+    }
+  }
+  const x0 = Math.max(1, minX - 1);
+  const x1 = Math.min(width - 2, maxX + 1);
+  const y0 = Math.max(1, minY - 1);
+  const y1 = Math.min(height - 2, maxY + 1);
+  const w = Math.max(0, x1 - x0 + 1);
+  const values = new Float32Array(w * Math.max(0, y1 - y0 + 1));
+  // Normalise by slice count so thin and thick slices vote alike.
+  const n = Math.max(1, slices.length);
+  for (let y = y0; y <= y1; y++) {
+    for (let x = x0; x <= x1; x++) {
+      let s = 0;
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += votes[(y + dy) * width + x + dx];
+      values[(y - y0) * w + x - x0] = s / n;
+    }
+  }
+  for (const k of slices) for (const p of candidates[k]) votes[p] = 0;
+  return { x0, y0, x1, y1, values };
+}
+
+type Reach = { x: number; y: number; radius: number } | null;
+
+/**
+ * The highest value of the map (within `near`'s reach), the first in row-major order among equals.
+ * Outside its box the map is 0, so a positive peak lies in the box; without one, the whole reach
+ * reads 0 and the peak is its first pixel.
+ */
+function peakIn(map: VoteMap, width: number, height: number, near: Reach): Peak {
   let best = -1;
   let bx = 0;
   let by = 0;
   const r2 = near ? near.radius * near.radius : Infinity;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
+  const w = map.x1 - map.x0 + 1;
+  for (let y = map.y0; y <= map.y1; y++) {
+    for (let x = map.x0; x <= map.x1; x++) {
       if (near && (x - near.x) ** 2 + (y - near.y) ** 2 > r2) continue;
-      const v = map[y * width + x];
+      const v = map.values[(y - map.y0) * w + x - map.x0];
       if (v > best) {
         best = v;
         bx = x;
@@ -147,7 +195,15 @@ function peakIn(map: Float32Array, width: number, height: number, near: { x: num
       }
     }
   }
-  return { x: bx, y: by, value: best };
+  return best > 0 ? { x: bx, y: by, value: best } : firstInReach(width, height, near);
+}
+
+/** The first pixel in row-major order within reach, with value 0; (0, 0) with −1 when none is. */
+function firstInReach(width: number, height: number, near: Reach): Peak {
+  if (!near) return { x: 0, y: 0, value: width > 0 && height > 0 ? 0 : -1 };
+  const r2 = near.radius * near.radius;
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if ((x - near.x) ** 2 + (y - near.y) ** 2 <= r2) return { x, y, value: 0 };
+  return { x: 0, y: 0, value: -1 };
 }
 
 /** The canal position at z, linear between the chunk peaks (held flat beyond the ends). */
@@ -170,11 +226,9 @@ function between(found: Chunk[], z: number): [number, number] {
   return [px, py];
 }
 
-export function trackColumn(stack: WorkStack): ColumnTrack {
-  const { width, height, depth, mm, zMm } = stack;
-  const plane = width * height;
-  const distances = boneDistances(width, height);
-  const candidates = Array.from({ length: depth }, (_, k) => canalCandidates(stack, k, distances));
+/** Chunks every CHUNK_STEP_MM from the first slice, each with the slices within CHUNK_HALF_MM of it. */
+function chunksAlong(zMm: Float64Array): Chunk[] {
+  const depth = zMm.length;
   const zMin = zMm[0];
   const zMax = zMm[depth - 1];
   const chunks: Chunk[] = [];
@@ -184,17 +238,17 @@ export function trackColumn(stack: WorkStack): ColumnTrack {
     chunks.push({ zMm: zc, slices, x: Number.NaN, y: Number.NaN, score: 0 });
     if (zc > zMax) break;
   }
+  return chunks;
+}
+
+export function trackColumn(stack: WorkStack): ColumnTrack {
+  const { width, height, depth, mm, zMm } = stack;
+  const work = candidateWork(width, height);
+  const candidates = Array.from({ length: depth }, (_, k) => canalCandidates(stack, k, work));
+  const chunks = chunksAlong(zMm);
   // One vote buffer for every chunk: only the blurred maps are kept (a 1,000-slice series has ~100 chunks).
-  const votes = new Float32Array(plane);
-  const maps = chunks.map((chunk) => {
-    votes.fill(0);
-    for (const k of chunk.slices) for (const p of candidates[k]) votes[p] += 1;
-    const blurred = boxBlur3(votes, width, height);
-    // Normalise by slice count so thin and thick slices vote alike.
-    const n = Math.max(1, chunk.slices.length);
-    for (let p = 0; p < plane; p++) blurred[p] /= n;
-    return blurred;
-  });
+  const votes = new Int32Array(width * height);
+  const maps = chunks.map((chunk) => voteMap(candidates, chunk.slices, width, height, votes));
   let start = 0;
   const peaks = maps.map((map) => peakIn(map, width, height, null));
   for (let c = 1; c < chunks.length; c++) if (peaks[c].value > peaks[start].value) start = c;

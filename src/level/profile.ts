@@ -52,13 +52,47 @@ export function bodyCoreProfile(stack: WorkStack, track: ColumnTrack, box: BoxMm
     }
     // The median, so a dense endplate line crossing the box (discs are tilted in the lordotic
     // lumbar spine) cannot fill in a disc's dip.
-    if (n > 0) out[k] = median(values.subarray(0, n));
+    if (n > 0) out[k] = medianInPlace(values.subarray(0, n));
   }
   return out;
 }
 
-function median(values: Float64Array): number {
-  const sorted = Float64Array.from(values).sort();
-  const m = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+/**
+ * The median of `values` (HU: no NaN, no −0), which it reorders (the caller's scratch): the middle one (or two) found
+ * by selection (Wirth's), not by sorting, since only they are needed; the same value as sorting gives.
+ */
+export function medianInPlace(values: Float64Array): number {
+  const n = values.length;
+  const m = n >> 1;
+  const upper = selectInPlace(values, m);
+  if (n % 2) return upper;
+  // After selection everything before index m is ≤ the m-th smallest: the largest of them is the (m−1)-th.
+  let lower = values[0];
+  for (let i = 1; i < m; i++) if (values[i] > lower) lower = values[i];
+  return (lower + upper) / 2;
+}
+
+/** The k-th smallest of `values` (0-based), left at index k with nothing larger before it and nothing smaller after. */
+function selectInPlace(values: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = values.length - 1;
+  while (lo < hi) {
+    const pivot = values[k];
+    let i = lo;
+    let j = hi;
+    do {
+      while (values[i] < pivot) i++;
+      while (pivot < values[j]) j--;
+      if (i <= j) {
+        const t = values[i];
+        values[i] = values[j];
+        values[j] = t;
+        i++;
+        j--;
+      }
+    } while (i <= j);
+    if (j < k) lo = i;
+    if (k < i) hi = j;
+  }
+  return values[k];
 }

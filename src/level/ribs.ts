@@ -6,7 +6,6 @@
  * pedicle belongs to this vertebra (its own rib or its transverse process). A rib carries that bone
  * far out sideways; a lumbar transverse process stops within about 45 mm of the canal.
  */
-import { label3d } from '../image/morphology.ts';
 import type { ColumnTrack } from './column.ts';
 import type { BodySegment } from './discs.ts';
 import { inBody, type WorkStack } from './stack.ts';
@@ -24,14 +23,25 @@ export interface RibJudgement {
   right: number;
 }
 
-/** Lateral reach (mm) on each side of bone joined to this vertebra's costovertebral region. */
-export function ribReach(stack: WorkStack, track: ColumnTrack, segment: BodySegment): RibJudgement | null {
+/**
+ * The box round the canal searched for a vertebra's ribs: the slices of its body (with a canal), a
+ * window of rows and columns, and per box slice where its voxels start in the stack and its canal centre.
+ */
+interface RibBox {
+  slices: number[];
+  x0: number;
+  y0: number;
+  w: number;
+  hgt: number;
+  sliceBase: Float64Array;
+  canalX: Float64Array;
+  canalY: Float64Array;
+}
+
+function ribBox(stack: WorkStack, track: ColumnTrack, segment: BodySegment): RibBox | null {
   const { width, height, mm, zMm } = stack;
-  const plane = width * height;
-  const zLo = segment.inferiorMm;
-  const zHi = segment.superiorMm;
   const slices: number[] = [];
-  for (let k = 0; k < stack.depth; k++) if (zMm[k] >= zLo && zMm[k] <= zHi && !Number.isNaN(track.canalX[k])) slices.push(k);
+  for (let k = 0; k < stack.depth; k++) if (zMm[k] >= segment.inferiorMm && zMm[k] <= segment.superiorMm && !Number.isNaN(track.canalX[k])) slices.push(k);
   if (slices.length === 0) return null;
   const cx = slices.reduce((s, k) => s + track.canalX[k], 0) / slices.length;
   const cy = slices.reduce((s, k) => s + track.canalY[k], 0) / slices.length;
@@ -39,57 +49,134 @@ export function ribReach(stack: WorkStack, track: ColumnTrack, segment: BodySegm
   const x1 = Math.min(width - 1, Math.round(cx + BOX_LATERAL_MM / mm));
   const y0 = Math.max(0, Math.round(cy + BOX_AP_MM[0] / mm));
   const y1 = Math.min(height - 1, Math.round(cy + BOX_AP_MM[1] / mm));
-  const w = x1 - x0 + 1;
-  const hgt = y1 - y0 + 1;
-  const d = slices.length;
-  const mask = new Uint8Array(w * hgt * d);
+  return {
+    slices,
+    x0,
+    y0,
+    w: x1 - x0 + 1,
+    hgt: y1 - y0 + 1,
+    sliceBase: Float64Array.from(slices, (k) => k * width * height),
+    canalX: Float64Array.from(slices, (k) => track.canalX[k]),
+    canalY: Float64Array.from(slices, (k) => track.canalY[k]),
+  };
+}
+
+/** Which junction region box voxel (x, y) of box slice s lies in: 1 left, 2 right, 0 neither. */
+function seedSide(box: RibBox, mm: number, s: number, x: number, y: number): number {
+  const dy = (y + box.y0 - box.canalY[s]) * mm;
+  if (dy < SEED_AP_MM[0] || dy > SEED_AP_MM[1]) return 0;
+  const dx = (x + box.x0 - box.canalX[s]) * mm;
+  const lateral = Math.abs(dx);
+  if (lateral < SEED_LATERAL_MM[0] || lateral > SEED_LATERAL_MM[1]) return 0;
+  // Working-grid columns run toward the patient's left.
+  return dx > 0 ? 1 : 2;
+}
+
+/**
+ * Bone (≥ RIB_BONE_HU, inside the body) in the box, 1 a voxel, in a copy of the box one voxel
+ * wider on every side (slices too), whose border stays 0: a neighbour is then always an index away.
+ */
+function boneInBox(stack: WorkStack, box: RibBox): Uint8Array {
+  const { w, hgt } = box;
+  const d = box.slices.length;
+  const W = w + 2;
+  const H = hgt + 2;
+  const bone = new Uint8Array(W * H * (d + 2));
   for (let s = 0; s < d; s++) {
-    const base = slices[s] * plane;
     for (let y = 0; y < hgt; y++) {
-      for (let x = 0; x < w; x++) {
-        const p = base + (y + y0) * width + x + x0;
-        if (stack.hu[p] >= RIB_BONE_HU && inBody(stack.body, p)) mask[(s * hgt + y) * w + x] = 1;
+      const from = box.sliceBase[s] + (y + box.y0) * stack.width + box.x0;
+      for (let x = 0, p = from, q = ((s + 1) * H + y + 1) * W + 1; x < w; x++, p++, q++) {
+        if (stack.hu[p] >= RIB_BONE_HU && inBody(stack.body, p)) bone[q] = 1;
       }
     }
   }
-  const { labels, count } = label3d(mask, w, hgt, d);
-  if (count === 0) return { left: 0, right: 0 };
-  // Per side: components touching that side's junction region.
-  const seededLeft = new Uint8Array(count + 1);
-  const seededRight = new Uint8Array(count + 1);
-  for (let s = 0; s < d; s++) {
-    const ccx = track.canalX[slices[s]];
-    const ccy = track.canalY[slices[s]];
-    for (let y = 0; y < hgt; y++) {
-      const dy = (y + y0 - ccy) * mm;
-      if (dy < SEED_AP_MM[0] || dy > SEED_AP_MM[1]) continue;
-      for (let x = 0; x < w; x++) {
-        const l = labels[(s * hgt + y) * w + x];
-        if (!l) continue;
-        const dx = (x + x0 - ccx) * mm;
-        const lateral = Math.abs(dx);
-        if (lateral < SEED_LATERAL_MM[0] || lateral > SEED_LATERAL_MM[1]) continue;
-        // Working-grid columns run toward the patient's left.
-        if (dx > 0) seededLeft[l] = 1;
-        else seededRight[l] = 1;
-      }
-    }
-  }
+  return bone;
+}
+
+/**
+ * Lateral reach (mm) on each side of bone joined to this vertebra's costovertebral region.
+ *
+ * Bone in the box is taken in 3D pieces, 4-connected within a slice and 3×3-connected to the
+ * neighbouring slices (as `label3d` joins them), so a rib running obliquely through thick slices
+ * stays one piece. Only pieces touching a junction region count, so only those are followed, from
+ * their voxels there: the rest of the box's bone is never labelled.
+ */
+export function ribReach(stack: WorkStack, track: ColumnTrack, segment: BodySegment): RibJudgement | null {
+  const box = ribBox(stack, track, segment);
+  if (!box) return null;
+  const { w, hgt } = box;
+  const d = box.slices.length;
+  const mm = stack.mm;
+  const W = w + 2;
+  const H = hgt + 2;
+  // Per padded box voxel: 0 not bone, 1 bone, 2 bone of a piece already followed.
+  const bone = boneInBox(stack, box);
+  const queue = new Int32Array(bone.length);
   let left = 0;
   let right = 0;
   for (let s = 0; s < d; s++) {
-    const ccx = track.canalX[slices[s]];
-    for (let y = 0; y < hgt; y++) {
-      for (let x = 0; x < w; x++) {
-        const l = labels[(s * hgt + y) * w + x];
-        if (!l) continue;
-        const dx = (x + x0 - ccx) * mm;
-        if (dx > 0 && seededLeft[l]) left = Math.max(left, dx);
-        if (dx < 0 && seededRight[l]) right = Math.max(right, -dx);
+    // The junction regions' rows and columns, a pixel wider than the exact test (`seedSide`), which decides.
+    const ya = Math.max(0, Math.floor(box.canalY[s] - box.y0 + SEED_AP_MM[0] / mm) - 1);
+    const yb = Math.min(hgt - 1, Math.ceil(box.canalY[s] - box.y0 + SEED_AP_MM[1] / mm) + 1);
+    const xa = Math.max(0, Math.floor(box.canalX[s] - box.x0 - SEED_LATERAL_MM[1] / mm) - 1);
+    const xb = Math.min(w - 1, Math.ceil(box.canalX[s] - box.x0 + SEED_LATERAL_MM[1] / mm) + 1);
+    for (let y = ya; y <= yb; y++) {
+      for (let x = xa; x <= xb; x++) {
+        const q = ((s + 1) * H + y + 1) * W + x + 1;
+        if (bone[q] !== 1 || seedSide(box, mm, s, x, y) === 0) continue;
+        const piece = followPiece(box, mm, q, bone, queue);
+        if (piece.seededLeft) left = Math.max(left, piece.left);
+        if (piece.seededRight) right = Math.max(right, piece.right);
       }
     }
   }
   return { left: Math.round(left * 10) / 10, right: Math.round(right * 10) / 10 };
+}
+
+interface Piece {
+  seededLeft: boolean;
+  seededRight: boolean;
+  /** How far (mm) the piece reaches to the left and to the right of the canal centre of each of its slices. */
+  left: number;
+  right: number;
+}
+
+/** Index steps to a voxel's neighbours in the padded box: four within the slice, nine in each slice next to it. */
+function neighbourSteps(W: number, H: number): Int32Array {
+  const steps = [-1, 1, -W, W];
+  for (const dz of [-1, 1]) for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) steps.push(dz * W * H + dy * W + dx);
+  return Int32Array.from(steps);
+}
+
+/** The 3D piece of bone holding padded box voxel `start` (1 in `bone`), marked 2 there. */
+function followPiece(box: RibBox, mm: number, start: number, bone: Uint8Array, queue: Int32Array): Piece {
+  const W = box.w + 2;
+  const H = box.hgt + 2;
+  const steps = neighbourSteps(W, H);
+  const piece: Piece = { seededLeft: false, seededRight: false, left: 0, right: 0 };
+  let top = 0;
+  queue[top++] = start;
+  bone[start] = 2;
+  while (top > 0) {
+    const q = queue[--top];
+    const px = q % W;
+    const sy = (q - px) / W;
+    const py = sy % H;
+    const s = (sy - py) / H - 1;
+    const side = seedSide(box, mm, s, px - 1, py - 1);
+    if (side === 1) piece.seededLeft = true;
+    if (side === 2) piece.seededRight = true;
+    const dx = (px - 1 + box.x0 - box.canalX[s]) * mm;
+    if (dx > 0) piece.left = Math.max(piece.left, dx);
+    if (dx < 0) piece.right = Math.max(piece.right, -dx);
+    for (let i = 0; i < steps.length; i++) {
+      const n = q + steps[i];
+      if (bone[n] !== 1) continue;
+      bone[n] = 2;
+      queue[top++] = n;
+    }
+  }
+  return piece;
 }
 
 export function bearsRibs(reach: RibJudgement): boolean {
