@@ -28,18 +28,18 @@ export interface ColumnTrack {
   chunkScores: number[];
 }
 
-/** Buffers kept from one slice to the next (every entry a slice uses is written first). */
+/** Buffers kept from one slice to the next (every entry a slice uses is written first, flags are cleared after use). */
 export interface CandidateWork {
-  /** Per window column and row from the first one the canal may lie on: the row of the nearest bone at or below. */
-  boneBelow: Int32Array;
   /** Per window column: the row of the last bone pixel met going down. */
   boneAbove: Int32Array;
+  /** Window pixels (w per row) with bone close enough in front and behind, 1; all 0 between slices. */
+  between: Uint8Array;
   /** The slice's candidates, before they are copied out at their count. */
   found: Int32Array;
 }
 
 export function candidateWork(width: number, height: number): CandidateWork {
-  return { boneBelow: new Int32Array(width * height), boneAbove: new Int32Array(width), found: new Int32Array(width * height) };
+  return { boneAbove: new Int32Array(width), between: new Uint8Array(width * height), found: new Int32Array(width * height) };
 }
 
 const FAR = 1 << 30;
@@ -55,11 +55,37 @@ function boneWithin(hu: Int16Array, rowBase: number, x: number, step: number, re
 }
 
 /**
+ * Marks in `between` the window pixels (rows j0 on) whose nearest bone in front in their column
+ * is within `anterior` rows and nearest bone behind within `posterior` rows: the pixels strictly
+ * between two bone pixels of a column, near enough to both. Returns the first and last row marked.
+ */
+function markBetweenBone(hu: Int16Array, width: number, height: number, x0: number, w: number, j0: number, anterior: number, posterior: number, work: CandidateWork): [number, number] {
+  const { boneAbove, between } = work;
+  boneAbove.fill(-FAR, 0, w);
+  let first = height;
+  let last = -1;
+  // Rows in front of j0 matter only as far as bone there can be in reach of row j0.
+  for (let j = Math.max(0, j0 - anterior); j < height; j++) {
+    for (let i = 0, p = j * width + x0; i < w; i++, p++) {
+      if (hu[p] < BONE_HU) continue;
+      const from = Math.max(boneAbove[i] + 1, j - posterior, j0);
+      const to = Math.min(j - 1, boneAbove[i] + anterior);
+      boneAbove[i] = j;
+      if (from > to) continue;
+      for (let r = from; r <= to; r++) between[r * w + i] = 1;
+      if (from < first) first = from;
+      if (to > last) last = to;
+    }
+  }
+  return [first, last];
+}
+
+/**
  * Pixels of slice k that look like canal contents (soft tissue ringed by bone): bone in front
  * within 25 mm, behind within 30 mm and on both sides within 20 mm, in a window 50 mm either side
- * of the body's centre. Distances are whole pixels, so "within r mm" is "within ⌊r / mm⌋ pixels";
- * only rows behind the body's centre can hold the canal, so rows in front are read only as far as
- * bone in front of those can be, and the side test runs only where the front and back tests passed.
+ * of the body's centre, behind the centre. Distances are whole pixels, so "within r mm" is "within
+ * ⌊r / mm⌋ pixels". Found column by column between bone pixels first (few pixels are), then tested
+ * for soft tissue, body and the side bone, in row-major order.
  */
 export function canalCandidates(stack: WorkStack, k: number, work: CandidateWork): Int32Array {
   const { width, height, mm } = stack;
@@ -72,32 +98,19 @@ export function canalCandidates(stack: WorkStack, k: number, work: CandidateWork
   const x0 = Math.max(0, Math.round(cx - WINDOW_HALF_MM / mm));
   const x1 = Math.min(width - 1, Math.round(cx + WINDOW_HALF_MM / mm));
   const w = x1 - x0 + 1;
-  const anterior = Math.floor(25 / mm);
-  const posterior = Math.floor(30 / mm);
   const side = Math.floor(20 / mm);
   // The canal lies behind the body's centre in every position (the grid's rows run posterior).
   const j0 = Math.max(0, Math.ceil(cy));
-  const { boneBelow, boneAbove, found } = work;
-  // Nearest bone at or below, swept upward from the last row to j0, all window columns at once.
-  if (j0 < height) {
-    const last = (height - 1 - j0) * w;
-    for (let i = 0, p = (height - 1) * width + x0; i < w; i++, p++) boneBelow[last + i] = hu[p] >= BONE_HU ? height - 1 : FAR;
-  }
-  for (let j = height - 2; j >= j0; j--) {
-    const row = (j - j0) * w;
-    for (let i = 0, p = j * width + x0; i < w; i++, p++) boneBelow[row + i] = hu[p] >= BONE_HU ? j : boneBelow[row + w + i];
-  }
-  boneAbove.fill(-FAR, 0, w);
+  const [first, last] = markBetweenBone(hu, width, height, x0, w, j0, Math.floor(25 / mm), Math.floor(30 / mm), work);
+  const { between, found } = work;
   let n = 0;
-  for (let j = Math.max(0, j0 - anterior); j < height; j++) {
+  for (let j = first; j <= last; j++) {
     const rowBase = j * width;
-    const row = (j - j0) * w;
     for (let i = 0, p = rowBase + x0; i < w; i++, p++) {
+      if (between[j * w + i] === 0) continue;
+      between[j * w + i] = 0;
       const v = hu[p];
-      if (v >= BONE_HU) boneAbove[i] = j;
-      if (j < j0 || v < SOFT_MIN_HU || v > SOFT_MAX_HU) continue;
-      if (j - boneAbove[i] > anterior || boneBelow[row + i] - j > posterior) continue;
-      if (!inBody(stack.body, sliceStart + p)) continue;
+      if (v < SOFT_MIN_HU || v > SOFT_MAX_HU || !inBody(stack.body, sliceStart + p)) continue;
       if (boneWithin(hu, rowBase, x0 + i, -1, side, x0, x1) && boneWithin(hu, rowBase, x0 + i, 1, side, x0, x1)) found[n++] = p;
     }
   }
