@@ -111,7 +111,6 @@ export function ribReach(stack: WorkStack, track: ColumnTrack, segment: BodySegm
   const H = hgt + 2;
   // Per padded box voxel: 0 not bone, 1 bone, 2 bone of a piece already followed.
   const bone = boneInBox(stack, box);
-  const queue = new Int32Array(bone.length);
   let left = 0;
   let right = 0;
   for (let s = 0; s < d; s++) {
@@ -124,7 +123,7 @@ export function ribReach(stack: WorkStack, track: ColumnTrack, segment: BodySegm
       for (let x = xa; x <= xb; x++) {
         const q = ((s + 1) * H + y + 1) * W + x + 1;
         if (bone[q] !== 1 || seedSide(box, mm, s, x, y) === 0) continue;
-        const piece = followPiece(box, mm, q, bone, queue);
+        const piece = followPiece(box, mm, q, bone);
         if (piece.seededLeft) left = Math.max(left, piece.left);
         if (piece.seededRight) right = Math.max(right, piece.right);
       }
@@ -141,42 +140,56 @@ interface Piece {
   right: number;
 }
 
-/** Index steps to a voxel's neighbours in the padded box: four within the slice, nine in each slice next to it. */
-function neighbourSteps(W: number, H: number): Int32Array {
-  const steps = [-1, 1, -W, W];
-  for (const dz of [-1, 1]) for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) steps.push(dz * W * H + dy * W + dx);
-  return Int32Array.from(steps);
+/** Pushes onto `stack` the first voxel of each run of unfollowed bone (1) among padded box voxels [from, to]. */
+function pushRunStarts(bone: Uint8Array, from: number, to: number, stack: number[]): void {
+  for (let n = from; n <= to; n++) if (bone[n] === 1 && (n === from || bone[n - 1] !== 1)) stack.push(n);
 }
 
-/** The 3D piece of bone holding padded box voxel `start` (1 in `bone`), marked 2 there. */
-function followPiece(box: RibBox, mm: number, start: number, bone: Uint8Array, queue: Int32Array): Piece {
+/**
+ * The 3D piece of bone holding padded box voxel `start` (1 in `bone`), marked 2 there. Followed a
+ * run (a row's stretch of bone) at a time: a run's reach to each side is that of its end voxels
+ * (dx grows with x), and its neighbours are the same columns in the rows above and below and one
+ * column wider in the three rows of each neighbouring slice.
+ */
+function followPiece(box: RibBox, mm: number, start: number, bone: Uint8Array): Piece {
   const W = box.w + 2;
-  const H = box.hgt + 2;
-  const steps = neighbourSteps(W, H);
+  const plane = W * (box.hgt + 2);
   const piece: Piece = { seededLeft: false, seededRight: false, left: 0, right: 0 };
-  let top = 0;
-  queue[top++] = start;
-  bone[start] = 2;
-  while (top > 0) {
-    const q = queue[--top];
-    const px = q % W;
-    const sy = (q - px) / W;
-    const py = sy % H;
-    const s = (sy - py) / H - 1;
-    const side = seedSide(box, mm, s, px - 1, py - 1);
-    if (side === 1) piece.seededLeft = true;
-    if (side === 2) piece.seededRight = true;
-    const dx = (px - 1 + box.x0 - box.canalX[s]) * mm;
-    if (dx > 0) piece.left = Math.max(piece.left, dx);
-    if (dx < 0) piece.right = Math.max(piece.right, -dx);
-    for (let i = 0; i < steps.length; i++) {
-      const n = q + steps[i];
-      if (bone[n] !== 1) continue;
-      bone[n] = 2;
-      queue[top++] = n;
-    }
+  const stack = [start];
+  while (stack.length > 0) {
+    const q = stack.pop()!;
+    if (bone[q] !== 1) continue;
+    let a = q;
+    let b = q;
+    while (bone[a - 1] === 1) a--;
+    while (bone[b + 1] === 1) b++;
+    bone.fill(2, a, b + 1);
+    const xa = (a % W) - 1;
+    const xb = xa + (b - a);
+    const row = (a - xa - 1) / W;
+    const y = (row % (box.hgt + 2)) - 1;
+    const s = (row - y - 1) / (box.hgt + 2) - 1;
+    const dxHigh = (xb + box.x0 - box.canalX[s]) * mm;
+    const dxLow = (xa + box.x0 - box.canalX[s]) * mm;
+    if (dxHigh > 0) piece.left = Math.max(piece.left, dxHigh);
+    if (dxLow < 0) piece.right = Math.max(piece.right, -dxLow);
+    markSeeds(box, mm, s, y, xa, xb, piece);
+    pushRunStarts(bone, a - W, b - W, stack);
+    pushRunStarts(bone, a + W, b + W, stack);
+    for (const dz of [-plane, plane]) for (const dy of [-W, 0, W]) pushRunStarts(bone, a + dz + dy - 1, b + dz + dy + 1, stack);
   }
   return piece;
+}
+
+/** Notes which junction regions the run [xa, xb] of row y, box slice s, reaches into. */
+function markSeeds(box: RibBox, mm: number, s: number, y: number, xa: number, xb: number, piece: Piece): void {
+  const dy = (y + box.y0 - box.canalY[s]) * mm;
+  if (dy < SEED_AP_MM[0] || dy > SEED_AP_MM[1]) return;
+  for (let x = xa; x <= xb && !(piece.seededLeft && piece.seededRight); x++) {
+    const side = seedSide(box, mm, s, x, y);
+    if (side === 1) piece.seededLeft = true;
+    if (side === 2) piece.seededRight = true;
+  }
 }
 
 export function bearsRibs(reach: RibJudgement): boolean {
