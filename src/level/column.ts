@@ -55,17 +55,32 @@ function boneWithin(hu: Int16Array, rowBase: number, x: number, step: number, re
 }
 
 /**
- * Marks in `between` the window pixels (rows j0 on) whose nearest bone in front in their column
- * is within `anterior` rows and nearest bone behind within `posterior` rows: the pixels strictly
- * between two bone pixels of a column, near enough to both. Returns the first and last row marked.
+ * A row below which no pixel of columns [x0, x1] of slice k is in the body (−1 when none is): the
+ * last row with a set byte of body bits over those columns (the bytes may reach a little wider).
  */
-function markBetweenBone(hu: Int16Array, width: number, height: number, x0: number, w: number, j0: number, anterior: number, posterior: number, work: CandidateWork): [number, number] {
+function lastBodyRow(stack: WorkStack, k: number, x0: number, x1: number): number {
+  const { width, height, body } = stack;
+  const base = k * width * height;
+  for (let j = height - 1; j >= 0; j--) {
+    const to = (base + j * width + x1) >> 3;
+    for (let i = (base + j * width + x0) >> 3; i <= to; i++) if (body[i] !== 0) return j;
+  }
+  return -1;
+}
+
+/**
+ * Marks in `between` the window pixels (rows j0 to rowEnd − 1) whose nearest bone in front in
+ * their column is within `anterior` rows and nearest bone behind within `posterior` rows: the
+ * pixels strictly between two bone pixels of a column, near enough to both, with the bone behind
+ * above rowEnd. Returns the first and last row marked.
+ */
+function markBetweenBone(hu: Int16Array, width: number, rowEnd: number, x0: number, w: number, j0: number, anterior: number, posterior: number, work: CandidateWork): [number, number] {
   const { boneAbove, between } = work;
   boneAbove.fill(-FAR, 0, w);
-  let first = height;
+  let first = rowEnd;
   let last = -1;
   // Rows in front of j0 matter only as far as bone there can be in reach of row j0.
-  for (let j = Math.max(0, j0 - anterior); j < height; j++) {
+  for (let j = Math.max(0, j0 - anterior); j < rowEnd; j++) {
     for (let i = 0, p = j * width + x0; i < w; i++, p++) {
       if (hu[p] < BONE_HU) continue;
       const from = Math.max(boneAbove[i] + 1, j - posterior, j0);
@@ -101,7 +116,10 @@ export function canalCandidates(stack: WorkStack, k: number, work: CandidateWork
   const side = Math.floor(20 / mm);
   // The canal lies behind the body's centre in every position (the grid's rows run posterior).
   const j0 = Math.max(0, Math.ceil(cy));
-  const [first, last] = markBetweenBone(hu, width, height, x0, w, j0, Math.floor(25 / mm), Math.floor(30 / mm), work);
+  const posterior = Math.floor(30 / mm);
+  // Canal contents are in the body; bone further than `posterior` behind its last row closes no canal.
+  const rowEnd = Math.min(height, lastBodyRow(stack, k, x0, x1) + posterior + 1);
+  const [first, last] = markBetweenBone(hu, width, rowEnd, x0, w, j0, Math.floor(25 / mm), posterior, work);
   const { between, found } = work;
   let n = 0;
   for (let j = first; j <= last; j++) {
