@@ -164,17 +164,16 @@ interface Peak {
 /**
  * The chunk's vote map on the image's inner pixels (the blur leaves the border row and column 0).
  * Votes fall only on candidates, so only the box round them, one pixel wider (the blur's reach),
- * can be non-zero, and only it is summed and kept. `votes` (the whole plane) is all zero before
- * and after.
+ * can be non-zero, and only it is kept; each vote is added to the 3×3 sums it falls in (far fewer
+ * votes than box pixels). Whole-number sums: the same in any order as summing each 3×3 window.
  */
-function voteMap(candidates: Int32Array[], slices: number[], width: number, height: number, votes: Int32Array): VoteMap {
+function voteMap(candidates: Int32Array[], slices: number[], width: number, height: number): VoteMap {
   let minX = width;
   let maxX = -1;
   let minY = height;
   let maxY = -1;
   for (const k of slices) {
     for (const p of candidates[k]) {
-      votes[p] += 1;
       const x = p % width;
       const y = (p - x) / width;
       if (x < minX) minX = x;
@@ -188,17 +187,20 @@ function voteMap(candidates: Int32Array[], slices: number[], width: number, heig
   const y0 = Math.max(1, minY - 1);
   const y1 = Math.min(height - 2, maxY + 1);
   const w = Math.max(0, x1 - x0 + 1);
-  const values = new Float32Array(w * Math.max(0, y1 - y0 + 1));
-  // Normalise by slice count so thin and thick slices vote alike.
-  const n = Math.max(1, slices.length);
-  for (let y = y0; y <= y1; y++) {
-    for (let x = x0; x <= x1; x++) {
-      let s = 0;
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += votes[(y + dy) * width + x + dx];
-      values[(y - y0) * w + x - x0] = s / n;
+  const sums = new Int32Array(w * Math.max(0, y1 - y0 + 1));
+  for (const k of slices) {
+    for (const p of candidates[k]) {
+      const x = p % width;
+      const y = (p - x) / width;
+      for (let ty = Math.max(y0, y - 1); ty <= Math.min(y1, y + 1); ty++) {
+        for (let tx = Math.max(x0, x - 1); tx <= Math.min(x1, x + 1); tx++) sums[(ty - y0) * w + tx - x0] += 1;
+      }
     }
   }
-  for (const k of slices) for (const p of candidates[k]) votes[p] = 0;
+  // Normalise by slice count so thin and thick slices vote alike.
+  const n = Math.max(1, slices.length);
+  const values = new Float32Array(sums.length);
+  for (let q = 0; q < sums.length; q++) values[q] = sums[q] / n;
   return { x0, y0, x1, y1, values };
 }
 
@@ -215,8 +217,13 @@ function peakIn(map: VoteMap, width: number, height: number, near: Reach): Peak 
   let by = 0;
   const r2 = near ? near.radius * near.radius : Infinity;
   const w = map.x1 - map.x0 + 1;
-  for (let y = map.y0; y <= map.y1; y++) {
-    for (let x = map.x0; x <= map.x1; x++) {
+  // Within reach: inside the square round the circle (widened a pixel; the exact test decides).
+  const ya = near ? Math.max(map.y0, Math.floor(near.y - near.radius) - 1) : map.y0;
+  const yb = near ? Math.min(map.y1, Math.ceil(near.y + near.radius) + 1) : map.y1;
+  const xa = near ? Math.max(map.x0, Math.floor(near.x - near.radius) - 1) : map.x0;
+  const xb = near ? Math.min(map.x1, Math.ceil(near.x + near.radius) + 1) : map.x1;
+  for (let y = ya; y <= yb; y++) {
+    for (let x = xa; x <= xb; x++) {
       if (near && (x - near.x) ** 2 + (y - near.y) ** 2 > r2) continue;
       const v = map.values[(y - map.y0) * w + x - map.x0];
       if (v > best) {
@@ -277,9 +284,7 @@ export function trackColumn(stack: WorkStack): ColumnTrack {
   const work = candidateWork(width, height);
   const candidates = Array.from({ length: depth }, (_, k) => canalCandidates(stack, k, work));
   const chunks = chunksAlong(zMm);
-  // One vote buffer for every chunk: only the blurred maps are kept (a 1,000-slice series has ~100 chunks).
-  const votes = new Int32Array(width * height);
-  const maps = chunks.map((chunk) => voteMap(candidates, chunk.slices, width, height, votes));
+  const maps = chunks.map((chunk) => voteMap(candidates, chunk.slices, width, height));
   let start = 0;
   const peaks = maps.map((map) => peakIn(map, width, height, null));
   for (let c = 1; c < chunks.length; c++) if (peaks[c].value > peaks[start].value) start = c;
