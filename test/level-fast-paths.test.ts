@@ -7,6 +7,7 @@
  * bone pieces touching both junction regions, odd pixel sizes).
  */
 import assert from 'node:assert/strict';
+import { setBitRange } from '../src/image/runs.ts';
 import { canalCandidates, candidateWork, trackColumn, type ColumnTrack } from '../src/level/column.ts';
 import type { BodySegment } from '../src/level/discs.ts';
 import { medianInPlace } from '../src/level/profile.ts';
@@ -169,6 +170,21 @@ describe('level finder fast paths equal the routines they replaced (issue #16)',
       assert.ok(ribs > 0, 'some bodies bear ribs');
     });
   }
+
+  it('setting a range of packed bits a byte at a time equals setting them one by one', () => {
+    const rng = createRng(11);
+    for (let trial = 0; trial < 500; trial++) {
+      const bytes = 1 + Math.floor(rng.next() * 12);
+      const from = Math.floor(rng.next() * bytes * 8);
+      const to = from + Math.floor(rng.next() * (bytes * 8 - from + 1));
+      const start = Uint8Array.from({ length: bytes }, () => (rng.next() < 0.3 ? Math.floor(rng.next() * 256) : 0));
+      const fast = Uint8Array.from(start);
+      setBitRange(fast, from, to);
+      const slow = Uint8Array.from(start);
+      for (let v = from; v < to; v++) slow[v >> 3] |= 1 << (v & 7);
+      assert.deepEqual(fast, slow, `bits [${from}, ${to}) of ${bytes} bytes`);
+    }
+  });
 
   it('the median by selection equals the median of the sorted values, ties and odd and even counts included', () => {
     const rng = createRng(3);

@@ -134,29 +134,38 @@ export class LargestRegionFinder {
  */
 export class LargestRegionPacker {
   private readonly finder: LargestRegionFinder;
-  private readonly dense: Uint8Array;
 
   constructor(
     readonly rows: number,
     readonly columns: number,
   ) {
     this.finder = new LargestRegionFinder(rows, columns);
-    this.dense = new Uint8Array(rows * columns);
   }
 
   /** The region of `image` (rows × columns) above `threshold` into `bits` (⌈rows·columns / 8⌉ bytes, cleared first). */
   pack(image: Int16Array, threshold: number, bits: Uint8Array): void {
-    const { dense, columns } = this;
-    if (image.length !== dense.length) throw new RangeError(`The image has ${image.length} pixels, not ${this.rows} × ${columns}.`);
-    if (bits.length !== Math.ceil(dense.length / 8)) throw new RangeError(`A packed mask of ${dense.length} pixels has ${Math.ceil(dense.length / 8)} bytes, not ${bits.length}.`);
-    for (let p = 0; p < dense.length; p++) dense[p] = image[p] > threshold ? 1 : 0;
+    const { rows, columns } = this;
+    if (image.length !== rows * columns) throw new RangeError(`The image has ${image.length} pixels, not ${rows} × ${columns}.`);
+    if (bits.length !== Math.ceil(image.length / 8)) throw new RangeError(`A packed mask of ${image.length} pixels has ${Math.ceil(image.length / 8)} bytes, not ${bits.length}.`);
     bits.fill(0);
-    const runs = this.finder.find(dense);
+    const runs = this.finder.findAbove(image, threshold);
     if (runs.largest < 0) return;
     for (let i = runs.largest; i < runs.count; i++) {
       if (runs.region[i] !== runs.largest) continue;
       const rowBase = runs.runRow[i] * columns;
-      for (let p = rowBase + runs.runStart[i], end = rowBase + runs.runEnd[i]; p < end; p++) bits[p >> 3] |= 1 << (p & 7);
+      setBitRange(bits, rowBase + runs.runStart[i], rowBase + runs.runEnd[i]);
     }
   }
+}
+
+/**
+ * Sets bits [from, to) of a packed bit array (bit v at bit v & 7 of byte v >> 3). A body row covers
+ * tens of bytes, so the whole bytes inside the range are written at once rather than bit by bit.
+ */
+export function setBitRange(bits: Uint8Array, from: number, to: number): void {
+  let v = from;
+  for (; v < to && (v & 7) !== 0; v++) bits[v >> 3] |= 1 << (v & 7);
+  const wholeTo = to - (to & 7);
+  for (; v < wholeTo; v += 8) bits[v >> 3] = 0xff;
+  for (; v < to; v++) bits[v >> 3] |= 1 << (v & 7);
 }

@@ -10,7 +10,7 @@
 import type { CtVolume, SliceInfo, VolumeGeometry } from '../dicom/types.ts';
 import { canonicalGrid, canonicalSlice, type CanonicalGrid } from './canonical.ts';
 import { largestComponent } from '../image/morphology.ts';
-import { LargestRegionFinder } from '../image/runs.ts';
+import { LargestRegionFinder, setBitRange } from '../image/runs.ts';
 
 export const BODY_HU = -500;
 
@@ -161,18 +161,6 @@ function addBodyBits(stack: WorkStack, k: number, packed: Uint8Array): void {
     }
   }
   setCentre(stack, k, n, sx, sy);
-}
-
-/**
- * Sets bits [from, to) of a packed bit array. A body row covers tens of bytes, so the whole bytes
- * inside the run are written at once rather than bit by bit.
- */
-export function setBitRange(bits: Uint8Array, from: number, to: number): void {
-  let v = from;
-  for (; v < to && (v & 7) !== 0; v++) bits[v >> 3] |= 1 << (v & 7);
-  const wholeTo = to - (to & 7);
-  for (; v < wholeTo; v += 8) bits[v >> 3] = 0xff;
-  for (; v < to; v++) bits[v >> 3] |= 1 << (v & 7);
 }
 
 /**
