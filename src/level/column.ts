@@ -121,6 +121,7 @@ export function canalCandidates(stack: WorkStack, k: number, work: CandidateWork
   const rowEnd = Math.min(height, lastBodyRow(stack, k, x0, x1) + posterior + 1);
   const [first, last] = markBetweenBone(hu, width, rowEnd, x0, w, j0, Math.floor(25 / mm), posterior, work);
   const { between, found } = work;
+  const body = stack.body;
   let n = 0;
   for (let j = first; j <= last; j++) {
     const rowBase = j * width;
@@ -128,7 +129,7 @@ export function canalCandidates(stack: WorkStack, k: number, work: CandidateWork
       if (between[j * w + i] === 0) continue;
       between[j * w + i] = 0;
       const v = hu[p];
-      if (v < SOFT_MIN_HU || v > SOFT_MAX_HU || !inBody(stack.body, sliceStart + p)) continue;
+      if (v < SOFT_MIN_HU || v > SOFT_MAX_HU || !inBody(body, sliceStart + p)) continue;
       if (boneWithin(hu, rowBase, x0 + i, -1, side, x0, x1) && boneWithin(hu, rowBase, x0 + i, 1, side, x0, x1)) found[n++] = p;
     }
   }

@@ -82,11 +82,12 @@ function boneInBox(stack: WorkStack, box: RibBox): Uint8Array {
   const W = w + 2;
   const H = hgt + 2;
   const bone = new Uint8Array(W * H * (d + 2));
+  const { hu, body, width } = stack;
   for (let s = 0; s < d; s++) {
     for (let y = 0; y < hgt; y++) {
-      const from = box.sliceBase[s] + (y + box.y0) * stack.width + box.x0;
+      const from = box.sliceBase[s] + (y + box.y0) * width + box.x0;
       for (let x = 0, p = from, q = ((s + 1) * H + y + 1) * W + 1; x < w; x++, p++, q++) {
-        if (stack.hu[p] >= RIB_BONE_HU && inBody(stack.body, p)) bone[q] = 1;
+        if (hu[p] >= RIB_BONE_HU && inBody(body, p)) bone[q] = 1;
       }
     }
   }
