@@ -8,7 +8,7 @@ import { DecodePool, decoderFor } from '../src/dicom/decode-pool.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
 import { groupIntoSeries, type SeriesGroup } from '../src/dicom/series.ts';
 import type { InstanceHeader } from '../src/dicom/types.ts';
-import { buildVolume, decodeSeries, planVolume, sliceInfosOf, type GridTarget, type SliceDecoder } from '../src/dicom/volume.ts';
+import { buildVolume, decodeSeries, planVolume, sliceInfosOf, sliceJobOf, type GridTarget, type SliceDecoder } from '../src/dicom/volume.ts';
 import { buildStack, startStack, type WorkStack } from '../src/level/stack.ts';
 import { describeError } from '../src/errors.ts';
 import { generatePhantomStudy, PHANTOM_TRANSFER_SYNTAXES as TS } from '../src/phantom/index.ts';
@@ -76,6 +76,30 @@ describe('decoding a compressed series on worker threads', function () {
       assert.ok(Buffer.from(actual.hu.buffer).equals(Buffer.from(expected.hu.buffer)), 'identical HU');
     });
   }
+
+  it('each worker holds two jobs at once and answers them in order; one that dies fails every job it held, and the pool goes on', async () => {
+    const group = await phantomSeries(TS.jpeg2000Lossless);
+    const plan = planVolume(group);
+    const jobs = plan.ordered.slice(0, 4).map((h) => sliceJobOf(h, plan.geometry));
+    const expected = await buildVolume(group, { plan, sliceIndices: [0, 1, 2, 3] });
+    const n = plan.geometry.rows * plan.geometry.columns;
+    const single = new DecodePool(1);
+    try {
+      assert.equal(single.depth, 2);
+      const answers = await Promise.all(jobs.map((job) => single.decode(job)));
+      answers.forEach((hu, k) => assert.ok(Buffer.from(hu.buffer, hu.byteOffset, hu.byteLength).equals(Buffer.from(expected.hu.buffer, k * n * 2, n * 2)), `slice ${k}`));
+      // Two jobs sent, then the worker stopped before it answers them.
+      const held = jobs.slice(0, 2).map((job) => single.decode(job).then(() => 'decoded', (error: unknown) => describeError(error).code));
+      const { slots } = single as unknown as { slots: Array<{ worker: { terminate(): Promise<number> }; held: unknown[] }> };
+      assert.equal(slots[0].held.length, 2, 'both held by the one worker');
+      await slots[0].worker.terminate();
+      assert.deepEqual(await Promise.all(held), ['E_DECODE_FAILED', 'E_DECODE_FAILED']);
+      const again = await single.decode(jobs[3]);
+      assert.ok(Buffer.from(again.buffer, again.byteOffset, again.byteLength).equals(Buffer.from(expected.hu.buffer, 3 * n * 2, n * 2)), 'a new worker took over');
+    } finally {
+      await single.close();
+    }
+  });
 
   it('a broken series fails with the typed error of its lowest broken slice, as on this thread', async () => {
     const group = await withBrokenSlices(await phantomSeries(TS.jpeg2000Lossless), [9, 4, 6]);

@@ -8,8 +8,17 @@ export type DecodeReply = { hu: Int16Array | null } | { error: { code: string | 
 
 const lane = new DecodeLane();
 
+/** One job at a time on the lane's buffers; the pool sends the next before this one is answered (JOBS_PER_WORKER). */
+let previous: Promise<void> = Promise.resolve();
+
 parentPort!.on('message', (job: SliceJob) => {
-  lane.decode(job).then(
+  const run = () => answer(job);
+  // A job whose answer could not be sent does not stop the ones behind it.
+  previous = previous.then(run, run);
+});
+
+function answer(job: SliceJob): Promise<void> {
+  return lane.decode(job).then(
     (decoded) => {
       if (job.gridInto) return parentPort!.postMessage({ hu: null } satisfies DecodeReply);
       // The lane's array is reused for the next job: a copy is moved (not cloned) to the caller.
@@ -28,7 +37,7 @@ parentPort!.on('message', (job: SliceJob) => {
       }
     },
   );
-});
+}
 
 // Loaded and listening: the pool hands this worker jobs from now on.
 parentPort!.postMessage({ ready: true });

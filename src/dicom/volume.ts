@@ -212,6 +212,8 @@ export type SliceVisitor = (k: number, hu: Int16Array) => void;
 export interface SliceDecoder {
   /** How many jobs it runs at once. */
   readonly size: number;
+  /** Jobs each of its lanes holds at once (a worker queues the next while it decodes one); 1 when absent. */
+  readonly depth?: number;
   decode(job: SliceJob): Promise<Int16Array>;
   /** Start `count` lanes; true once one can take a job at once (a caller decoding meanwhile waits for none). */
   whenStarted?(count: number): Promise<boolean>;
@@ -356,13 +358,15 @@ async function decodeConcurrently(jobs: SliceJob[], decoder: SliceDecoder, visit
     }
   };
   const decoderLane = lane((job) => decoder.decode(job));
+  // Each of the decoder's lanes is given `depth` jobs at once, so it never waits for this thread to send the next.
+  const depth = decoder.depth ?? 1;
   if (!local) {
-    await Promise.all(Array.from({ length: Math.min(decoder.size, jobs.length) }, decoderLane));
+    await Promise.all(Array.from({ length: Math.min(decoder.size * depth, jobs.length) }, decoderLane));
   } else {
     const onDecoder = Math.min(local.lanes, jobs.length);
     const done = lane((job) => local.lane.decode(job))();
     const ready = await Promise.race([decoder.whenStarted ? decoder.whenStarted(onDecoder) : Promise.resolve(true), done.then(() => false)]);
-    await Promise.all([done, ...Array.from({ length: ready ? onDecoder : 0 }, decoderLane)]);
+    await Promise.all([done, ...Array.from({ length: ready ? onDecoder * depth : 0 }, decoderLane)]);
   }
   if (lowestFailed !== Infinity) throw failure;
 }
