@@ -128,10 +128,15 @@ function readDataset(datasetBytes: Uint8Array, transferSyntaxUid: string, option
   }
 }
 
-/** Walk, then parse with dcmjs: the dataset is given already inflated. */
-function parseLocated(located: LocatedDataset, datasetBytes: Uint8Array, options: ParseOptions): ParsedDicom {
+/** The bounded structural walk `parseLocated` starts with. */
+function walkLocated(located: LocatedDataset, datasetBytes: Uint8Array, options: ParseOptions): DatasetStructure {
+  return walkDataset(datasetBytes, byteOrderOf(located.transferSyntaxUid), { keep: KEPT_TAGS, stopAtPixelData: options.headerOnly });
+}
+
+/** Walk (unless the caller walked already: `walked`), then parse with dcmjs: the dataset is given already inflated. */
+function parseLocated(located: LocatedDataset, datasetBytes: Uint8Array, options: ParseOptions, walked?: DatasetStructure): ParsedDicom {
   const order = byteOrderOf(located.transferSyntaxUid);
-  const structure = walkDataset(datasetBytes, order, { keep: KEPT_TAGS, stopAtPixelData: options.headerOnly });
+  const structure = walked ?? walkLocated(located, datasetBytes, options);
   const truncated = structure.pixelData !== null && !structure.pixelData.complete;
   // dcmjs never reads a cut pixel value (it would zero-fill or misread it): the parse stops before it.
   const stopBeforePixels = options.headerOnly || truncated;
@@ -345,9 +350,12 @@ export function parseHeaderOfHead(head: Uint8Array, limits: DicomLimits = DEFAUL
   try {
     const located = locateDataset(head, limits);
     if (located.transferSyntaxUid === TS.deflatedExplicitVrLittleEndian) return null;
-    const parsed = parseLocated(located, located.datasetBytes, { headerOnly: true, limits, dcmjsUpToPixelData: true });
-    const pixelData = parsed.structure?.pixelData;
-    return pixelData && !pixelData.encapsulated && parsed.stoppedAtPixelData ? parsed : null;
+    const options: ParseOptions = { headerOnly: true, limits, dcmjsUpToPixelData: true };
+    // The walk first: a head without native PixelData is read whole anyway, so dcmjs is not run on it.
+    const structure = walkLocated(located, located.datasetBytes, options);
+    if (!structure.pixelData || structure.pixelData.encapsulated) return null;
+    const parsed = parseLocated(located, located.datasetBytes, options, structure);
+    return parsed.stoppedAtPixelData ? parsed : null;
   } catch {
     return null;
   }
