@@ -101,6 +101,20 @@ describe('decoding a compressed series on worker threads', function () {
     }
   });
 
+  it('the measured slices re-read on the pool: the same HU as on this thread, and the lowest broken slice\'s error', async () => {
+    const group = await phantomSeries(TS.jpeg2000Lossless);
+    const sliceIndices = [7, 2, 3];
+    const here = await buildVolume(group, { sliceIndices });
+    const there = await buildVolume(group, { sliceIndices, decoder: pool });
+    assert.ok(Buffer.from(there.hu.buffer).equals(Buffer.from(here.hu.buffer)), 'identical HU');
+    assert.deepEqual(there.slices, here.slices);
+    const broken = await withBrokenSlices(group, [2, 7]);
+    const errorOf = (options: Parameters<typeof buildVolume>[1]) => buildVolume(broken, options).then(() => assert.fail('decoded'), (error: unknown) => describeError(error));
+    const expected = await errorOf({ sliceIndices });
+    assert.ok(expected.message.startsWith(planVolume(broken).ordered[7].sopInstanceUid), 'the first slice asked for that fails');
+    assert.deepEqual(await errorOf({ sliceIndices, decoder: pool }), expected);
+  });
+
   it('a broken series fails with the typed error of its lowest broken slice, as on this thread', async () => {
     const group = await withBrokenSlices(await phantomSeries(TS.jpeg2000Lossless), [9, 4, 6]);
     const sequential = await buildVolume(group).then(

@@ -22,6 +22,11 @@ export interface VolumeOptions {
   sliceIndices?: number[];
   /** The series' plan when the caller already made it (planning orders the whole series once). */
   plan?: VolumePlan;
+  /**
+   * Decode the slices there, all at once (the pool whose workers decoded the series has its codec
+   * loaded: a compressed slice or three cost this thread no codec of its own).
+   */
+  decoder?: SliceDecoder;
 }
 
 export interface VolumePlan {
@@ -190,15 +195,22 @@ export async function buildVolume(group: SeriesGroup, options: VolumeOptions = {
   }
   const sliceVoxels = geometry.rows * geometry.columns;
   const hu = new Int16Array(sliceVoxels * indices.length);
-  const slices: SliceInfo[] = [];
+  const headers = indices.map((k) => plan.ordered[k]);
+  const slices = headers.map((header) => sliceInfoOf(header, geometry.normal));
+  const { decoder } = options;
+  if (decoder && indices.length > 0) {
+    // The lowest failing slice's error, as decoding in order meets it.
+    const settled = await Promise.allSettled(headers.map((header) => decoder.decode(sliceJobOf(header, geometry))));
+    settled.forEach((outcome, n) => {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      hu.set(outcome.value, n * sliceVoxels);
+    });
+    return { ...layoutOf(group, plan, slices), hu, paddingHu: PADDING_HU };
+  }
   // One stored-value buffer for the whole series: each slice is decoded into it, then rescaled into `hu`.
   const scratch = new Int32Array(sliceVoxels);
   const file = new ReusableBuffer();
-  for (let n = 0; n < indices.length; n++) {
-    const header = plan.ordered[indices[n]];
-    await decodeSliceHu(sliceJobOf(header, geometry), scratch, hu, n * sliceVoxels, file);
-    slices.push(sliceInfoOf(header, geometry.normal));
-  }
+  for (let n = 0; n < indices.length; n++) await decodeSliceHu(sliceJobOf(headers[n], geometry), scratch, hu, n * sliceVoxels, file);
   return { ...layoutOf(group, plan, slices), hu, paddingHu: PADDING_HU };
 }
 

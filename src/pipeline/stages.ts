@@ -93,6 +93,8 @@ export interface SlicesStageInput {
   group: SeriesGroup;
   /** E_SLICE_NOT_FOUND for one not in the series. */
   sopInstanceUids: string[];
+  /** As given to the volume stage (config `decode.workers`): a compressed series' slices are decoded on its pool, already started. */
+  decodeWorkers?: number;
 }
 export interface PlannedVolume {
   /** HU of the asked slices only, in stack order. */
@@ -244,14 +246,17 @@ export const DEFAULT_STAGES: StageSet = {
     return { volume, ordered: plan.ordered, stack: builder?.finish() ?? null, precomputedSlices: filed.size };
   },
   findLevel: ({ volume, stack, target }) => levelInfoOf(findLevel(volume, { target }, stack)),
-  loadSlices: async ({ group, sopInstanceUids }) => {
+  loadSlices: async ({ group, sopInstanceUids, decodeWorkers }) => {
     const plan = planVolume(group);
     const sliceIndices = sopInstanceUids.map((uid) => {
       const index = plan.ordered.findIndex((h) => h.sopInstanceUid === uid);
       if (index < 0) throw new CtMuscleError('E_SLICE_NOT_FOUND', `The slice ${uid} is not in series ${group.seriesInstanceUid}.`);
       return index;
     });
-    return { volume: await buildVolume(group, { plan, sliceIndices }), ordered: plan.ordered };
+    // After the volume stage (decodeWorkers given), a compressed series' slices go to the pool that
+    // decoded it: its codec is loaded there, and need not be on this thread too.
+    const decoder = decodeWorkers === undefined ? undefined : decoderFor(group.instances, decodeWorkers);
+    return { volume: await buildVolume(group, { plan, sliceIndices, decoder }), ordered: plan.ordered };
   },
   segmentAndMeasure: async (input) => {
     const { models, crossCheck } = input.segmentation;

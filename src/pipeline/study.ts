@@ -226,7 +226,7 @@ async function levelAndSlices(run: Runner, group: SeriesGroup, options: AnalyzeO
   }
   const sliceIndex = level.sliceIndex ?? layout.slices.findIndex((s) => s.sopInstanceUid === level.sopInstanceUid);
   const body = bodyChoice(layout, level, sliceIndex, options);
-  const planned: PlannedVolume = await run('slices', 'loadSlices', { group, sopInstanceUids: measuredSliceUids(ordered, body ? [sliceIndex, ...body.indices] : [sliceIndex]) });
+  const planned: PlannedVolume = await run('slices', 'loadSlices', { group, sopInstanceUids: measuredSliceUids(ordered, body ? [sliceIndex, ...body.indices] : [sliceIndex]), decodeWorkers: options.config.decode.workers });
   const position = new Map(planned.volume.slices.map((s, i) => [s.sopInstanceUid, i]));
   return { level, layout, sliceIndex, body, measured: { planned, local: (k) => position.get(ordered[k].sopInstanceUid)! } };
 }
