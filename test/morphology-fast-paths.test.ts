@@ -6,7 +6,7 @@
  * neighbours through a callback.
  */
 import assert from 'node:assert/strict';
-import { boxMean3, connectedComponents, distanceToZero, fillHoles, label3d, type Components } from '../src/image/morphology.ts';
+import { boxMean3, connectedComponents, dilate, distanceToSet, distanceToZero, fillHoles, label3d, type Components } from '../src/image/morphology.ts';
 import { createRng } from '../src/phantom/random.ts';
 import { blobMask } from './support/random-mask.ts';
 
@@ -196,6 +196,19 @@ const shapes: Array<[number, number]> = [[1, 1], [1, 17], [23, 1], [37, 53], [64
 const spacings: Array<[number, number]> = [[1, 1], [0.977, 0.977], [0.7, 1.3], [3, 3], [1.5, 0.5]];
 const densities = [0, 0.3, 0.5, 0.7, 1];
 
+/** Sets of a few blobs (or none) inside a random sub-rectangle: small sets in a large image, the case distanceToSet skips work for. */
+function sparseSets(seed: number, rows: number, columns: number, count: number): Uint8Array[] {
+  const rng = createRng(seed);
+  const sets: Uint8Array[] = [new Uint8Array(rows * columns), new Uint8Array(rows * columns).fill(1)];
+  for (let k = 0; k < count; k++) {
+    const blobs = randomMask(seed + k, rows, columns, 0.2 + 0.6 * rng.next(), k % 4 === 0);
+    const [r0, c0] = [Math.floor(rng.next() * rows), Math.floor(rng.next() * columns)];
+    const [r1, c1] = [r0 + Math.floor(rng.next() * Math.min(12, rows - r0)), c0 + Math.floor(rng.next() * Math.min(12, columns - c0))];
+    sets.push(blobs.map((b, i) => (Math.floor(i / columns) >= r0 && Math.floor(i / columns) <= r1 && i % columns >= c0 && i % columns <= c1 ? b : 0)));
+  }
+  return sets;
+}
+
 function sameBits(actual: Float32Array, expected: Float32Array, what: string): void {
   const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
   const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
@@ -269,6 +282,39 @@ describe('morphology fast paths (issue #16)', () => {
       for (const density of [0.3, 0.5, 0.7]) {
         const mask = randomMask(seed++, h * d, w, density, seed % 2 === 0);
         assert.deepEqual(label3d(mask, w, h, d), referenceLabel3d(mask, w, h, d), `${w}×${h}×${d} ${density}`);
+      }
+    }
+  });
+
+  it('distanceToSet equals the transform of the inverse to the bit wherever that is within the limit, and exceeds the limit elsewhere', () => {
+    let seed = 5000;
+    for (const [rows, columns] of [[1, 30], [30, 1], [40, 40], [61, 37], [37, 90]] as Array<[number, number]>) {
+      for (const spacing of spacings) {
+        for (const set of sparseSets(seed, rows, columns, 6)) {
+          const reference = referenceDistanceToZero(Uint8Array.from(set, (x) => 1 - x), rows, columns, spacing);
+          for (const withinMm of [0, 0.5, 1, 2.9, 4, 12]) {
+            const got = distanceToSet(set, rows, columns, spacing, withinMm);
+            for (let i = 0; i < got.length; i++) {
+              const what = `${rows}×${columns} ${spacing} within ${withinMm} at ${i}: ${got[i]} vs ${reference[i]}`;
+              if (reference[i] <= withinMm) assert.ok(Object.is(got[i], reference[i]), what);
+              else assert.ok(got[i] > withinMm, what);
+            }
+          }
+        }
+        seed += 10;
+      }
+    }
+  });
+
+  it('dilate equals thresholding the whole-image transform of the inverse (the old dilate)', () => {
+    let seed = 7000;
+    for (const [rows, columns] of [[1, 30], [40, 40], [61, 37], [128, 96]] as Array<[number, number]>) {
+      for (const spacing of spacings) {
+        for (const mask of [...sparseSets(seed, rows, columns, 4), randomMask(seed + 99, rows, columns, 0.3, false)]) {
+          const reference = referenceDistanceToZero(Uint8Array.from(mask, (x) => 1 - x), rows, columns, spacing);
+          for (const radiusMm of [0.5, 1, 3, 4, 7.5]) assert.deepEqual(dilate(mask, rows, columns, spacing, radiusMm), Uint8Array.from(reference, (d) => (d <= radiusMm ? 1 : 0)), `${rows}×${columns} ${spacing} r ${radiusMm}`);
+        }
+        seed += 10;
       }
     }
   });

@@ -112,10 +112,50 @@ function binaryRowPass(mask: Uint8Array, base: number, lo: number, hi: number, s
  * writes column-major, so the column pass reads each column contiguously.
  */
 export function distanceToZero(mask: Uint8Array, rows: number, columns: number, spacing: [number, number]): Float32Array {
-  const [rowMm, colMm] = spacing;
   const out = new Float32Array(rows * columns);
   const box = setBoxWithMargin(mask, rows, columns);
-  if (!box) return out;
+  if (box) transformInBox(mask, rows, columns, spacing, box, out);
+  return out;
+}
+
+/**
+ * Distance (mm) from every pixel to the nearest set pixel of `set`, for callers that only ask
+ * whether it is within `withinMm` (dilation, "near the core"): exactly distanceToZero(invert(set))
+ * wherever that is ≤ withinMm, and +Infinity at pixels beyond the set's bounding box widened by
+ * more than withinMm (all of which lie further than withinMm: skipping them is what saves the
+ * time, as a small set in a 512² image otherwise costs a whole-image transform). Other pixels get
+ * their exact distance. Why the box alone gives the same sums is told at transformInBox.
+ */
+export function distanceToSet(set: Uint8Array, rows: number, columns: number, spacing: [number, number], withinMm: number): Float32Array {
+  const out = new Float32Array(rows * columns).fill(Infinity);
+  const tight = setBoxWithMargin(set, rows, columns);
+  if (!tight) return out;
+  // One row/column beyond ceil(withinMm / step): every distance from outside exceeds withinMm by a step.
+  const marginRows = Math.ceil(withinMm / spacing[0]) + 1;
+  const marginColumns = Math.ceil(withinMm / spacing[1]) + 1;
+  const box: Box = [Math.max(0, tight[0] - marginRows), Math.min(rows - 1, tight[1] + marginRows), Math.max(0, tight[2] - marginColumns), Math.min(columns - 1, tight[3] + marginColumns)];
+  const zeroAtSet = invertedInBox(set, rows, columns, box);
+  transformInBox(zeroAtSet, rows, columns, spacing, box, out);
+  return out;
+}
+
+/** [top, bottom, left, right], inclusive. */
+type Box = [number, number, number, number];
+
+/**
+ * The exact transform of distanceToZero on rows top..bottom × columns left..right of `mask`, into
+ * `out` there (absolute indices; mask is read only inside the box). Same sums as the whole image
+ * when (a) every set pixel's nearest zero along its row lies in the box, and (b) along each column,
+ * the rows outside the box are either zero-free stretches already cut off by a zero inside the box,
+ * or rows whose row pass found no zero at all (value ≈ 1e20, the same for every such row of a
+ * column): such parabolas are never the lowest within the image (they cross any finite one more
+ * than 1e15 samples away), they only ever sit below the first finite parabola of a stretch, which
+ * no later one can pop, or above the last one, at a crossing beyond the image. distanceToZero's
+ * box (set pixels + 1) meets (a) and (b) trivially; distanceToSet's (the zeros' box + margin) meets
+ * (a) since every zero of a row is inside it and (b) since rows without a zero are zero-free.
+ */
+function transformInBox(mask: Uint8Array, rows: number, columns: number, spacing: [number, number], box: Box, out: Float32Array): void {
+  const [rowMm, colMm] = spacing;
   const [top, bottom, left, right] = box;
   const { f, g, v, z, allSet, byColumn, tile } = scratchFor(rows, columns);
   f.fill(INF, 0, columns);
@@ -132,8 +172,19 @@ export function distanceToZero(mask: Uint8Array, rows: number, columns: number, 
     for (let j = 0; j < w; j++) columnPass(byColumn.subarray((c0 + j) * rows, (c0 + j + 1) * rows), top, bottom, rowMm, tile.subarray(j * rows, (j + 1) * rows), v, z, g);
     for (let r = top; r <= bottom; r++) for (let j = 0; j < w; j++) out[r * columns + c0 + j] = Math.sqrt(tile[j * rows + r]);
   }
-  return out;
 }
+
+/** 0 where `set` is set, 1 elsewhere, inside `box` only (a reused buffer: the rest is stale and never read). */
+function invertedInBox(set: Uint8Array, rows: number, columns: number, box: Box): Uint8Array {
+  if (invertScratch.length < rows * columns) invertScratch = new Uint8Array(rows * columns);
+  const [top, bottom, left, right] = box;
+  for (let r = top; r <= bottom; r++) {
+    for (let i = r * columns + left, end = r * columns + right; i <= end; i++) invertScratch[i] = set[i] ? 0 : 1;
+  }
+  return invertScratch;
+}
+
+let invertScratch = new Uint8Array(0);
 
 /**
  * Rows top..bottom and columns left..right (inclusive) holding every set pixel, widened by one
@@ -142,7 +193,7 @@ export function distanceToZero(mask: Uint8Array, rows: number, columns: number, 
  * within the box (the widening rows and columns are all zero, or the image ends there), so
  * distanceToZero computes the box alone with the same sums, on absolute indices.
  */
-function setBoxWithMargin(mask: Uint8Array, rows: number, columns: number): [number, number, number, number] | null {
+function setBoxWithMargin(mask: Uint8Array, rows: number, columns: number): Box | null {
   let top = rows;
   let bottom = -1;
   let left = columns;
@@ -205,7 +256,8 @@ export function erode(mask: Uint8Array, rows: number, columns: number, spacing: 
 }
 
 export function dilate(mask: Uint8Array, rows: number, columns: number, spacing: [number, number], radiusMm: number): Uint8Array {
-  const dist = distanceToZero(invert(mask), rows, columns, spacing);
+  // Only "within radiusMm" is asked: far from the mask, distanceToSet skips the work.
+  const dist = distanceToSet(mask, rows, columns, spacing, radiusMm);
   const out = new Uint8Array(mask.length);
   for (let i = 0; i < mask.length; i++) out[i] = dist[i] <= radiusMm ? 1 : 0;
   return out;

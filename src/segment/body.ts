@@ -4,7 +4,7 @@
  * a thin skin bridge, which an opening cuts. Pixels are then given to whichever opened component
  * (trunk or arm) is nearer, so the cut follows the narrowest part of the bridge.
  */
-import { connectedComponents, distanceToZero, fillHoles, invert } from '../image/morphology.ts';
+import { connectedComponents, distanceToSet, distanceToZero, fillHoles } from '../image/morphology.ts';
 
 /** Denser than lung and air: skin, fat, everything inside the body, the table. */
 const BODY_HU = -400;
@@ -46,9 +46,11 @@ export function bodyParts(smoothHu: Float32Array, rows: number, columns: number,
     // The table is flat: its core is tiny or absent, so only arm-sized parts count as "other".
     else if (l && sizes[l] * pixelMm2 >= MIN_PART_MM2 / 4) otherCore[i] = 1;
   }
-  const toTrunk = distanceToZero(invert(trunkCore), rows, columns, spacing);
-  const toOther = distanceToZero(invert(otherCore), rows, columns, spacing);
   const reach = OPEN_RADIUS_MM + 1.5 * Math.max(spacing[0], spacing[1]);
+  // Exact up to `reach`: beyond it toTrunk fails the test whatever toOther is, and a toOther
+  // beyond it (exact, or Infinity from distanceToSet) never beats a toTrunk within it.
+  const toTrunk = distanceToSet(trunkCore, rows, columns, spacing, reach);
+  const toOther = distanceToSet(otherCore, rows, columns, spacing, reach);
   for (let i = 0; i < n; i++) {
     if (!filled[i]) continue;
     if (toTrunk[i] <= reach && toTrunk[i] <= toOther[i]) trunk[i] = 1;

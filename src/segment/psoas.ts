@@ -12,7 +12,7 @@
  *   is never grown into;
  * - enhancing organs and vessels (contrast) are denser than any muscle.
  */
-import { connectedComponents, distanceToZero, invert } from '../image/morphology.ts';
+import { connectedComponents, distanceToSet, distanceToZero } from '../image/morphology.ts';
 import type { SpineFrame, TrunkSlice } from './spine.ts';
 
 export interface PsoasOptions {
@@ -146,12 +146,13 @@ export function posteriorWallMuscles(
   const depthInZone = distanceToZero(zone, rows, columns, spacing);
   const core = new Uint8Array(n);
   for (let i = 0; i < n; i++) core[i] = zone[i] && depthInZone[i] > options.openRadiusMm ? 1 : 0;
-  const toBody = distanceToZero(vertebraPart(spine.vertebra, postMm, -Infinity, spine.canalMm - 5), rows, columns, spacing);
+  // Distances to a small part, asked only up to a limit: distanceToSet spares the rest of the image.
+  const toBody = distanceToSet(vertebraPart(spine.vertebra, postMm, -Infinity, spine.canalMm - 5), rows, columns, spacing, options.openRadiusMm + options.seedMm);
   // The erector spinae: the band behind the transverse processes, near the midline.
-  const notErector = new Uint8Array(n);
-  for (let i = 0; i < n; i++) notErector[i] = band[i] && postMm[i] >= spine.canalMm - 5 && Math.abs(latMm[i]) <= half + options.erectorLateralMm ? 0 : 1;
-  const toErector = distanceToZero(notErector, rows, columns, spacing);
+  const erector = new Uint8Array(n);
+  for (let i = 0; i < n; i++) erector[i] = band[i] && postMm[i] >= spine.canalMm - 5 && Math.abs(latMm[i]) <= half + options.erectorLateralMm ? 1 : 0;
   const touch = options.openRadiusMm + 1.5 * Math.max(sx, sy);
+  const toErector = distanceToSet(erector, rows, columns, spacing, touch);
   const { labels, count } = connectedComponents(core, rows, columns);
   const seeded = new Uint8Array(count + 1);
   // A muscle ends inside its box; a region that runs on beyond it is an organ (liver, kidney,
@@ -166,9 +167,9 @@ export function posteriorWallMuscles(
     if (nearBody || onErector) seeded[l] = 1;
   }
   const grown = new Uint8Array(n);
-  for (let i = 0; i < n; i++) grown[i] = labels[i] && seeded[labels[i]] ? 0 : 1; // 0 where the grown core is
-  const toGrown = distanceToZero(grown, rows, columns, spacing);
+  for (let i = 0; i < n; i++) grown[i] = labels[i] && seeded[labels[i]] ? 1 : 0;
   const reach = options.openRadiusMm + 0.5 * Math.max(sx, sy);
+  const toGrown = distanceToSet(grown, rows, columns, spacing, reach);
   const out = none;
   for (let i = 0; i < n; i++) {
     if (!zone[i] || toGrown[i] > reach) continue;
@@ -183,15 +184,15 @@ export function posteriorWallMuscles(
 
 /** 1 for each component label with a pixel within `distanceMm` of `target`. */
 function componentsNear(labels: Int32Array, count: number, target: Uint8Array, rows: number, columns: number, spacing: [number, number], distanceMm: number): Uint8Array {
-  const toTarget = distanceToZero(invert(target), rows, columns, spacing);
+  const toTarget = distanceToSet(target, rows, columns, spacing, distanceMm);
   const near = new Uint8Array(count + 1);
   for (let i = 0; i < labels.length; i++) if (labels[i] && toTarget[i] <= distanceMm) near[labels[i]] = 1;
   return near;
 }
 
-/** 0 on the part of the vertebra between `minPost` and `maxPost` (posterior mm), 1 elsewhere: for distances to that part. */
+/** 1 on the part of the vertebra between `minPost` and `maxPost` (posterior mm), 0 elsewhere: for distances to that part. */
 function vertebraPart(vertebra: Uint8Array, postMm: Float32Array, minPost: number, maxPost: number): Uint8Array {
   const out = new Uint8Array(vertebra.length);
-  for (let i = 0; i < vertebra.length; i++) out[i] = vertebra[i] && postMm[i] >= minPost && postMm[i] < maxPost ? 0 : 1;
+  for (let i = 0; i < vertebra.length; i++) out[i] = vertebra[i] && postMm[i] >= minPost && postMm[i] < maxPost ? 1 : 0;
   return out;
 }
