@@ -133,14 +133,14 @@ export function distanceToSet(set: Uint8Array, rows: number, columns: number, sp
   // One row/column beyond ceil(withinMm / step): every distance from outside exceeds withinMm by a step.
   const marginRows = Math.ceil(withinMm / spacing[0]) + 1;
   const marginColumns = Math.ceil(withinMm / spacing[1]) + 1;
-  const box: Box = [Math.max(0, tight[0] - marginRows), Math.min(rows - 1, tight[1] + marginRows), Math.max(0, tight[2] - marginColumns), Math.min(columns - 1, tight[3] + marginColumns)];
+  const box: PixelBox = [Math.max(0, tight[0] - marginRows), Math.min(rows - 1, tight[1] + marginRows), Math.max(0, tight[2] - marginColumns), Math.min(columns - 1, tight[3] + marginColumns)];
   const zeroAtSet = invertedInBox(set, rows, columns, box);
   transformInBox(zeroAtSet, rows, columns, spacing, box, out);
   return out;
 }
 
 /** [top, bottom, left, right], inclusive. */
-type Box = [number, number, number, number];
+export type PixelBox = [number, number, number, number];
 
 /**
  * The exact transform of distanceToZero on rows top..bottom × columns left..right of `mask`, into
@@ -154,7 +154,7 @@ type Box = [number, number, number, number];
  * box (set pixels + 1) meets (a) and (b) trivially; distanceToSet's (the zeros' box + margin) meets
  * (a) since every zero of a row is inside it and (b) since rows without a zero are zero-free.
  */
-function transformInBox(mask: Uint8Array, rows: number, columns: number, spacing: [number, number], box: Box, out: Float32Array): void {
+function transformInBox(mask: Uint8Array, rows: number, columns: number, spacing: [number, number], box: PixelBox, out: Float32Array): void {
   const [rowMm, colMm] = spacing;
   const [top, bottom, left, right] = box;
   const { f, g, v, z, allSet, byColumn, tile } = scratchFor(rows, columns);
@@ -175,7 +175,7 @@ function transformInBox(mask: Uint8Array, rows: number, columns: number, spacing
 }
 
 /** 0 where `set` is set, 1 elsewhere, inside `box` only (a reused buffer: the rest is stale and never read). */
-function invertedInBox(set: Uint8Array, rows: number, columns: number, box: Box): Uint8Array {
+function invertedInBox(set: Uint8Array, rows: number, columns: number, box: PixelBox): Uint8Array {
   if (invertScratch.length < rows * columns) invertScratch = new Uint8Array(rows * columns);
   const [top, bottom, left, right] = box;
   for (let r = top; r <= bottom; r++) {
@@ -193,28 +193,46 @@ let invertScratch = new Uint8Array(0);
  * within the box (the widening rows and columns are all zero, or the image ends there), so
  * distanceToZero computes the box alone with the same sums, on absolute indices.
  */
-function setBoxWithMargin(mask: Uint8Array, rows: number, columns: number): Box | null {
-  let top = rows;
-  let bottom = -1;
+function setBoxWithMargin(mask: Uint8Array, rows: number, columns: number): PixelBox | null {
+  const box = setBox(mask, rows, columns);
+  if (!box) return null;
+  const [top, bottom, left, right] = box;
+  return [Math.max(0, top - 1), Math.min(rows - 1, bottom + 1), Math.max(0, left - 1), Math.min(columns - 1, right + 1)];
+}
+
+/**
+ * [top, bottom, left, right] (inclusive) of the set pixels, null when none. Reads as little as it
+ * can: empty rows from each end, then per row only the columns outside the span found so far.
+ */
+export function setBox(mask: Uint8Array, rows: number, columns: number): PixelBox | null {
+  let top = 0;
+  while (top < rows && rowIsEmpty(mask, top * columns, columns)) top++;
+  if (top === rows) return null;
+  let bottom = rows - 1;
+  while (rowIsEmpty(mask, bottom * columns, columns)) bottom--;
   let left = columns;
   let right = -1;
-  for (let r = 0; r < rows; r++) {
+  for (let r = top; r <= bottom; r++) {
     const base = r * columns;
-    let first = -1;
-    let last = -1;
-    for (let c = 0; c < columns; c++) {
-      if (mask[base + c] === 0) continue;
-      if (first < 0) first = c;
-      last = c;
+    for (let c = 0; c < left; c++) {
+      if (mask[base + c] !== 0) {
+        left = c;
+        break;
+      }
     }
-    if (first < 0) continue;
-    if (top === rows) top = r;
-    bottom = r;
-    if (first < left) left = first;
-    if (last > right) right = last;
+    for (let c = columns - 1; c > right; c--) {
+      if (mask[base + c] !== 0) {
+        right = c;
+        break;
+      }
+    }
   }
-  if (bottom < 0) return null;
-  return [Math.max(0, top - 1), Math.min(rows - 1, bottom + 1), Math.max(0, left - 1), Math.min(columns - 1, right + 1)];
+  return [top, bottom, left, right];
+}
+
+function rowIsEmpty(mask: Uint8Array, base: number, columns: number): boolean {
+  for (let i = base, end = base + columns; i < end; i++) if (mask[i] !== 0) return false;
+  return true;
 }
 
 /** Rows (or columns) per block of distanceToZero's transposes. */
