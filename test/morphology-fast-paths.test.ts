@@ -318,4 +318,23 @@ describe('morphology fast paths (issue #16)', () => {
       }
     }
   });
+
+  it('connectedComponents and fillHoles on sets inside a sub-rectangle and on a 512² body-like mask (runs; the fill kept to the box)', () => {
+    const masks: Array<[Uint8Array, number, number]> = [];
+    let seed = 9000;
+    for (const [rows, columns] of [[1, 30], [30, 1], [40, 40], [61, 37]] as Array<[number, number]>) {
+      for (const set of sparseSets(seed, rows, columns, 8)) masks.push([set, rows, columns]);
+      // Dense blobs with holes, cut to a rectangle that touches the border or not.
+      const dense = randomMask(seed, rows, columns, 0.8, false);
+      for (const set of sparseSets(seed + 50, rows, columns, 4)) masks.push([set.map((x, i) => (x || (dense[i] && i % 7 !== 0) ? 1 : 0)), rows, columns]);
+      seed += 100;
+    }
+    const body = randomMask(98, 512, 512, 0.55, false);
+    for (let i = 0; i < body.length; i++) if (((Math.floor(i / 512) - 250) / 160) ** 2 + (((i % 512) - 260) / 210) ** 2 > 1) body[i] = 0;
+    masks.push([body, 512, 512]);
+    for (const [mask, rows, columns] of masks) {
+      assert.deepEqual(connectedComponents(mask, rows, columns), referenceComponents(mask, rows, columns, false), `components ${rows}×${columns}`);
+      assert.deepEqual(fillHoles(mask, rows, columns), referenceFillHoles(mask, rows, columns), `fillHoles ${rows}×${columns}`);
+    }
+  });
 });
