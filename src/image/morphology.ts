@@ -129,16 +129,27 @@ export function distanceToZero(mask: Uint8Array, rows: number, columns: number, 
  * their exact distance. Why the box alone gives the same sums is told at transformInBox.
  */
 export function distanceToSet(set: Uint8Array, rows: number, columns: number, spacing: [number, number], withinMm: number): Float32Array {
-  const out = new Float32Array(rows * columns).fill(Infinity);
+  const out = new Float32Array(rows * columns);
   const tight = setBoxWithMargin(set, rows, columns);
-  if (!tight) return out;
+  if (!tight) return out.fill(Infinity);
   // One row/column beyond ceil(withinMm / step): every distance from outside exceeds withinMm by a step.
   const marginRows = Math.ceil(withinMm / spacing[0]) + 1;
   const marginColumns = Math.ceil(withinMm / spacing[1]) + 1;
   const box: PixelBox = [Math.max(0, tight[0] - marginRows), Math.min(rows - 1, tight[1] + marginRows), Math.max(0, tight[2] - marginColumns), Math.min(columns - 1, tight[3] + marginColumns)];
   const zeroAtSet = invertedInBox(set, rows, columns, box);
   transformInBox(zeroAtSet, rows, columns, spacing, box, out);
+  fillOutsideBox(out, rows, columns, box, Infinity);
   return out;
+}
+
+/** Sets every pixel of `image` outside `box` to `value` (row stretches, so no pixel is written twice). */
+function fillOutsideBox(image: Float32Array, rows: number, columns: number, [top, bottom, left, right]: PixelBox, value: number): void {
+  image.fill(value, 0, top * columns);
+  for (let r = top; r <= bottom; r++) {
+    image.fill(value, r * columns, r * columns + left);
+    image.fill(value, r * columns + right + 1, (r + 1) * columns);
+  }
+  image.fill(value, (bottom + 1) * columns, rows * columns);
 }
 
 /** [top, bottom, left, right], inclusive. */
@@ -232,8 +243,16 @@ export function setBox(mask: Uint8Array, rows: number, columns: number): PixelBo
   return [top, bottom, left, right];
 }
 
+/** Whether row `base … base + columns` of mask is all zero; four bytes at a time where the row is aligned to them. */
 function rowIsEmpty(mask: Uint8Array, base: number, columns: number): boolean {
-  for (let i = base, end = base + columns; i < end; i++) if (mask[i] !== 0) return false;
+  let i = base;
+  const end = base + columns;
+  if ((mask.byteOffset + base) % 4 === 0 && columns >= 16) {
+    const words = new Uint32Array(mask.buffer, mask.byteOffset + base, columns >> 2);
+    for (let w = 0; w < words.length; w++) if (words[w] !== 0) return false;
+    i = base + (words.length << 2);
+  }
+  for (; i < end; i++) if (mask[i] !== 0) return false;
   return true;
 }
 

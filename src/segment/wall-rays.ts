@@ -174,17 +174,19 @@ function limitToInnerMedian(rays: RayProfiles, nr: number, options: WallRayOptio
     const inner = new Float64Array(nr);
     for (let k = 0; k < nr; k++) inner[k] = fascia[k] + thickness[k];
     const limited = Float64Array.from(thickness);
-    const window: number[] = [];
+    // A typed window sorts numerically without a comparator call per pair; the values are finite
+    // and never −0 (sums of non-negative depths), so the median is the same number.
+    const window = new Float64Array(2 * half + 1);
     const soft = (q: number) => !hasBone[q] && !bridged[q] && !posteriorRay[q] && Number.isFinite(inner[q]);
     for (let k = 0; k < nr; k++) {
       if (!soft(k)) continue;
-      window.length = 0;
+      let count = 0;
       for (let d = -half; d <= half; d++) {
         const q = (k + d + nr) % nr;
-        if (soft(q)) window.push(inner[q]);
+        if (soft(q)) window[count++] = inner[q];
       }
-      window.sort((a, b) => a - b);
-      const median = window[window.length >> 1];
+      const sorted = window.subarray(0, count).sort();
+      const median = sorted[count >> 1];
       limited[k] = Math.max(0, Math.min(thickness[k], median - fascia[k]));
     }
     thickness.set(limited);
