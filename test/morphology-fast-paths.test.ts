@@ -6,7 +6,7 @@
  * neighbours through a callback.
  */
 import assert from 'node:assert/strict';
-import { boxMean3, connectedComponents, dilate, distanceToSet, distanceToZero, fillHoles, label3d, type Components } from '../src/image/morphology.ts';
+import { boxMean3, connectedComponents, dilate, distanceToSet, distanceToZero, erode, fillHoles, label3d, type Components } from '../src/image/morphology.ts';
 import { createRng } from '../src/phantom/random.ts';
 import { blobMask } from './support/random-mask.ts';
 
@@ -306,13 +306,18 @@ describe('morphology fast paths (issue #16)', () => {
     }
   });
 
-  it('dilate equals thresholding the whole-image transform of the inverse (the old dilate)', () => {
+  it('dilate and erode equal thresholding the whole-image transforms (the old dilate and erode)', () => {
     let seed = 7000;
     for (const [rows, columns] of [[1, 30], [40, 40], [61, 37], [128, 96]] as Array<[number, number]>) {
       for (const spacing of spacings) {
-        for (const mask of [...sparseSets(seed, rows, columns, 4), randomMask(seed + 99, rows, columns, 0.3, false)]) {
-          const reference = referenceDistanceToZero(Uint8Array.from(mask, (x) => 1 - x), rows, columns, spacing);
-          for (const radiusMm of [0.5, 1, 3, 4, 7.5]) assert.deepEqual(dilate(mask, rows, columns, spacing, radiusMm), Uint8Array.from(reference, (d) => (d <= radiusMm ? 1 : 0)), `${rows}×${columns} ${spacing} r ${radiusMm}`);
+        for (const mask of [...sparseSets(seed, rows, columns, 4), randomMask(seed + 99, rows, columns, 0.3, false), randomMask(seed + 98, rows, columns, 0.7, false)]) {
+          const toSet = referenceDistanceToZero(Uint8Array.from(mask, (x) => 1 - x), rows, columns, spacing);
+          const toZero = referenceDistanceToZero(mask, rows, columns, spacing);
+          // fround(√2): a diagonal step is √2 in double but that Float32 value as a distance image held it.
+          for (const radiusMm of [0, 0.5, 1, Math.fround(Math.SQRT2), 3, 4, 7.5, -1, NaN]) {
+            assert.deepEqual(dilate(mask, rows, columns, spacing, radiusMm), Uint8Array.from(toSet, (d) => (d <= radiusMm ? 1 : 0)), `dilate ${rows}×${columns} ${spacing} r ${radiusMm}`);
+            assert.deepEqual(erode(mask, rows, columns, spacing, radiusMm), Uint8Array.from(toZero, (d) => (d > radiusMm ? 1 : 0)), `erode ${rows}×${columns} ${spacing} r ${radiusMm}`);
+          }
         }
         seed += 10;
       }

@@ -116,7 +116,7 @@ function binaryRowPass(mask: Uint8Array, base: number, lo: number, hi: number, s
 export function distanceToZero(mask: Uint8Array, rows: number, columns: number, spacing: [number, number]): Float32Array {
   const out = new Float32Array(rows * columns);
   const box = setBoxWithMargin(mask, rows, columns);
-  if (box) transformInBox(mask, rows, columns, spacing, box, out);
+  if (box) transformInBox(mask, rows, columns, spacing, box, { distances: out });
   return out;
 }
 
@@ -130,16 +130,24 @@ export function distanceToZero(mask: Uint8Array, rows: number, columns: number, 
  */
 export function distanceToSet(set: Uint8Array, rows: number, columns: number, spacing: [number, number], withinMm: number): Float32Array {
   const out = new Float32Array(rows * columns);
-  const tight = setBoxWithMargin(set, rows, columns);
-  if (!tight) return out.fill(Infinity);
-  // One row/column beyond ceil(withinMm / step): every distance from outside exceeds withinMm by a step.
-  const marginRows = Math.ceil(withinMm / spacing[0]) + 1;
-  const marginColumns = Math.ceil(withinMm / spacing[1]) + 1;
-  const box: PixelBox = [Math.max(0, tight[0] - marginRows), Math.min(rows - 1, tight[1] + marginRows), Math.max(0, tight[2] - marginColumns), Math.min(columns - 1, tight[3] + marginColumns)];
-  const zeroAtSet = invertedInBox(set, rows, columns, box);
-  transformInBox(zeroAtSet, rows, columns, spacing, box, out);
+  const box = setBoxWithin(set, rows, columns, spacing, withinMm);
+  if (!box) return out.fill(Infinity);
+  transformInBox(invertedInBox(set, rows, columns, box), rows, columns, spacing, box, { distances: out });
   fillOutsideBox(out, rows, columns, box, Infinity);
   return out;
+}
+
+/**
+ * The set pixels' box (widened by one) widened by one row/column beyond ceil(withinMm / step):
+ * every pixel outside lies further than withinMm from the set, by more than a step. Null when
+ * nothing is set.
+ */
+function setBoxWithin(set: Uint8Array, rows: number, columns: number, spacing: [number, number], withinMm: number): PixelBox | null {
+  const tight = setBoxWithMargin(set, rows, columns);
+  if (!tight) return null;
+  const marginRows = Math.ceil(withinMm / spacing[0]) + 1;
+  const marginColumns = Math.ceil(withinMm / spacing[1]) + 1;
+  return [Math.max(0, tight[0] - marginRows), Math.min(rows - 1, tight[1] + marginRows), Math.max(0, tight[2] - marginColumns), Math.min(columns - 1, tight[3] + marginColumns)];
 }
 
 /** Sets every pixel of `image` outside `box` to `value` (row stretches, so no pixel is written twice). */
@@ -167,7 +175,7 @@ export type PixelBox = [number, number, number, number];
  * box (set pixels + 1) meets (a) and (b) trivially; distanceToSet's (the zeros' box + margin) meets
  * (a) since every zero of a row is inside it and (b) since rows without a zero are zero-free.
  */
-function transformInBox(mask: Uint8Array, rows: number, columns: number, spacing: [number, number], box: PixelBox, out: Float32Array): void {
+function transformInBox(mask: Uint8Array, rows: number, columns: number, spacing: [number, number], box: PixelBox, sink: DistanceSink): void {
   const [rowMm, colMm] = spacing;
   const [top, bottom, left, right] = box;
   const { f, g, v, z, allSet, byColumn, tile } = scratchFor(rows, columns);
@@ -183,7 +191,27 @@ function transformInBox(mask: Uint8Array, rows: number, columns: number, spacing
   for (let c0 = left; c0 <= right; c0 += TILE) {
     const w = Math.min(TILE, right + 1 - c0);
     for (let j = 0; j < w; j++) columnPass(byColumn.subarray((c0 + j) * rows, (c0 + j + 1) * rows), top, bottom, rowMm, tile.subarray(j * rows, (j + 1) * rows), v, z, g);
+    writeTile(tile, rows, columns, top, bottom, c0, w, sink);
+  }
+}
+
+/**
+ * Where transformInBox puts its results: the distances, or (erosion, dilation) straight away the
+ * 0/1 answer to "distance ≤ limitMm" (`within`) or "> limitMm", compared as the Float32 distance
+ * would have been, so no distance image is made and read back.
+ */
+type DistanceSink = { distances: Float32Array } | { bytes: Uint8Array; limitMm: number; within: boolean };
+
+/** The squared distances of columns c0 … c0 + w − 1 (rows top … bottom) in `tile`, into the sink. */
+function writeTile(tile: Float64Array, rows: number, columns: number, top: number, bottom: number, c0: number, w: number, sink: DistanceSink): void {
+  if ('distances' in sink) {
+    const out = sink.distances;
     for (let r = top; r <= bottom; r++) for (let j = 0; j < w; j++) out[r * columns + c0 + j] = Math.sqrt(tile[j * rows + r]);
+    return;
+  }
+  const { bytes, limitMm, within } = sink;
+  for (let r = top; r <= bottom; r++) {
+    for (let j = 0; j < w; j++) bytes[r * columns + c0 + j] = Math.fround(Math.sqrt(tile[j * rows + r])) <= limitMm === within ? 1 : 0;
   }
 }
 
@@ -287,19 +315,33 @@ export function invert(mask: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * Pixels further than radiusMm from every zero of mask. The answer is written by the transform
+ * itself (outside the set pixels' box the distance is 0, so 0 there as the zeroed array has it).
+ */
 export function erode(mask: Uint8Array, rows: number, columns: number, spacing: [number, number], radiusMm: number): Uint8Array {
-  const dist = distanceToZero(mask, rows, columns, spacing);
+  if (!(radiusMm >= 0)) return thresholded(distanceToZero(mask, rows, columns, spacing), (d) => d > radiusMm);
   const out = new Uint8Array(mask.length);
-  for (let i = 0; i < mask.length; i++) out[i] = dist[i] > radiusMm ? 1 : 0;
+  const box = setBoxWithMargin(mask, rows, columns);
+  if (box) transformInBox(mask, rows, columns, spacing, box, { bytes: out, limitMm: radiusMm, within: false });
   return out;
 }
 
+/**
+ * Pixels within radiusMm of a set pixel of mask: the transform runs on the set's box widened by
+ * the radius only (setBoxWithin; further out nothing is within it, 0 as the zeroed array has it).
+ */
 export function dilate(mask: Uint8Array, rows: number, columns: number, spacing: [number, number], radiusMm: number): Uint8Array {
-  // Only "within radiusMm" is asked: far from the mask, distanceToSet skips the work.
-  const dist = distanceToSet(mask, rows, columns, spacing, radiusMm);
+  if (!(radiusMm >= 0)) return thresholded(distanceToZero(invert(mask), rows, columns, spacing), (d) => d <= radiusMm);
   const out = new Uint8Array(mask.length);
-  for (let i = 0; i < mask.length; i++) out[i] = dist[i] <= radiusMm ? 1 : 0;
+  const box = setBoxWithin(mask, rows, columns, spacing, radiusMm);
+  if (box) transformInBox(invertedInBox(mask, rows, columns, box), rows, columns, spacing, box, { bytes: out, limitMm: radiusMm, within: true });
   return out;
+}
+
+/** 1 where test(distance) holds (erode and dilate with a negative or NaN radius, as they always answered). */
+function thresholded(distances: Float32Array, test: (d: number) => boolean): Uint8Array {
+  return Uint8Array.from(distances, (d) => (test(d) ? 1 : 0));
 }
 
 export function close(mask: Uint8Array, rows: number, columns: number, spacing: [number, number], radiusMm: number): Uint8Array {
