@@ -4,7 +4,7 @@
  * a thin skin bridge, which an opening cuts. Pixels are then given to whichever opened component
  * (trunk or arm) is nearer, so the cut follows the narrowest part of the bridge.
  */
-import { connectedComponents, distanceToSet, distanceToZero, fillHoles } from '../image/morphology.ts';
+import { connectedComponents, distanceToSet, erode, fillHoles } from '../image/morphology.ts';
 
 /** Denser than lung and air: skin, fat, everything inside the body, the table. */
 const BODY_HU = -400;
@@ -28,9 +28,7 @@ export function bodyParts(smoothHu: Float32Array, rows: number, columns: number,
   const filled = fillHoles(dense, rows, columns);
 
   // Opening by distance: the core keeps pixels deeper than the radius.
-  const depth = distanceToZero(filled, rows, columns, spacing);
-  const core = new Uint8Array(n);
-  for (let i = 0; i < n; i++) core[i] = depth[i] > OPEN_RADIUS_MM ? 1 : 0;
+  const core = erode(filled, rows, columns, spacing, OPEN_RADIUS_MM);
   const { labels, count, sizes } = connectedComponents(core, rows, columns);
   const trunk = new Uint8Array(n);
   const arms = new Uint8Array(n);

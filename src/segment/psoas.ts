@@ -12,7 +12,7 @@
  *   is never grown into;
  * - enhancing organs and vessels (contrast) are denser than any muscle.
  */
-import { connectedComponents, distanceToSet, distanceToZero } from '../image/morphology.ts';
+import { connectedComponents, dilate, erode } from '../image/morphology.ts';
 import type { SpineFrame, TrunkSlice } from './spine.ts';
 
 export interface PsoasOptions {
@@ -143,16 +143,16 @@ export function posteriorWallMuscles(
       else beyond[i] = 1;
     }
   }
-  const depthInZone = distanceToZero(zone, rows, columns, spacing);
+  const deepInZone = erode(zone, rows, columns, spacing, options.openRadiusMm);
   const core = new Uint8Array(n);
-  for (let i = 0; i < n; i++) core[i] = zone[i] && depthInZone[i] > options.openRadiusMm ? 1 : 0;
-  // Distances to a small part, asked only up to a limit: distanceToSet spares the rest of the image.
-  const toBody = distanceToSet(vertebraPart(spine.vertebra, postMm, -Infinity, spine.canalMm - 5), rows, columns, spacing, options.openRadiusMm + options.seedMm);
+  for (let i = 0; i < n; i++) core[i] = zone[i] && deepInZone[i] ? 1 : 0;
+  // "Within so many mm of a small part" is a dilation: it costs the part's box, not the image.
+  const nearBodyPart = dilate(vertebraPart(spine.vertebra, postMm, -Infinity, spine.canalMm - 5), rows, columns, spacing, options.openRadiusMm + options.seedMm);
   // The erector spinae: the band behind the transverse processes, near the midline.
   const erector = new Uint8Array(n);
   for (let i = 0; i < n; i++) erector[i] = band[i] && postMm[i] >= spine.canalMm - 5 && Math.abs(latMm[i]) <= half + options.erectorLateralMm ? 1 : 0;
   const touch = options.openRadiusMm + 1.5 * Math.max(sx, sy);
-  const toErector = distanceToSet(erector, rows, columns, spacing, touch);
+  const nearErector = dilate(erector, rows, columns, spacing, touch);
   const { labels, count } = connectedComponents(core, rows, columns);
   const seeded = new Uint8Array(count + 1);
   // A muscle ends inside its box; a region that runs on beyond it is an organ (liver, kidney,
@@ -162,17 +162,17 @@ export function posteriorWallMuscles(
     const l = labels[i];
     if (!l || unbounded[l]) continue;
     // Psoas arises from the sides of the bodies behind the crura: beside the body behind its front third. Quadratus lumborum: against the erector spinae.
-    const nearBody = toBody[i] <= options.openRadiusMm + options.seedMm && Math.abs(latMm[i]) >= half - 2 && postMm[i] >= front + bodyDepth / 3;
-    const onErector = toErector[i] <= touch;
+    const nearBody = nearBodyPart[i] && Math.abs(latMm[i]) >= half - 2 && postMm[i] >= front + bodyDepth / 3;
+    const onErector = nearErector[i];
     if (nearBody || onErector) seeded[l] = 1;
   }
   const grown = new Uint8Array(n);
   for (let i = 0; i < n; i++) grown[i] = labels[i] && seeded[labels[i]] ? 1 : 0;
   const reach = options.openRadiusMm + 0.5 * Math.max(sx, sy);
-  const toGrown = distanceToSet(grown, rows, columns, spacing, reach);
+  const nearGrown = dilate(grown, rows, columns, spacing, reach);
   const out = none;
   for (let i = 0; i < n; i++) {
-    if (!zone[i] || toGrown[i] > reach) continue;
+    if (!zone[i] || !nearGrown[i]) continue;
     out.mask[i] = 1;
     const r = (i / columns) | 0;
     const side = (((i - r * columns) * sx - spine.canal[0]) * left[0] + (r * sy - spine.canal[1]) * left[1]) > 0 ? 1 : 0;
@@ -184,9 +184,9 @@ export function posteriorWallMuscles(
 
 /** 1 for each component label with a pixel within `distanceMm` of `target`. */
 function componentsNear(labels: Int32Array, count: number, target: Uint8Array, rows: number, columns: number, spacing: [number, number], distanceMm: number): Uint8Array {
-  const toTarget = distanceToSet(target, rows, columns, spacing, distanceMm);
+  const nearTarget = dilate(target, rows, columns, spacing, distanceMm);
   const near = new Uint8Array(count + 1);
-  for (let i = 0; i < labels.length; i++) if (labels[i] && toTarget[i] <= distanceMm) near[labels[i]] = 1;
+  for (let i = 0; i < labels.length; i++) if (labels[i] && nearTarget[i]) near[labels[i]] = 1;
   return near;
 }
 
