@@ -127,6 +127,9 @@ export function posteriorWallMuscles(
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < columns; c++) {
       const i = r * columns + c;
+      // latMm and postMm are read only at trunk, band and vertebra pixels (the zone and what grows
+      // from it lie in the trunk): elsewhere they stay 0, unread, and cost nothing.
+      if (!trunk[i] && !band[i] && !spine.vertebra[i]) continue;
       const l = g.lat(c * sx, r * sy);
       const p = g.post(c * sx, r * sy);
       latMm[i] = l;
