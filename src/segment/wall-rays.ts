@@ -359,7 +359,7 @@ export function wallBand(
   /** Rays whose depth is measured in soft tissue alone (no bone, not bridged between ribs, outside the paraspinal sector). */
   const bridged = new Uint8Array(nr);
   const posteriorRay = new Uint8Array(nr);
-  const airLimit = new Float64Array(nr); // depth below fascia of the first gas run (Infinity if none)
+  const airLimit = new Float64Array(nr); // rays without bone: depth below fascia of the first gas run (Infinity if none)
   const profile = new Int8Array(samples);
   const cosSector = Math.cos((options.posteriorSectorDeg * Math.PI) / 180);
   const mm = (v: number) => Math.max(1, Math.round(v / h));
@@ -396,12 +396,13 @@ export function wallBand(
     posteriorRay[k] = inPosterior ? 1 : 0;
     const boneCap = mm(inPosterior ? options.boneCapPosteriorMm : options.boneCapMm);
     const boneEnd = boneEndIndex(profile, f, len, boneCap, mm);
-    const { barrier, air, dense } = softBarriers(profile, f, len, mm, options);
-    airLimit[k] = air >= 0 ? (air - f) * h : Infinity;
     if (boneEnd >= 0) {
+      // Bone sets this ray's depth; its airLimit, read only for rays without bone, is left unset.
       hasBone[k] = 1;
       thickness[k] = (boneEnd - f) * h;
     } else {
+      const { barrier, air, dense } = softBarriers(profile, f, len, mm, options);
+      airLimit[k] = air >= 0 ? (air - f) * h : Infinity;
       let limit = f + mm(inPosterior ? options.softCapPosteriorMm : options.softCapMm);
       if (barrier >= 0) limit = Math.min(limit, barrier);
       if (air >= 0) limit = Math.min(limit, air);
