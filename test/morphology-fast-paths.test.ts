@@ -6,7 +6,7 @@
  * neighbours through a callback.
  */
 import assert from 'node:assert/strict';
-import { boxMean3, connectedComponents, dilate, distanceToSet, distanceToZero, erode, fillHoles, label3d, type Components } from '../src/image/morphology.ts';
+import { boxMean3, connectedComponents, dilate, distanceToSet, distanceToZero, erode, fillHoles, label3d, squaredLimit, type Components } from '../src/image/morphology.ts';
 import { createRng } from '../src/phantom/random.ts';
 import { blobMask } from './support/random-mask.ts';
 
@@ -341,5 +341,22 @@ describe('morphology fast paths (issue #16)', () => {
       assert.deepEqual(connectedComponents(mask, rows, columns), referenceComponents(mask, rows, columns, false), `components ${rows}×${columns}`);
       assert.deepEqual(fillHoles(mask, rows, columns), referenceFillHoles(mask, rows, columns), `fillHoles ${rows}×${columns}`);
     }
+  });
+
+  it('squaredLimit is the last squared distance whose Float32 root is within the limit', () => {
+    const next = (x: number, step: 1n | -1n) => {
+      const bits = new BigUint64Array(new Float64Array([x]).buffer);
+      bits[0] += step;
+      return new Float64Array(bits.buffer)[0];
+    };
+    const rng = createRng(31);
+    const limits = [0, 1e-300, 0.5, 1, Math.SQRT2, Math.fround(Math.SQRT2), 3, 4, 4.000001, 7.5, 12.48, 1e10, ...Array.from({ length: 40 }, () => rng.next() * 50)];
+    for (const limitMm of limits) {
+      const t = squaredLimit(limitMm);
+      assert.ok(Math.fround(Math.sqrt(t)) <= limitMm, `${limitMm}: ${t} itself`);
+      assert.ok(Math.fround(Math.sqrt(next(t, 1n))) > limitMm, `${limitMm}: the next double above ${t}`);
+      if (t > 0) assert.ok(Math.fround(Math.sqrt(next(t, -1n))) <= limitMm, `${limitMm}: the double below ${t}`);
+    }
+    assert.equal(squaredLimit(Infinity), Infinity);
   });
 });

@@ -200,7 +200,7 @@ function transformInBox(mask: Uint8Array, rows: number, columns: number, spacing
  * 0/1 answer to "distance ≤ limitMm" (`within`) or "> limitMm", compared as the Float32 distance
  * would have been, so no distance image is made and read back.
  */
-type DistanceSink = { distances: Float32Array } | { bytes: Uint8Array; limitMm: number; within: boolean };
+type DistanceSink = { distances: Float32Array } | { bytes: Uint8Array; /** squaredLimit(limitMm) */ limit: number; within: boolean };
 
 /** The squared distances of columns c0 … c0 + w − 1 (rows top … bottom) in `tile`, into the sink. */
 function writeTile(tile: Float64Array, rows: number, columns: number, top: number, bottom: number, c0: number, w: number, sink: DistanceSink): void {
@@ -209,10 +209,34 @@ function writeTile(tile: Float64Array, rows: number, columns: number, top: numbe
     for (let r = top; r <= bottom; r++) for (let j = 0; j < w; j++) out[r * columns + c0 + j] = Math.sqrt(tile[j * rows + r]);
     return;
   }
-  const { bytes, limitMm, within } = sink;
+  const { bytes, limit, within } = sink;
   for (let r = top; r <= bottom; r++) {
-    for (let j = 0; j < w; j++) bytes[r * columns + c0 + j] = Math.fround(Math.sqrt(tile[j * rows + r])) <= limitMm === within ? 1 : 0;
+    for (let j = 0; j < w; j++) bytes[r * columns + c0 + j] = tile[j * rows + r] <= limit === within ? 1 : 0;
   }
+}
+
+const bits = new BigUint64Array(1);
+const bitsAsDouble = new Float64Array(bits.buffer);
+
+/**
+ * The largest squared distance t whose Float32 distance, fround(√t), is ≤ limitMm (limitMm ≥ 0):
+ * t ≤ that ⇔ fround(√t) ≤ limitMm, since √ and fround never decrease. So erode and dilate compare
+ * the squared distance once instead of taking a root and a rounding per pixel, and answer as the
+ * Float32 distance image did. Found by bisection on the bit patterns of non-negative doubles,
+ * which order as the doubles do.
+ */
+export function squaredLimit(limitMm: number): number {
+  if (limitMm === Infinity) return Infinity;
+  let lo = 0n; // fround(√0) = 0 ≤ limitMm
+  let hi = 0x7ff0000000000000n; // +Infinity: fround(√∞) = ∞ > limitMm
+  while (hi - lo > 1n) {
+    const mid = (lo + hi) >> 1n;
+    bits[0] = mid;
+    if (Math.fround(Math.sqrt(bitsAsDouble[0])) <= limitMm) lo = mid;
+    else hi = mid;
+  }
+  bits[0] = lo;
+  return bitsAsDouble[0];
 }
 
 /** 0 where `set` is set, 1 elsewhere, inside `box` only (a reused buffer: the rest is stale and never read). */
@@ -323,7 +347,7 @@ export function erode(mask: Uint8Array, rows: number, columns: number, spacing: 
   if (!(radiusMm >= 0)) return thresholded(distanceToZero(mask, rows, columns, spacing), (d) => d > radiusMm);
   const out = new Uint8Array(mask.length);
   const box = setBoxWithMargin(mask, rows, columns);
-  if (box) transformInBox(mask, rows, columns, spacing, box, { bytes: out, limitMm: radiusMm, within: false });
+  if (box) transformInBox(mask, rows, columns, spacing, box, { bytes: out, limit: squaredLimit(radiusMm), within: false });
   return out;
 }
 
@@ -335,7 +359,7 @@ export function dilate(mask: Uint8Array, rows: number, columns: number, spacing:
   if (!(radiusMm >= 0)) return thresholded(distanceToZero(invert(mask), rows, columns, spacing), (d) => d <= radiusMm);
   const out = new Uint8Array(mask.length);
   const box = setBoxWithin(mask, rows, columns, spacing, radiusMm);
-  if (box) transformInBox(invertedInBox(mask, rows, columns, box), rows, columns, spacing, box, { bytes: out, limitMm: radiusMm, within: true });
+  if (box) transformInBox(invertedInBox(mask, rows, columns, box), rows, columns, spacing, box, { bytes: out, limit: squaredLimit(radiusMm), within: true });
   return out;
 }
 
