@@ -3,11 +3,13 @@
  * arrays (masks are 0/1 Uint8Array): connected components in 2D and 3D, hole filling, binary
  * morphology and a 3×3 mean. Erosion and dilation go through an exact Euclidean distance transform
  * in millimetres, so radii mean the same thing at every pixel spacing and cost O(pixels) whatever
- * the radius. Components are found with an explicit stack, so large masks cannot overflow the
- * call stack. The 2D paths the segmenter takes a dozen times per slice are written as plain loops
- * over reused buffers (issue #16); they must give the segmenter's masks to the bit, which
- * test/morphology-fast-paths.test.ts (against the straightforward code) and
- * test/anatomic-masks-unchanged.test.ts (digests of the masks) hold them to.
+ * the radius. Components are found on runs (8-connected) or with an explicit stack, so large
+ * masks cannot overflow the call stack. The 2D paths the segmenter takes a dozen times per slice
+ * are written as plain loops over reused buffers and confined to the box of the pixels that can
+ * matter (issue #16): a transform, a fill or a dilation costs the region, not the 512² image. They
+ * must give the segmenter's masks to the bit, which test/morphology-fast-paths.test.ts (against
+ * the straightforward code) and test/anatomic-masks-unchanged.test.ts (digests of the masks) hold
+ * them to.
  */
 
 import { LargestRegionFinder } from './runs.ts';
