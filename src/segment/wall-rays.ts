@@ -193,16 +193,23 @@ function limitToInnerMedian(rays: RayProfiles, nr: number, options: WallRayOptio
   }
 }
 
-/** Marks in `band` the trunk pixels between the smoothed fascia and inner limit of the rays around (cx, cy). */
-function paintBand(band: Uint8Array, trunk: Uint8Array, rows: number, columns: number, spacing: [number, number], cx: number, cy: number, h: number, surface: Float64Array, fSmooth: Float64Array, tSmooth: Float64Array): void {
+/**
+ * Marks in `band` the trunk pixels between the smoothed fascia and inner limit of the rays around
+ * (cx, cy). Pixels closer to the centre than their octant's innerBandRadius lie deeper than any
+ * inner limit there and are passed over without their angle (an atan2 and a hypot per pixel).
+ */
+export function paintBand(band: Uint8Array, trunk: Uint8Array, rows: number, columns: number, spacing: [number, number], cx: number, cy: number, h: number, surface: Float64Array, fSmooth: Float64Array, tSmooth: Float64Array): void {
   const [sy, sx] = spacing;
   const nr = surface.length;
+  const inside = innerBandRadii(surface, fSmooth, tSmooth, h);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < columns; c++) {
       const p = r * columns + c;
       if (!trunk[p]) continue;
       const dx = c * sx - cx;
       const dy = r * sy - cy;
+      const b = inside[octant(dx, dy)];
+      if (b > 0 && dx * dx + dy * dy < b * b) continue;
       const rho = Math.hypot(dx, dy);
       let a = Math.atan2(dy, dx);
       if (a < 0) a += 2 * Math.PI;
@@ -218,6 +225,42 @@ function paintBand(band: Uint8Array, trunk: Uint8Array, rows: number, columns: n
       if (depth >= f - 0.5 * h && depth <= g + 0.5 * h) band[p] = 1;
     }
   }
+}
+
+/**
+ * The octant (0–7, by 45° from +x toward +y, as atan2 + 2π counts angles) of the direction (dx, dy),
+ * from signs and |dy| vs |dx| alone (its boundary directions may fall on either side: see
+ * innerBandRadii's margin).
+ */
+function octant(dx: number, dy: number): number {
+  const steep = Math.abs(dy) > Math.abs(dx);
+  if (dy >= 0) return dx >= 0 ? (steep ? 1 : 0) : steep ? 2 : 3;
+  return dx < 0 ? (steep ? 5 : 4) : steep ? 6 : 7;
+}
+
+/**
+ * Per octant, a radius within which no pixel is in the band: a pixel's skin radius R, fascia and
+ * inner limit g are interpolated between two rays of its octant (± a ray either side for rounding
+ * at the octant's edges; 3 taken), so R − rho > g + h/2, i.e. too deep, when rho is below the
+ * smallest surface minus the largest fascia and largest thickness there, less h/2 and 1 µm (the
+ * rounding of paintBand's sums is far below that). −Infinity or NaN where a ray has none: no skip.
+ */
+function innerBandRadii(surface: Float64Array, fSmooth: Float64Array, tSmooth: Float64Array, h: number): Float64Array {
+  const nr = surface.length;
+  const out = new Float64Array(8);
+  for (let o = 0; o < 8; o++) {
+    let rMin = Infinity;
+    let fMax = -Infinity;
+    let tMax = -Infinity;
+    for (let k = Math.floor((o * nr) / 8) - 3; k <= Math.ceil(((o + 1) * nr) / 8) + 3; k++) {
+      const q = ((k % nr) + nr) % nr;
+      rMin = Math.min(rMin, surface[q]);
+      fMax = Math.max(fMax, fSmooth[q]);
+      tMax = Math.max(tMax, tSmooth[q]);
+    }
+    out[o] = rMin - fMax - tMax - 0.5 * h - 1e-3;
+  }
+  return out;
 }
 
 /** Sample index (from the skin inward) where the subcutaneous fat ends. */
