@@ -1,7 +1,7 @@
 /**
  * A compressed series' slices decoded on worker threads (JPEG 2000, JPEG-LS, … cost tens of
- * milliseconds a slice in WebAssembly, on one core): a bounded pool, one slice per worker at a
- * time. Workers start on first use, keep the process alive only while they work, and stop after
+ * milliseconds a slice in WebAssembly, on one core): a bounded pool; each worker decodes one
+ * slice at a time with the next one waiting in it (JOBS_PER_WORKER). Workers start on first use, keep the process alive only while they work, and stop after
  * a while idle so a node between studies holds none. Output and errors are those of decoding on
  * the calling thread (`decodeSliceHu`): a typed error comes back with its code and message.
  */
