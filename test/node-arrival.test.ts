@@ -290,7 +290,7 @@ describe('working-grid sidecar key', () => {
     const hu = Int16Array.from({ length: grid.width * grid.height }, (_, p) => (p % 7) * 100 - 1000);
     const bodyMask = bodyMaskOf(hu, grid.width, grid.height);
     assert.ok(bodyMask.some((v) => v === 1) && bodyMask.some((v) => v === 0));
-    const sidecar = encodeSidecar(sidecarKey(identity, job, grid), grid, { hu, bodyMask });
+    const sidecar = encodeSidecar(sidecarKey(identity, job, grid), grid, { hu, bodyBits: packBodyMask(bodyMask) });
     assert.deepEqual(decodeSidecar(sidecar, sidecarKey(identity, job, grid), grid), { hu, bodyMask: { bits: packBodyMask(bodyMask) } });
     assert.deepEqual(unpackBodyMask(packBodyMask(bodyMask), bodyMask.length), bodyMask);
     // The HU go where the stack keeps the slice when asked, and only for a sidecar that is used.

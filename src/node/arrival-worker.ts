@@ -8,18 +8,18 @@ import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { VolumeGeometry } from '../dicom/types.ts';
-import { PADDING_HU } from '../dicom/hu.ts';
-import { decodeSliceHu, type SliceJob } from '../dicom/volume.ts';
+import { DecodeLane, type SliceJob } from '../dicom/volume.ts';
 import { describeError } from '../errors.ts';
-import { canonicalGrid, canonicalSlice, type CanonicalGrid } from '../level/canonical.ts';
-import { bodyMaskOf } from '../level/stack.ts';
+import { canonicalGrid, type CanonicalGrid } from '../level/canonical.ts';
+import { BODY_HU } from '../level/stack.ts';
 
 export interface GridRequest {
   job: SliceJob;
   geometry: VolumeGeometry;
 }
 
-export type GridReply = { hu: Int16Array; bodyMask: Uint8Array } | { error: string };
+/** The slice on the grid (moved) and its body packed one bit a pixel (shared memory). */
+export type GridReply = { hu: Int16Array; bodyBits: Uint8Array } | { error: string };
 
 // The grid of the last geometry: the instances of a series come one after another.
 let last: { key: string; grid: CanonicalGrid } | undefined;
@@ -30,13 +30,16 @@ function gridOf(geometry: VolumeGeometry): CanonicalGrid {
   return last.grid;
 }
 
-async function putOnGrid({ job, geometry }: GridRequest): Promise<{ hu: Int16Array; bodyMask: Uint8Array }> {
+/** The analysis' own decoding lane: the same slice on the grid and the same body as the volume stage makes. */
+const lane = new DecodeLane();
+
+async function putOnGrid({ job, geometry }: GridRequest): Promise<{ hu: Int16Array; bodyBits: Uint8Array }> {
   const grid = gridOf(geometry);
-  const voxels = job.rows * job.columns;
-  const hu = new Int16Array(voxels);
-  await decodeSliceHu(job, new Int32Array(voxels), hu, 0);
-  const gridHu = canonicalSlice(hu, 0, PADDING_HU, grid);
-  return { hu: gridHu, bodyMask: bodyMaskOf(gridHu, grid.width, grid.height) };
+  const plane = grid.width * grid.height;
+  const hu = new Int16Array(plane);
+  const bodyBits = new Uint8Array(new SharedArrayBuffer(Math.ceil(plane / 8)));
+  await lane.decode({ ...job, grid, body: { thresholdHu: BODY_HU, into: { buffer: bodyBits.buffer as SharedArrayBuffer, byteOffset: 0 } } }, hu);
+  return { hu, bodyBits };
 }
 
 /** Niceness added to this thread's: it takes a core mostly when the receivers and the analysis leave one idle. */
@@ -59,7 +62,7 @@ lowerOwnPriority();
 
 parentPort!.on('message', (request: GridRequest) => {
   putOnGrid(request).then(
-    (slice) => parentPort!.postMessage(slice satisfies GridReply, [slice.hu.buffer as ArrayBuffer, slice.bodyMask.buffer as ArrayBuffer]),
+    (slice) => parentPort!.postMessage(slice satisfies GridReply, [slice.hu.buffer as ArrayBuffer]),
     (error: unknown) => {
       const { code, message } = describeError(error);
       parentPort!.postMessage({ error: `${code}: ${message}` } satisfies GridReply);

@@ -28,7 +28,7 @@ import { PADDING_HU } from '../dicom/hu.ts';
 import type { SliceJob } from '../dicom/volume.ts';
 import { partialPathFor } from '../io/durable-file.ts';
 import type { CanonicalGrid } from '../level/canonical.ts';
-import { BODY_HU, packBodyMask } from '../level/stack.ts';
+import { BODY_HU } from '../level/stack.ts';
 import { PACKAGE_VERSION } from '../model/index.ts';
 
 /** Format version 3 (change it with the layout or the key): HU, then the body mask as bits, then a CRC-32. */
@@ -102,10 +102,10 @@ export async function readSpooled(path: string): Promise<{ bytes: Uint8Array; id
   }
 }
 
-/** A slice on the working grid with its body mask (1 inside, one byte a pixel), as the stack files it. */
+/** A slice on the working grid with its body packed one bit a pixel (`packBodyMask`), as the stack files it. */
 export interface GridSlice {
   hu: Int16Array;
-  bodyMask: Uint8Array;
+  bodyBits: Uint8Array;
 }
 
 /** A sidecar's slice as read back: its body mask still packed (`packBodyMask`). */
@@ -128,7 +128,7 @@ export function encodeSidecar(key: Buffer, grid: CanonicalGrid, slice: GridSlice
   sizes.writeUInt32LE(grid.width, 0);
   sizes.writeUInt32LE(grid.height, 4);
   const { hu } = slice;
-  const body = Buffer.concat([MAGIC, key, sizes, Buffer.from(hu.buffer, hu.byteOffset, hu.byteLength), packBodyMask(slice.bodyMask)]);
+  const body = Buffer.concat([MAGIC, key, sizes, Buffer.from(hu.buffer, hu.byteOffset, hu.byteLength), slice.bodyBits]);
   const check = Buffer.alloc(CHECK_BYTES);
   check.writeUInt32LE(crc32(body), 0);
   return Buffer.concat([body, check]);
