@@ -4,7 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import type { VolumeGeometry } from '../src/dicom/types.ts';
+import { loadConfig } from '../src/config.ts';
+import { scanBuffers } from '../src/dicom/scan.ts';
 import { dropKeptStackMemory, keepStackMemory, startStack } from '../src/level/stack.ts';
+import { generatePhantomStudy } from '../src/phantom/index.ts';
+import { analyzeHeaders } from '../src/pipeline/index.ts';
 
 const geometry = { rows: 64, columns: 64, rowCosine: [1, 0, 0], columnCosine: [0, 1, 0], normal: [0, 0, 1], plane: 'axial', pixelSpacingMm: [4, 4], sliceSpacingMm: 5, sliceThicknessMm: 5, gantryTiltDeg: 0 } as VolumeGeometry;
 const slices = (n: number) => Array.from({ length: n }, (_, k) => ({ zMm: 5 * k }));
@@ -32,5 +36,29 @@ describe('working stack memory kept for the next series', () => {
     keepStackMemory(big);
     keepStackMemory(small);
     assert.equal(startStack(geometry, slices(8)).finish().hu.buffer, big.hu.buffer);
+  });
+});
+
+describe('analyses in a row with keepStackMemory', function () {
+  this.timeout(120_000);
+  beforeEach(dropKeptStackMemory);
+
+  it('each study gives what it gives alone (the second one\'s stack in the first one\'s memory)', async () => {
+    const config = loadConfig({ env: {} });
+    const headersOf = async (seed: number, sliceThicknessMm: number) => {
+      const study = await generatePhantomStudy({ rows: 256, columns: 256, fromLevel: 'L2', toLevel: 'T11', sliceThicknessMm, arms: true, seed });
+      return scanBuffers(study.files.map((f) => ({ bytes: f.bytes, label: f.fileName }))).headers;
+    };
+    // The larger series first, so the second fits in its memory.
+    const [first, second] = [await headersOf(21, 2), await headersOf(22, 3)];
+    const alone = [(await analyzeHeaders(first, { config }))[0], (await analyzeHeaders(second, { config }))[0]];
+    dropKeptStackMemory();
+    const together = await analyzeHeaders([...first, ...second], { config, keepStackMemory: true });
+    assert.equal(together.length, 2);
+    for (const [i, result] of together.entries()) {
+      assert.equal(result.status, 'ok', result.message);
+      assert.deepEqual(result.level, alone[i].level);
+      assert.deepEqual(result.muscle, alone[i].muscle);
+    }
   });
 });

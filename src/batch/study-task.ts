@@ -114,6 +114,8 @@ export async function runStudyTask(task: StudyTask, config: Config, stages?: Sta
       outDir: task.dicom ? join(task.outDir, 'studies') : undefined,
       segmenter: task.segmenter,
       target: task.target,
+      // A batch thread analyses study after study; stages passed in (tests) might keep the stack.
+      keepStackMemory: stages === undefined,
     });
     const header = headers.find((h) => h.seriesInstanceUid === result.seriesInstanceUid && h.sopInstanceUid === result.level?.sopInstanceUid) ?? headers.find((h) => h.seriesInstanceUid === result.seriesInstanceUid);
     const row = rowOf(task, result, header);

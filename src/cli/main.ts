@@ -122,6 +122,8 @@ function addAnalyzeCommand(program: Command): void {
         sliceSopInstanceUid: options.slice,
         target: parseLevel(options.level),
         overlay: options.overlay ?? config.output.overlay,
+        // Several studies given: each one's stack memory goes to the next.
+        keepStackMemory: true,
       });
       for (const result of results) process.stdout.write(`${JSON.stringify(result)}\n`);
     });
