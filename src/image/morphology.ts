@@ -420,46 +420,17 @@ function labelByFlood(mask: Uint8Array, neighbours: (p: number, visit: (q: numbe
  * Connected components of the non-zero pixels (8-connected unless `four`), numbered in the order
  * of each one's first pixel (row-major), as a flood fill started at each unlabelled pixel in turn
  * numbers them. 8-connected (all the segmenter asks for: several 512² masks per slice) they are
- * found on runs (componentsOnRuns); 4-connected by the same flood fill as labelByFlood (same start
- * order, same stack order, so the same labels), with the neighbours written out.
+ * found on runs (componentsOnRuns); 4-connected (nothing in src asks for it now) by labelByFlood.
  */
 export function connectedComponents(mask: Uint8Array, rows: number, columns: number, four = false): Components {
   if (!four) return componentsOnRuns(mask, rows, columns);
-  const labels = new Int32Array(mask.length);
-  const stack = floodStack(mask.length);
-  const sizeList: number[] = [0];
-  let count = 0;
-  for (let start = 0; start < mask.length; start++) {
-    if (!mask[start] || labels[start]) continue;
-    count++;
-    let top = 0;
-    let size = 0;
-    stack[top++] = start;
-    labels[start] = count;
-    while (top > 0) {
-      const p = stack[--top];
-      size++;
-      const r = (p / columns) | 0;
-      const c = p - r * columns;
-      const rFrom = r > 0 ? -1 : 0;
-      const rTo = r < rows - 1 ? 1 : 0;
-      const cFrom = c > 0 ? -1 : 0;
-      const cTo = c < columns - 1 ? 1 : 0;
-      for (let dr = rFrom; dr <= rTo; dr++) {
-        const rowBase = p + dr * columns;
-        for (let dc = cFrom; dc <= cTo; dc++) {
-          if (dr === 0 ? dc === 0 : four && dc !== 0) continue;
-          const q = rowBase + dc;
-          if (mask[q] && !labels[q]) {
-            labels[q] = count;
-            stack[top++] = q;
-          }
-        }
-      }
-    }
-    sizeList.push(size);
-  }
-  return { labels, count, sizes: Int32Array.from(sizeList) };
+  return labelByFlood(mask, (p, visit) => {
+    const c = p % columns;
+    if (p >= columns) visit(p - columns);
+    if (c > 0) visit(p - 1);
+    if (c < columns - 1) visit(p + 1);
+    if (p < (rows - 1) * columns) visit(p + columns);
+  });
 }
 
 /**
