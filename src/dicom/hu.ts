@@ -1,4 +1,5 @@
 /** Stored values → Hounsfield units, one slice at a time, into an Int16 volume. */
+import { huFromStoredSimd } from '../image/simd.ts';
 
 /** Padding and out-of-reconstruction pixels become air: every stage treats them as outside the body. */
 export const PADDING_HU = -1024;
@@ -16,14 +17,21 @@ export interface RescaleParameters {
  *
  * This runs once per voxel of every series (≈ 80 million for 300 slices), so it is split into
  * loops with no per-voxel branches on the parameters: the common CT case (slope 1, whole-number
- * intercept) needs no multiply and no rounding, and gives the same integers as the general one.
+ * intercept) needs no multiply and no rounding, and gives the same integers as the general one;
+ * it runs on the SIMD kernel (padding included) where it can.
  */
 export function storedToHounsfield(stored: ArrayLike<number>, params: RescaleParameters, out: Int16Array, offset: number): void {
   const { slope, intercept, padding } = params;
   const target = offset === 0 && out.length === stored.length ? out : out.subarray(offset, offset + stored.length);
-  if (slope === 1 && Number.isInteger(intercept)) shiftIntoInt16(stored, intercept, target);
-  else rescaleIntoInt16(stored, slope, intercept, target);
-  if (padding) markPadding(stored, Math.min(padding.value, padding.rangeLimit ?? padding.value), Math.max(padding.value, padding.rangeLimit ?? padding.value), target);
+  const low = padding ? Math.min(padding.value, padding.rangeLimit ?? padding.value) : 1;
+  const high = padding ? Math.max(padding.value, padding.rangeLimit ?? padding.value) : 0;
+  if (slope === 1 && Number.isInteger(intercept)) {
+    if (stored instanceof Int32Array && huFromStoredSimd(stored, intercept, low, high, target)) return;
+    shiftIntoInt16(stored, intercept, target);
+  } else {
+    rescaleIntoInt16(stored, slope, intercept, target);
+  }
+  if (padding) markPadding(stored, low, high, target);
 }
 
 function shiftIntoInt16(stored: ArrayLike<number>, intercept: number, out: Int16Array): void {

@@ -281,7 +281,7 @@ export interface GridTarget {
 function sharedGrid(grid: BlockGrid): BlockGrid {
   const sourceIndex = new Int32Array(new SharedArrayBuffer(grid.sourceIndex.byteLength));
   sourceIndex.set(grid.sourceIndex);
-  return { width: grid.width, height: grid.height, factor: grid.factor, sourceColumns: grid.sourceColumns, sourceIndex };
+  return { width: grid.width, height: grid.height, factor: grid.factor, sourceColumns: grid.sourceColumns, sourceIndex, key: grid.key };
 }
 
 /** Where a typed array lies in shared memory; undefined for one that is not there. */

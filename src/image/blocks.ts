@@ -7,8 +7,10 @@
  *
  * This runs for every slice of every series, so the usual block sizes (1: thick-pixel or 256²
  * images; 2: 512² at 0.6–0.9 mm) have loops of their own with the block unrolled; the general
- * loop gives the same values for them (the tests compare all three).
+ * loop gives the same values for them (the tests compare all three). Block size 2 runs on the
+ * SIMD kernel where it can (`halveSimd`: the whole slice halved, then looked up per grid pixel).
  */
+import { gridOfHalvedSimd } from './simd.ts';
 
 export interface BlockGrid {
   width: number;
@@ -18,12 +20,20 @@ export interface BlockGrid {
   /** Block size (source pixels per grid pixel along each axis). */
   factor: number;
   sourceColumns: number;
+  /**
+   * Names this grid's content (set once where a grid is made; copies keep it): a thread that
+   * receives the grid again with every slice tells it is the same grid without comparing the
+   * table. Absent: the table is compared.
+   */
+  key?: string;
 }
 
 /** The slice in `hu` from offset `base` on the grid, into `image` (width × height), which is returned. */
 export function averageOntoBlockGrid(hu: Int16Array, base: number, paddingHu: number, grid: BlockGrid, image: Int16Array): Int16Array {
   if (grid.factor === 1) copySlice(hu, base, paddingHu, grid.sourceIndex, image);
-  else if (grid.factor === 2) averageBlocksOfTwo(hu, base, paddingHu, grid, image);
+  else if (grid.factor === 2) {
+    if (!halvedOntoGrid(hu, base, paddingHu, grid, image)) averageBlocksOfTwo(hu, base, paddingHu, grid, image);
+  }
   else averageBlocks(hu, base, paddingHu, grid, image);
   return image;
 }
@@ -38,6 +48,60 @@ function copySlice(hu: Int16Array, base: number, padding: number, sourceIndex: I
     const v = hu[base + s];
     image[p] = v === padding ? -1000 : v;
   }
+}
+
+/**
+ * Where each grid pixel's block lies in the halved slice (−1 outside the image), and how many
+ * source rows the blocks reach. Kept for the last grid seen on this thread: a series sends the
+ * same grid with every slice (to a worker as a fresh copy each time: told apart by `key`, else by
+ * content).
+ */
+interface HalvedLookup {
+  key: string | undefined;
+  sourceIndex: Int32Array;
+  columns: number;
+  /** Null: some block does not start on an even row and column. */
+  halvedIndex: Int32Array | null;
+  rows: number;
+}
+let lastLookup: HalvedLookup | null = null;
+
+function halvedLookup(grid: BlockGrid): HalvedLookup {
+  const { sourceIndex, sourceColumns: columns } = grid;
+  const last = lastLookup;
+  if (last && last.columns === columns && (grid.key !== undefined ? last.key === grid.key : sameValues(last.sourceIndex, sourceIndex))) return last;
+  lastLookup = { key: grid.key, sourceIndex: sourceIndex.slice(), columns, halvedIndex: halvedIndexOf(sourceIndex, columns), rows: 0 };
+  if (lastLookup.halvedIndex) for (const s of sourceIndex) lastLookup.rows = Math.max(lastLookup.rows, Math.floor(s / columns) + 2);
+  return lastLookup;
+}
+
+function halvedIndexOf(sourceIndex: Int32Array, columns: number): Int32Array | null {
+  const halvedIndex = new Int32Array(sourceIndex.length);
+  const halvedColumns = columns >> 1;
+  for (let p = 0; p < sourceIndex.length; p++) {
+    const s = sourceIndex[p];
+    if (s < 0) {
+      halvedIndex[p] = -1;
+      continue;
+    }
+    const row = Math.floor(s / columns);
+    const column = s - row * columns;
+    if (row % 2 !== 0 || column % 2 !== 0 || column + 1 >= columns) return null;
+    halvedIndex[p] = (row >> 1) * halvedColumns + (column >> 1);
+  }
+  return halvedIndex;
+}
+
+function sameValues(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Block size 2 on the SIMD kernel; false (nothing written) where it cannot run. */
+function halvedOntoGrid(hu: Int16Array, base: number, padding: number, grid: BlockGrid, image: Int16Array): boolean {
+  const { halvedIndex, rows } = halvedLookup(grid);
+  return halvedIndex !== null && gridOfHalvedSimd(hu, base, rows, grid.sourceColumns, padding, halvedIndex, image);
 }
 
 /** 2 × 2 blocks: Math.round(sum / 4) of an integer sum is floor((sum + 2) / 4), i.e. (sum + 2) >> 2. */

@@ -4,6 +4,7 @@
  * without caring whether the patient lay prone, entered feet first or the image was stored
  * flipped, and thin 512² images cost no more than 256² ones.
  */
+import { randomUUID } from 'node:crypto';
 import { CtMuscleError } from '../errors.ts';
 import type { VolumeGeometry } from '../dicom/types.ts';
 import { averageOntoBlockGrid, type BlockGrid } from '../image/blocks.ts';
@@ -60,7 +61,7 @@ export function canonicalGrid(geometry: VolumeGeometry): CanonicalGrid {
       sourceIndex[j * width + i] = r * factor * columns + c * factor;
     }
   }
-  return { width, height, mm, sourceIndex, factor, sourceColumns: columns };
+  return { width, height, mm, sourceIndex, factor, sourceColumns: columns, key: randomUUID() };
 }
 
 /**
