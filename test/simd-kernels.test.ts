@@ -2,7 +2,8 @@
  * Issue #16: the WebAssembly SIMD kernels (src/image/simd.wat) give exactly what the JavaScript
  * loops give, on random values over every edge they have: lengths that are not a multiple of 8
  * (the scalar tail), stored values and intercepts that clamp, Int32 extremes, padding bounds that
- * are fractional, reversed or beyond Int32, odd image sizes, grids that change from call to call.
+ * are fractional, reversed or beyond Int32, odd image sizes, grids that change from call to call,
+ * and the working grid's halved-slice table against its source table in every orientation.
  * The committed module must be the compilation of the committed text.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { averageBlocks, averageOntoBlockGrid, type BlockGrid } from '../src/imag
 import { halveSimd, huFromStoredSimd, useSimdKernels } from '../src/image/simd.ts';
 import { SIMD_MODULE_BASE64 } from '../src/image/simd-module.ts';
 import { createRng } from '../src/phantom/random.ts';
+import { canonicalGrid } from '../src/level/canonical.ts';
 // @ts-expect-error: a plain JavaScript build script without type declarations
 import { compileWat, moduleSource } from '../scripts/build-wasm.mjs';
 
@@ -108,16 +110,56 @@ describe('SIMD kernels (issue #16)', () => {
     assert.equal(halveSimd(new Int16Array(4), 0, 2, 2, 40000), null, 'a padding outside Int16 is left to the scalar loop');
   });
 
+  /** The halved-slice table of a grid, derived here from its source table (null: a block off the even rows or columns). */
+  function halvedOf(grid: BlockGrid): BlockGrid['halved'] | null {
+    const index = new Int32Array(grid.sourceIndex.length).fill(-1);
+    let rows = 0;
+    for (let p = 0; p < index.length; p++) {
+      const s = grid.sourceIndex[p];
+      if (s < 0) continue;
+      const row = Math.floor(s / grid.sourceColumns);
+      const column = s % grid.sourceColumns;
+      if (row % 2 || column % 2) return null;
+      index[p] = (row / 2) * Math.floor(grid.sourceColumns / 2) + column / 2;
+      rows = Math.max(rows, row + 2);
+    }
+    return { index, rows };
+  }
+
+  it('the working grid carries the halved-slice table its source table implies (every orientation)', () => {
+    const orientations: Array<[[number, number, number], [number, number, number]]> = [
+      [[1, 0, 0], [0, 1, 0]],
+      [[-1, 0, 0], [0, -1, 0]],
+      [[0, 1, 0], [1, 0, 0]],
+      [[Math.cos(0.5), Math.sin(0.5), 0], [-Math.sin(0.5), Math.cos(0.5), 0]],
+    ];
+    for (const [rowCosine, columnCosine] of orientations) {
+      for (const [rows, columns, spacing] of [[512, 512, 0.75], [91, 77, 0.7], [64, 64, 1.6]]) {
+        const normal: [number, number, number] = [0, 0, rowCosine[0] * columnCosine[1] - rowCosine[1] * columnCosine[0]];
+        const grid = canonicalGrid({ rows, columns, rowCosine, columnCosine, normal, plane: 'axial', pixelSpacingMm: [spacing, spacing], sliceSpacingMm: 1, sliceThicknessMm: 1, gantryTiltDeg: 0 });
+        if (grid.factor !== 2) {
+          assert.equal(grid.halved, undefined);
+          continue;
+        }
+        assert.deepEqual(grid.halved, halvedOf(grid), `${rows}×${columns} ${rowCosine.join(',')}`);
+      }
+    }
+  });
+
   it('HU and the working grid give the same with the kernels on and off, grids alternating', () => {
     const rng = createRng(7);
     const rows = 64;
     const columns = 58;
     const hu = randomHu(rng, rows * columns * 2, PADDING_HU);
-    const identity: BlockGrid = { width: 29, height: 32, factor: 2, sourceColumns: columns, sourceIndex: Int32Array.from({ length: 29 * 32 }, (_, p) => 2 * Math.floor(p / 29) * columns + 2 * (p % 29)) };
-    // Mirrored and cut (−1 outside), and one whose blocks start on odd columns (no halved slice has them).
-    const mirrored: BlockGrid = { ...identity, sourceIndex: identity.sourceIndex.map((s, p) => (p % 29 === 0 ? -1 : 2 * Math.floor(p / 29) * columns + 2 * (28 - (p % 29)))) };
-    const odd: BlockGrid = { ...identity, width: 28, sourceIndex: Int32Array.from({ length: 28 * 32 }, (_, p) => 2 * Math.floor(p / 28) * columns + 2 * (p % 28) + 1) };
-    for (const grid of [identity, mirrored, odd, identity, { ...mirrored, sourceIndex: mirrored.sourceIndex.slice() }, odd]) {
+    const plain: BlockGrid = { width: 29, height: 32, factor: 2, sourceColumns: columns, sourceIndex: Int32Array.from({ length: 29 * 32 }, (_, p) => 2 * Math.floor(p / 29) * columns + 2 * (p % 29)) };
+    const identity = { ...plain, halved: halvedOf(plain)! };
+    // Mirrored and cut (−1 outside); and blocks on odd columns, which the halved slice has not (no table: the scalar loop).
+    const mirroredIndex = plain.sourceIndex.map((_, p) => (p % 29 === 0 ? -1 : 2 * Math.floor(p / 29) * columns + 2 * (28 - (p % 29))));
+    const mirrored = { ...plain, sourceIndex: mirroredIndex, halved: halvedOf({ ...plain, sourceIndex: mirroredIndex })! };
+    const oddIndex = Int32Array.from({ length: 28 * 32 }, (_, p) => 2 * Math.floor(p / 28) * columns + 2 * (p % 28) + 1);
+    assert.equal(halvedOf({ ...plain, width: 28, sourceIndex: oddIndex }), null);
+    const odd: BlockGrid = { ...plain, width: 28, sourceIndex: oddIndex };
+    for (const grid of [identity, mirrored, odd, identity, plain, mirrored]) {
       for (const base of [0, rows * columns]) {
         const expected = new Int16Array(grid.width * grid.height);
         averageBlocks(hu, base, PADDING_HU, grid, expected);

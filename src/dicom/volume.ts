@@ -277,11 +277,15 @@ export interface GridTarget {
   body?: { thresholdHu: number; bits(k: number): Uint8Array };
 }
 
-/** The grid with its lookup table in shared memory: sent to worker threads with every job, never copied. */
+/** The grid with its lookup tables in shared memory: sent to worker threads with every job, never copied. */
 function sharedGrid(grid: BlockGrid): BlockGrid {
-  const sourceIndex = new Int32Array(new SharedArrayBuffer(grid.sourceIndex.byteLength));
-  sourceIndex.set(grid.sourceIndex);
-  return { width: grid.width, height: grid.height, factor: grid.factor, sourceColumns: grid.sourceColumns, sourceIndex, key: grid.key };
+  const shared = (table: Int32Array) => {
+    const copy = new Int32Array(new SharedArrayBuffer(table.byteLength));
+    copy.set(table);
+    return copy;
+  };
+  const halved = grid.halved && { index: shared(grid.halved.index), rows: grid.halved.rows };
+  return { width: grid.width, height: grid.height, factor: grid.factor, sourceColumns: grid.sourceColumns, sourceIndex: shared(grid.sourceIndex), ...(halved && { halved }) };
 }
 
 /** Where a typed array lies in shared memory; undefined for one that is not there. */

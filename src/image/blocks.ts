@@ -21,11 +21,13 @@ export interface BlockGrid {
   factor: number;
   sourceColumns: number;
   /**
-   * Names this grid's content (set once where a grid is made; copies keep it): a thread that
-   * receives the grid again with every slice tells it is the same grid without comparing the
-   * table. Absent: the table is compared.
+   * Block size 2 only, where every block starts on an even row and column: the grid pixel's block
+   * in the slice halved by 2 × 2 block means (`index`, −1 outside the image; the halved slice is
+   * ⌊columns/2⌋ wide) and how many source rows the blocks reach (`rows`, even). With it, the SIMD
+   * kernel halves the whole slice and looks the grid up in it. Derived from `sourceIndex` where
+   * the grid is made (canonicalGrid): a copy with another `sourceIndex` must not carry it.
    */
-  key?: string;
+  halved?: { index: Int32Array; rows: number };
 }
 
 /** The slice in `hu` from offset `base` on the grid, into `image` (width × height), which is returned. */
@@ -50,58 +52,9 @@ function copySlice(hu: Int16Array, base: number, padding: number, sourceIndex: I
   }
 }
 
-/**
- * Where each grid pixel's block lies in the halved slice (−1 outside the image), and how many
- * source rows the blocks reach. Kept for the last grid seen on this thread: a series sends the
- * same grid with every slice (to a worker as a fresh copy each time: told apart by `key`, else by
- * content).
- */
-interface HalvedLookup {
-  key: string | undefined;
-  sourceIndex: Int32Array;
-  columns: number;
-  /** Null: some block does not start on an even row and column. */
-  halvedIndex: Int32Array | null;
-  rows: number;
-}
-let lastLookup: HalvedLookup | null = null;
-
-function halvedLookup(grid: BlockGrid): HalvedLookup {
-  const { sourceIndex, sourceColumns: columns } = grid;
-  const last = lastLookup;
-  if (last && last.columns === columns && (grid.key !== undefined ? last.key === grid.key : sameValues(last.sourceIndex, sourceIndex))) return last;
-  lastLookup = { key: grid.key, sourceIndex: sourceIndex.slice(), columns, halvedIndex: halvedIndexOf(sourceIndex, columns), rows: 0 };
-  if (lastLookup.halvedIndex) for (const s of sourceIndex) lastLookup.rows = Math.max(lastLookup.rows, Math.floor(s / columns) + 2);
-  return lastLookup;
-}
-
-function halvedIndexOf(sourceIndex: Int32Array, columns: number): Int32Array | null {
-  const halvedIndex = new Int32Array(sourceIndex.length);
-  const halvedColumns = columns >> 1;
-  for (let p = 0; p < sourceIndex.length; p++) {
-    const s = sourceIndex[p];
-    if (s < 0) {
-      halvedIndex[p] = -1;
-      continue;
-    }
-    const row = Math.floor(s / columns);
-    const column = s - row * columns;
-    if (row % 2 !== 0 || column % 2 !== 0 || column + 1 >= columns) return null;
-    halvedIndex[p] = (row >> 1) * halvedColumns + (column >> 1);
-  }
-  return halvedIndex;
-}
-
-function sameValues(a: Int32Array, b: Int32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Block size 2 on the SIMD kernel; false (nothing written) where it cannot run. */
+/** Block size 2 on the SIMD kernel, for a grid that says where its blocks lie in the halved slice; false (nothing written) otherwise. */
 function halvedOntoGrid(hu: Int16Array, base: number, padding: number, grid: BlockGrid, image: Int16Array): boolean {
-  const { halvedIndex, rows } = halvedLookup(grid);
-  return halvedIndex !== null && gridOfHalvedSimd(hu, base, rows, grid.sourceColumns, padding, halvedIndex, image);
+  return grid.halved !== undefined && gridOfHalvedSimd(hu, base, grid.halved.rows, grid.sourceColumns, padding, grid.halved.index, image);
 }
 
 /** 2 × 2 blocks: Math.round(sum / 4) of an integer sum is floor((sum + 2) / 4), i.e. (sum + 2) >> 2. */

@@ -4,7 +4,6 @@
  * without caring whether the patient lay prone, entered feet first or the image was stored
  * flipped, and thin 512² images cost no more than 256² ones.
  */
-import { randomUUID } from 'node:crypto';
 import { CtMuscleError } from '../errors.ts';
 import type { VolumeGeometry } from '../dicom/types.ts';
 import { averageOntoBlockGrid, type BlockGrid } from '../image/blocks.ts';
@@ -50,6 +49,8 @@ export function canonicalGrid(geometry: VolumeGeometry): CanonicalGrid {
   const width = Math.floor((maxX - minX) / mm) + 1;
   const height = Math.floor((maxY - minY) / mm) + 1;
   const sourceIndex = new Int32Array(width * height).fill(-1);
+  const halvedIndex = factor === 2 ? new Int32Array(width * height).fill(-1) : null;
+  let lastRow = -1;
   for (let j = 0; j < height; j++) {
     const y = minY + j * mm;
     for (let i = 0; i < width; i++) {
@@ -59,9 +60,12 @@ export function canonicalGrid(geometry: VolumeGeometry): CanonicalGrid {
       const r = Math.round((ax * y - ay * x) / det);
       if (c < 0 || r < 0 || c >= reducedColumns || r >= reducedRows) continue;
       sourceIndex[j * width + i] = r * factor * columns + c * factor;
+      if (halvedIndex) halvedIndex[j * width + i] = r * (columns >> 1) + c;
+      lastRow = Math.max(lastRow, r);
     }
   }
-  return { width, height, mm, sourceIndex, factor, sourceColumns: columns, key: randomUUID() };
+  const halved = halvedIndex ? { index: halvedIndex, rows: 2 * (lastRow + 1) } : undefined;
+  return { width, height, mm, sourceIndex, factor, sourceColumns: columns, ...(halved && { halved }) };
 }
 
 /**
