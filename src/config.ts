@@ -148,6 +148,11 @@ const configSchema = z
       .strict()
       .refine((l) => l.headerAllowanceMb <= l.maxInflatedMb, { message: 'headerAllowanceMb must not exceed maxInflatedMb', path: ['headerAllowanceMb'] }),
     spoolDir: z.string().min(1),
+    /**
+     * Node roles all and worker: at start, run the pipeline once on a generated phantom in the
+     * background (src/node/warm-up.ts), so that the first study meets compiled code.
+     */
+    warmUp: z.boolean(),
     queue: z
       .object({
         /** sqlite: the embedded file (one process); postgres: a shared database (several processes). */

@@ -45,6 +45,8 @@ export async function runDemo({ outDir, config, once = false }: DemoOptions): Pr
     queue: { ...config.queue, path: join(workDir, 'jobs.sqlite'), maxAttempts: 1 },
     server: { ...config.server, host: '127.0.0.1', port: once ? 0 : config.server.port },
     assembly: { quietPeriodSeconds: 1 },
+    // The demo's study arrives at once: it would share the core with a warm-up that gains it nothing.
+    warmUp: false,
     writeBack: { ...config.writeBack, destination: null },
   };
   const node = await startDemoNode(demoConfig, once);

@@ -28,6 +28,7 @@ import { startParts, stopParts, type NodePart } from './node/part.ts';
 import { createPoller, type PollReport } from './node/poller.ts';
 import { createRetention, type RetentionReport } from './node/retention.ts';
 import { createWorkerPool, type WorkerPool } from './node/workers.ts';
+import { createWarmUp, type WarmUp, type WarmUpOutcome } from './node/warm-up.ts';
 import { checkQueueForRole, checkSharedSpool, type NodeRole } from './node/roles.ts';
 import { createWriteBack, describeTarget, writeBackDestination } from './node/write-back.ts';
 import type { PipelineObserver, Stages } from './pipeline/index.ts';
@@ -48,6 +49,8 @@ export interface RunningNode {
   pollNow(): Promise<PollReport | null>;
   /** Resolves when no job is running or due. */
   idle(): Promise<void>;
+  /** Resolves when the start-up warm-up (`warmUp`) has run, with what it gave; null at once where it is off or there is no working side. */
+  warmedUp(): Promise<WarmUpOutcome>;
   /** One retention pass now (also what its timer runs). */
   applyRetention(): Promise<RetentionReport | null>;
   stop(): Promise<void>;
@@ -179,12 +182,14 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   const shared: Shared = { config, queue, metrics, assembly, http };
   const intake = role === 'worker' ? undefined : createIntakeSide(shared);
   const workers = role === 'intake' ? undefined : createWorkingSide(shared, role, options, intake);
+  // Stages other than the pipeline's own (tests' stand-ins) would not be the code warmed up.
+  const warmUp = workers ? createWarmUp({ ...config, warmUp: config.warmUp && !options.stages }) : undefined;
   wake.workers = workers;
   const health = createHealth({ app: http.app, queue, config, metrics, pollStatus: intake ? () => intake.poller.status() : undefined, dimse: intake?.dimse });
   // Started in this order, stopped in reverse: no request or poll arrives once the workers stop.
   const parts: NodePart[] = [
     ...(intake ? [assembly] : []),
-    ...(workers ? [workers] : []),
+    ...(warmUp && workers ? [warmUp, workers] : []),
     ...(intake ? [intake.retention, intake.arrivalGrid, intake.stow] : []),
     health,
     ...(intake ? [intake.page] : []),
@@ -199,7 +204,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     throw error;
   }
   logStarted(config, role, http, intake?.dimse);
-  return running({ config, queue, http, parts, workers, intake });
+  return running({ config, queue, http, parts, workers, warmUp, intake });
 }
 
 function logStarted(config: Config, role: NodeRole, http: HttpPart, dimse: StorageScp | undefined): void {
@@ -214,8 +219,8 @@ function logStarted(config: Config, role: NodeRole, http: HttpPart, dimse: Stora
   });
 }
 
-function running(node: { config: Config; queue: JobQueue; http: HttpPart; parts: NodePart[]; workers?: WorkerPool; intake?: ReturnType<typeof createIntakeSide> }): RunningNode {
-  const { config, queue, http, parts, workers, intake } = node;
+function running(node: { config: Config; queue: JobQueue; http: HttpPart; parts: NodePart[]; workers?: WorkerPool; warmUp?: WarmUp; intake?: ReturnType<typeof createIntakeSide> }): RunningNode {
+  const { config, queue, http, parts, workers, warmUp, intake } = node;
   const dimseAddress = intake?.dimse?.address();
   let stopping: Promise<void> | undefined;
   return {
@@ -224,6 +229,7 @@ function running(node: { config: Config; queue: JobQueue; http: HttpPart; parts:
     queue,
     pollNow: async () => (intake ? intake.poller.pollNow() : null),
     idle: () => workers?.idle() ?? Promise.resolve(),
+    warmedUp: () => warmUp?.done() ?? Promise.resolve(null),
     applyRetention: async () => (intake ? intake.retention.runNow() : null),
     stop() {
       stopping ??= (async () => {
