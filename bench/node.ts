@@ -12,7 +12,9 @@
  *   instance's arrival + assembly.quietPeriodSeconds) to the end of the pipeline's outputs stage
  *   (SEG, SR and result.json written on the node), with the node's per-stage times of that run.
  *   With it, how many slices the analysis filed from the working grid made while the study
- *   arrived (decode.whileArriving) instead of decoding them.
+ *   arrived (decode.whileArriving) instead of decoding them. The phantom runs twice: first on a
+ *   node without the start-up warm-up (`warmUp` false: the process's first study, its code cold),
+ *   then as deployed (the node warms up at start; the study is sent once it has).
  * - Intake throughput of the node's STOW endpoint beside Orthanc's STOW of the same files (the
  *   node puts instances on the working grid in the background meanwhile, as it does in service).
  * - Peak RSS of this process (generator, node and clients in one process).
@@ -112,9 +114,9 @@ function curlFloorMs(orthanc: OrthancHandle, series: SeriesInMemory, outputs: Bu
 async function nodeStow(label: string, series: SeriesInMemory, lanes: number, destination: string): Promise<{ ms: number; made: Record<string, number> }> {
   // A quiet period longer than the run keeps the workers out of the measurement.
   const defaults = nodeConfig(`intake-${label}-${lanes}`, 0, destination);
-  const node = await startNode({ ...defaults, assembly: { quietPeriodSeconds: 3600 }, decode: { ...defaults.decode, whileArriving: lanes } });
+  // No warm-up either: it would compile the pipeline in this process before the cold measurement below.
+  const node = await startNode({ ...defaults, warmUp: false, assembly: { quietPeriodSeconds: 3600 }, decode: { ...defaults.decode, whileArriving: lanes } });
   try {
-    await node.warmedUp();
     const t = Date.now();
     await stowInstances({ url: `${node.url}/dicomweb` }, series.instances);
     // The working-grid slices are made in the background; they are not part of the acknowledgement.
@@ -224,9 +226,11 @@ try {
   const sliceCount = Number(process.env.BENCH_SLICES ?? 300);
   const phantom = await phantomSeries(sliceCount);
   await intake('phantom 512²', phantom);
+  // First on a node started without the warm-up: the first study of this process runs the
+  // pipeline's code cold. Then as deployed (warmUp on by default); V8's compiled code is per
+  // process, so this one is warm from the run before as much as from its own warm-up.
+  await endToEnd(`phantom ${sliceCount} slices 512², warmUp off (first study of a process)`, phantom, true, false);
   await endToEnd(`phantom ${sliceCount} slices 512²`, phantom, true);
-  // The same on a node started without the warm-up: its first study runs the pipeline's code cold.
-  await endToEnd(`phantom ${sliceCount} slices 512², warmUp off`, phantom, true, false);
 
   const niftiPath = join(data, 'totalsegmentator_example_ct_full', 'example_ct.nii.gz');
   const dicomFolder = join(data, 'totalsegmentator_example_ct_dicom_T11-T12', 'uid_repaired_uncompressed');
