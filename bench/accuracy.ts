@@ -20,7 +20,7 @@ import { groupIntoSeries } from '../src/dicom/series.ts';
 import type { CtVolume } from '../src/dicom/types.ts';
 import { buildVolume } from '../src/dicom/volume.ts';
 import { planPhantom, renderPhantomSlice, TISSUE } from '../src/phantom/index.ts';
-import { segmentAnatomic } from '../src/segment/anatomic.ts';
+import { ANATOMIC_SEGMENTER_VERSION, segmentAnatomic } from '../src/segment/anatomic.ts';
 import { DEFAULT_WALL_RAY_OPTIONS } from '../src/segment/wall-rays.ts';
 import { MUSCLE_HU } from '../src/model/index.ts';
 import type { Vec3 } from '../src/segment/types.ts';
@@ -180,15 +180,19 @@ function levelOf(seg: CtVolume, k: number): string {
   return best ? names[Number(best[0])] : '?';
 }
 
+/** The release the per-slice table compares the default with, and what changed since (bench output). */
+const PREVIOUS = { version: '1.4.0', options: { wallRays: { ...DEFAULT_WALL_RAY_OPTIONS, maxBridgeStepMm: Infinity } } };
+const CHANGE = 'no bridging between a rib and a transverse process more than 60 mm deeper';
+
 /**
- * Every example_ct_sm slice by level: 1.3.0 (the linea alba rule off, inner-limit median ±10°, a pad read as fat) →
- * 1.4.0 (the default): Dice and area difference against the whole reference mask and against its
- * −29..150 HU pixels; how many slices moved which way, and the worst.
+ * Every example_ct_sm slice by level: the previous release (PREVIOUS) → the default: Dice and area
+ * difference against the whole reference mask and against its −29..150 HU pixels; how many slices
+ * moved which way, and the worst.
  */
 async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<void> {
   type Row = { level: string; k: number; runs: number[][] };
   const rows: Row[] = [];
-  const variants = [{ lineaAlba: false, wallRays: { ...DEFAULT_WALL_RAY_OPTIONS, innerMedianDeg: 10, padOutsideSkin: false } }, {}];
+  const variants = [PREVIOUS.options, {}];
   for (let k = 0; k < sm.slices.length; k++) {
     const input = { ...sliceOf(sm, k), level: levelOf(seg, k) };
     const { all, inRange } = referenceMasks(ref, k, input.hu);
@@ -197,23 +201,23 @@ async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<voi
   }
   const pct = (v: number) => `${v >= 0 ? '+' : ''}${f1(100 * v)}%`;
   const cell = (v: number[]) => `${f3(v[0])} ${pct(v[1])} | ${f3(v[2])} ${pct(v[3])}`;
-  console.log('example_ct_sm per slice (level from the vertebra labels): Dice / area diff, whole ref | −29..150 HU ref; 1.3.0 → 1.4.0 (linea alba, inner-limit median ±20°, pad outside the skin)');
+  console.log(`example_ct_sm per slice (level from the vertebra labels): Dice / area diff, whole ref | −29..150 HU ref; ${PREVIOUS.version} → ${ANATOMIC_SEGMENTER_VERSION} (${CHANGE})`);
   for (const row of rows) {
     const [b, a] = row.runs;
-    const worse = a[0] < b[0] - 0.01 ? '  (worse than 1.3.0 by > 0.01)' : '';
+    const worse = a[0] < b[0] - 0.01 ? `  (worse than ${PREVIOUS.version} by > 0.01)` : '';
     console.log(`  ${String(row.k).padStart(2)} ${row.level.padEnd(3)} ${cell(b)}  →  ${cell(a)}${worse}`);
   }
   const deltas = rows.map((r) => r.runs[1][0] - r.runs[0][0]);
   const worst = Math.min(...deltas);
   console.log(
-    `  1.3.0 → 1.4.0, whole-ref Dice: ${deltas.filter((d) => d > 0.001).length} slices better, ${deltas.filter((d) => d < -0.001).length} worse (by > 0.001); worst slice ${rows[deltas.indexOf(worst)].k}: ${worst >= 0 ? '+' : ''}${worst.toFixed(4)}`,
+    `  ${PREVIOUS.version} → ${ANATOMIC_SEGMENTER_VERSION}, whole-ref Dice: ${deltas.filter((d) => d > 0.001).length} slices better, ${deltas.filter((d) => d < -0.001).length} worse (by > 0.001); worst slice ${rows[deltas.indexOf(worst)].k}: ${worst >= 0 ? '+' : ''}${worst.toFixed(4)}`,
   );
   const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
   for (const level of ['T12', 'L1', 'L2']) {
     const sel = rows.filter((r) => r.level === level);
     const col = (run: number) => sel[0].runs[run].map((_, j) => mean(sel.map((r) => r.runs[run][j])));
     const line = (v: number[]) => `Dice ${f3(v[0])}, area ${pct(v[1])} | in-range Dice ${f3(v[2])}, area ${pct(v[3])}`;
-    console.log(`  ${level} (${sel.length} slices) mean: 1.3.0 ${line(col(0))}  →  1.4.0 ${line(col(1))}`);
+    console.log(`  ${level} (${sel.length} slices) mean: ${PREVIOUS.version} ${line(col(0))}  →  ${ANATOMIC_SEGMENTER_VERSION} ${line(col(1))}`);
   }
 }
 

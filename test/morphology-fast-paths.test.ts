@@ -1,7 +1,7 @@
 /**
  * Issue #16 (segment-measure time): the morphology behind the default segmenter has tight loops
  * that must give, to the bit, what the straightforward code they replaced gave (the segmenter's
- * masks, and so its version 1.4.0, depend on it). The replaced code is kept here as the reference:
+ * masks, and so its version, depend on it). The replaced code is kept here as the reference:
  * the Felzenszwalb–Huttenlocher transform run on both axes, and a flood fill that visits
  * neighbours through a callback.
  */

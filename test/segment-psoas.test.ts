@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { planPhantom, renderPhantomSlice, TISSUE, type VertebraName } from '../src/phantom/index.ts';
 import { segmentAnatomic, type AnatomicOptions } from '../src/segment/anatomic.ts';
 import { anatomicReviewFlags } from '../src/segment/scope.ts';
+import { DEFAULT_WALL_RAY_OPTIONS } from '../src/segment/wall-rays.ts';
 import type { SegmentInput } from '../src/segment/types.ts';
 
 const plans = new Map<string, ReturnType<typeof planPhantom>>();
@@ -67,6 +68,16 @@ describe('anatomic segmenter: psoas and quadratus lumborum (phantom truth)', fun
     assert.ok(t.psoasFound / t.psoas >= 0.9, `psoas ${t.psoasFound}/${t.psoas}`);
     assert.equal(t.crus, 0);
   });
+
+  // At L1 the gap between the lowest rib (shallow) and the transverse process (deep) is not an
+  // intercostal space: bridged by interpolation (1.4.0) the wall ran through the kidney behind it.
+  for (const [orientation, seed] of [['HFS', 1], ['FFS', 2], ['HFP', 3], ['FFP', 1]] as const) {
+    it(`L1 ${orientation} seed ${seed}: no kidney pixel; bridging the rib–transverse-process gap (1.4.0) takes kidney in`, () => {
+      assert.equal(tally('L1', orientation, seed).kidney, 0, 'kidney pixels in the mask');
+      const bridged = tally('L1', orientation, seed, { wallRays: { ...DEFAULT_WALL_RAY_OPTIONS, maxBridgeStepMm: Infinity } });
+      assert.ok(bridged.kidney > 100, `with the gap bridged, ${bridged.kidney} kidney pixels`);
+    });
+  }
 
   it('T12: the crura beside the vertebral body stay out', () => {
     const t = tally('T12', 'HFS', 1);

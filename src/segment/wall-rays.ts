@@ -43,6 +43,15 @@ export interface WallRayOptions {
   barrierAirMm: number;
   /** Widest angular gap between bone-covered rays bridged by interpolation (intercostal spaces). */
   maxGapDeg: number;
+  /**
+   * Largest difference (mm) between the depths of the two bone-covered rays a gap is bridged
+   * between (1.5.0; Infinity reproduces 1.4.0). Neighbouring ribs lie at about the same depth below
+   * the fascia. A gap whose ends differ by more lies between the lowest rib (shallow) and a
+   * transverse process (deep): interpolating across it runs straight through the kidney, liver or
+   * spleen behind the ribs. The rays of such a gap are measured as rays without bone (fat, gas and
+   * dense barriers, and the caps).
+   */
+  maxBridgeStepMm: number;
   /** Median filter half-width over neighbouring rays. */
   smoothRays: number;
   /**
@@ -80,6 +89,7 @@ export const DEFAULT_WALL_RAY_OPTIONS: WallRayOptions = {
   barrierFatMm: 5,
   barrierAirMm: 2,
   maxGapDeg: 35,
+  maxBridgeStepMm: 60,
   smoothRays: 3,
   denseHu: 90,
   denseRunMm: 3,
@@ -153,6 +163,7 @@ function bridgeIntercostal(rays: RayProfiles, nr: number, options: WallRayOption
       if (a + b > maxGap) continue;
       const ta = thickness[(k - a + nr) % nr];
       const tb = thickness[(k + b) % nr];
+      if (Math.abs(ta - tb) > options.maxBridgeStepMm) continue;
       const interpolated = ta + ((tb - ta) * a) / (a + b);
       thickness[k] = Math.min(interpolated, airLimit[k]);
       bridged[k] = 1;
