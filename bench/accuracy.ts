@@ -182,7 +182,7 @@ function levelOf(seg: CtVolume, k: number): string {
 
 /** The release the per-slice table compares the default with, and what changed since (bench output). */
 const PREVIOUS = { version: '1.4.0', options: { wallRays: { ...DEFAULT_WALL_RAY_OPTIONS, maxBridgeStepMm: Infinity } } };
-const CHANGE = 'no bridging between a rib and a transverse process more than 60 mm deeper';
+const CHANGE = `no bridging between a rib and a transverse process more than ${DEFAULT_WALL_RAY_OPTIONS.maxBridgeStepMm} mm deeper`;
 
 /**
  * Every example_ct_sm slice by level: the previous release (PREVIOUS) → the default: Dice and area
