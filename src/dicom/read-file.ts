@@ -32,9 +32,10 @@ export class ReusableBuffer {
 export interface ReadFileOptions {
   /**
    * Read only the first `bytes` (a header) and ask `wantsAll` whether the rest is needed; the
-   * file is opened and checked once either way. Without it the whole file is read.
+   * file is opened and checked once either way. Without it the whole file is read. `into`: read
+   * the head into this buffer (valid until its next use; `wantsAll` must not keep it).
    */
-  head?: { bytes: number; wantsAll(head: Buffer): boolean };
+  head?: { bytes: number; wantsAll(head: Buffer): boolean; into?: ReusableBuffer };
   /** Read into this buffer: the bytes returned are then only valid until its next use. */
   into?: ReusableBuffer;
 }
@@ -68,7 +69,7 @@ export async function readRegularFile(path: string, maxBytes: number, options: R
     }
     const { head, into } = options;
     if (head && head.bytes < info.size) {
-      const first = Buffer.allocUnsafe(head.bytes);
+      const first = head.into ? head.into.take(head.bytes) : Buffer.allocUnsafe(head.bytes);
       await readFully(handle, first, 0, path);
       if (!head.wantsAll(first)) return first;
       const all = into ? into.take(info.size) : Buffer.allocUnsafe(info.size);

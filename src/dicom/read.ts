@@ -9,6 +9,7 @@ import { numberTuple, numberValue, stringValue, stringValues } from './dataset-v
 import { readRegularFile, type ReusableBuffer } from './read-file.ts';
 import { declaredImage, IMAGE_SIZE_TAGS } from './declared-size.ts';
 import { inflateDataset, inflateDatasetSync } from './inflate.ts';
+import { LIGHT_TAGS, lightDataset } from './light-header.ts';
 import { DEFAULT_DICOM_LIMITS, type DicomLimits } from './limits.ts';
 import { TS } from './transfer-syntax.ts';
 import { requireValidUid } from './uid.ts';
@@ -24,7 +25,13 @@ const PIXEL_DATA_TAG = '7FE00010';
 
 /** Top-level values kept raw by the structural walk: UIDs as stored (dcmjs strips characters) and the image size. */
 export const RAW_UID_TAGS = { sopClassUid: '00080016', sopInstanceUid: '00080018', studyInstanceUid: '0020000D', seriesInstanceUid: '0020000E' } as const;
-const KEPT_TAGS = [...Object.values(RAW_UID_TAGS), ...IMAGE_SIZE_TAGS];
+const KEPT_TAGS = [...new Set([...Object.values(RAW_UID_TAGS), ...IMAGE_SIZE_TAGS, ...LIGHT_TAGS])];
+
+/** The header attributes that describe the pixels (all before PixelData, so the header-only scan has them). */
+const PIXEL_ATTRIBUTES = [
+  'Rows', 'Columns', 'BitsAllocated', 'BitsStored', 'HighBit', 'PixelRepresentation', 'SamplesPerPixel',
+  'PhotometricInterpretation', 'PlanarConfiguration', 'NumberOfFrames', 'PixelPaddingValue', 'PixelPaddingRangeLimit',
+] as const;
 
 export interface ParsedDicom {
   transferSyntaxUid: string;
@@ -301,6 +308,8 @@ export function headerFromParsed(parsed: ParsedDicom, source: InstanceSource): I
   const iop = numberTuple(dataset, 'ImageOrientationPatient', 6);
   const spacing = numberTuple(dataset, 'PixelSpacing', 2);
   const { _hasPixelData, ...header } = dataset;
+  const pixelAttributes: NaturalDataset = {};
+  for (const name of PIXEL_ATTRIBUTES) if (dataset[name] !== undefined) pixelAttributes[name] = dataset[name];
   return {
     source,
     transferSyntaxUid: parsed.transferSyntaxUid,
@@ -326,6 +335,9 @@ export function headerFromParsed(parsed: ParsedDicom, source: InstanceSource): I
     sliceThickness: numberValue(dataset, 'SliceThickness'),
     gantryDetectorTilt: numberValue(dataset, 'GantryDetectorTilt'),
     numberOfFrames: numberValue(dataset, 'NumberOfFrames') ?? 1,
+    rescaleSlope: numberValue(dataset, 'RescaleSlope') ?? 1,
+    rescaleIntercept: numberValue(dataset, 'RescaleIntercept') ?? 0,
+    pixelAttributes,
     hasPixelData: _hasPixelData === true || dataset.PixelData !== undefined,
     dataset: header,
   };
@@ -381,16 +393,89 @@ export async function parseHeaderOnly(bytes: Uint8Array, limits: DicomLimits = D
   return parseDicomAsync(bytes, { headerOnly: true, limits });
 }
 
-async function readFileHeader(path: string, limits: DicomLimits): Promise<ParsedDicom> {
-  let fromHead: ParsedDicom | null = null;
-  const bytes = await readRegularFile(path, limits.maxInstanceBytes, {
-    head: { bytes: HEADER_READ_BYTES, wantsAll: (head) => (fromHead = parseHeaderOfHead(head, limits)) === null },
-  });
-  return fromHead ?? (await parseHeaderOnly(bytes, limits));
+/**
+ * The header of an instance from the walk alone (`light-header.ts`), its full dataset parsed by
+ * dcmjs only when first asked for; null where dcmjs must read it now: a Deflated or big-endian
+ * dataset, no PixelData reached, a value the light reader leaves to dcmjs, or any error (the
+ * full parse then meets the same error). `head`: the bytes may end inside the pixel data, so
+ * only native pixel data, where the walk stops at its tag, is accepted.
+ */
+function lightHeaderOf(bytes: Uint8Array, source: InstanceSource, limits: DicomLimits, head: boolean): InstanceHeader | null {
+  try {
+    const located = locateDataset(bytes, limits);
+    const order = byteOrderOf(located.transferSyntaxUid);
+    if (located.transferSyntaxUid === TS.deflatedExplicitVrLittleEndian || !order.littleEndian) return null;
+    const structure = walkLocated(located, located.datasetBytes, { headerOnly: true });
+    if (!structure.pixelData || (head && structure.pixelData.encapsulated)) return null;
+    const light = lightDataset(structure);
+    if (light === null) return null;
+    const header = headerFromParsed({ transferSyntaxUid: located.transferSyntaxUid, meta: {}, dataset: light, pixelDataTruncated: false, structure, littleEndian: true }, source);
+    // Everything before the PixelData value, copied (Buffer's own slice would be a view): the
+    // source (a head buffer the next file is read into, a whole file) is neither kept nor trusted.
+    const headerBytes = Uint8Array.prototype.slice.call(located.datasetBytes, 0, structure.pixelData.valueOffset);
+    return withLazyDataset(header, { transferSyntaxUid: located.transferSyntaxUid, metaBytes: null, datasetBytes: headerBytes });
+  } catch {
+    return null;
+  }
 }
 
-/** The header of an instance; a file is read only as far as its header goes where that can be told safely. */
-export async function readInstanceHeader(source: InstanceSource, limits: DicomLimits = DEFAULT_DICOM_LIMITS): Promise<InstanceHeader> {
-  if (source.kind === 'file') return headerFromParsed(await readFileHeader(source.path, limits), source);
+/**
+ * `header` with its `dataset` parsed from `located` (the dataset up to the PixelData value) by
+ * dcmjs on first access, as a header-only parse of the whole file would: dcmjs stops at that tag. A header
+ * dcmjs cannot read, or reads differently from the walk, throws E_NOT_DICOM naming the source.
+ */
+function withLazyDataset(header: InstanceHeader, located: LocatedDataset): InstanceHeader {
+  const parse = (): NaturalDataset => {
+    let parsed: ParsedDicom;
+    try {
+      // Walked again: the bytes end inside PixelData's element, so the walk stops where the first one did.
+      parsed = parseLocated(located, located.datasetBytes, { headerOnly: true, dcmjsUpToPixelData: true });
+    } catch (error) {
+      throw new CtMuscleError('E_NOT_DICOM', `${describeSource(header.source)}: ${(error as Error).message}`);
+    }
+    if (!parsed.stoppedAtPixelData) throw new CtMuscleError('E_NOT_DICOM', `${describeSource(header.source)}: dcmjs does not read the header as the structural walk does (it did not stop at PixelData).`);
+    const { _hasPixelData, ...dataset } = parsed.dataset;
+    return dataset;
+  };
+  let dataset: NaturalDataset | undefined;
+  return Object.defineProperty(header, 'dataset', {
+    enumerable: true,
+    configurable: true,
+    get: () => (dataset ??= parse()),
+    set: (value: NaturalDataset) => {
+      dataset = value;
+    },
+  });
+}
+
+async function readFileHeader(path: string, limits: DicomLimits, headBuffer?: ReusableBuffer): Promise<InstanceHeader> {
+  const source: InstanceSource = { kind: 'file', path };
+  let fromHead: InstanceHeader | null = null;
+  const bytes = await readRegularFile(path, limits.maxInstanceBytes, {
+    head: {
+      bytes: HEADER_READ_BYTES,
+      // Neither header keeps the head's bytes: the light one copies what it keeps, dcmjs copies its input.
+      into: headBuffer,
+      wantsAll: (head) => {
+        fromHead = lightHeaderOf(head, source, limits, true) ?? fromParsedHead(head, source, limits);
+        return fromHead === null;
+      },
+    },
+  });
+  return fromHead ?? lightHeaderOf(bytes, source, limits, false) ?? headerFromParsed(await parseHeaderOnly(bytes, limits), source);
+}
+
+/** `parseHeaderOfHead` made a header; null where the whole file must be read (its errors are those to report). */
+function fromParsedHead(head: Uint8Array, source: InstanceSource, limits: DicomLimits): InstanceHeader | null {
+  const parsed = parseHeaderOfHead(head, limits);
+  return parsed === null ? null : headerFromParsed(parsed, source);
+}
+
+/**
+ * The header of an instance; a file is read only as far as its header goes where that can be told
+ * safely, into `headBuffer` when given (a scan reads hundreds of heads of the same size).
+ */
+export async function readInstanceHeader(source: InstanceSource, limits: DicomLimits = DEFAULT_DICOM_LIMITS, headBuffer?: ReusableBuffer): Promise<InstanceHeader> {
+  if (source.kind === 'file') return readFileHeader(source.path, limits, headBuffer);
   return headerFromParsed(await parseDicomAsync(source.bytes, { headerOnly: true, limits }), source);
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describeError } from '../errors.ts';
 import { headerFromParsed, parseDicom, readInstanceHeader } from './read.ts';
 import { DEFAULT_DICOM_LIMITS, type DicomLimits } from './limits.ts';
+import { ReusableBuffer } from './read-file.ts';
 import type { InstanceHeader } from './types.ts';
 
 export interface ScanError {
@@ -89,11 +90,12 @@ export async function scanPaths(paths: string[], options: ScanOptions = {}): Pro
   const headers: Array<InstanceHeader | undefined> = new Array(files.length);
   let next = 0;
   async function worker(): Promise<void> {
+    const headBuffer = new ReusableBuffer();
     while (next < files.length) {
       const index = next++;
       const path = files[index];
       try {
-        const header = (await known?.(path)) ?? (await readInstanceHeader({ kind: 'file', path }, limits));
+        const header = (await known?.(path)) ?? (await readInstanceHeader({ kind: 'file', path }, limits, headBuffer));
         if (header.sopClassUid !== MEDIA_DIRECTORY_SOP_CLASS) headers[index] = header;
       } catch (error) {
         errors.push({ path, ...describeError(error) });

@@ -40,8 +40,17 @@ export interface InstanceHeader {
   sliceThickness?: number;
   gantryDetectorTilt?: number;
   numberOfFrames: number;
+  /** RescaleSlope and RescaleIntercept (1 and 0 when absent). */
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  /** Rows, Columns, BitsAllocated/Stored, HighBit, PixelRepresentation, … as the header gives them. */
+  pixelAttributes: NaturalDataset;
   hasPixelData: boolean;
-  /** The naturalized header without PixelData, for attributes not parsed above. */
+  /**
+   * The naturalized header without PixelData, for attributes not parsed above. Headers the scan
+   * read from files parse it on first use (`read.ts`, lazyDataset): only the measured slice's is
+   * ever needed. A header dcmjs cannot read then throws E_NOT_DICOM there.
+   */
   dataset: NaturalDataset;
 }
 

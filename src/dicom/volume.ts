@@ -15,7 +15,7 @@ import { ReusableBuffer } from './read-file.ts';
 import { NATIVE_SYNTAXES } from './transfer-syntax.ts';
 import { loadSourceBytes, parseDicomAsync, pixelsOfScanned, type ScannedPixels } from './read.ts';
 import type { SeriesGroup } from './series.ts';
-import type { CtVolume, InstanceHeader, InstanceSource, NaturalDataset, SeriesLayout, SliceInfo, VolumeGeometry } from './types.ts';
+import type { CtVolume, InstanceHeader, InstanceSource, SeriesLayout, SliceInfo, VolumeGeometry } from './types.ts';
 
 export interface VolumeOptions {
   /** Build only these slices (indices in stack order), e.g. the chosen slice and its neighbours. */
@@ -93,8 +93,8 @@ function sliceInfoOf(header: InstanceHeader, normal: [number, number, number]): 
     imagePositionPatient: ipp,
     normalOffsetMm: ipp[0] * normal[0] + ipp[1] * normal[1] + ipp[2] * normal[2],
     zMm: ipp[2],
-    rescaleSlope: numberValue(header.dataset, 'RescaleSlope') ?? 1,
-    rescaleIntercept: numberValue(header.dataset, 'RescaleIntercept') ?? 0,
+    rescaleSlope: header.rescaleSlope,
+    rescaleIntercept: header.rescaleIntercept,
     source: header.source,
     frameIndex: 0,
   };
@@ -115,17 +115,9 @@ export interface SliceJob extends ScannedPixels {
   body?: { thresholdHu: number; into: { buffer: SharedArrayBuffer; byteOffset: number } };
 }
 
-/** The header attributes that describe the pixels (all before PixelData, so the header-only scan has them). */
-const PIXEL_ATTRIBUTES = [
-  'Rows', 'Columns', 'BitsAllocated', 'BitsStored', 'HighBit', 'PixelRepresentation', 'SamplesPerPixel',
-  'PhotometricInterpretation', 'PlanarConfiguration', 'NumberOfFrames', 'PixelPaddingValue', 'PixelPaddingRangeLimit',
-] as const;
-
 export function sliceJobOf(header: InstanceHeader, geometry: VolumeGeometry): SliceJob {
   const info = sliceInfoOf(header, geometry.normal);
-  const pixelAttributes: NaturalDataset = {};
-  for (const name of PIXEL_ATTRIBUTES) if (header.dataset[name] !== undefined) pixelAttributes[name] = header.dataset[name];
-  return { sopInstanceUid: header.sopInstanceUid, pixelAttributes, source: header.source, rows: geometry.rows, columns: geometry.columns, slope: info.rescaleSlope, intercept: info.rescaleIntercept };
+  return { sopInstanceUid: header.sopInstanceUid, pixelAttributes: header.pixelAttributes, source: header.source, rows: geometry.rows, columns: geometry.columns, slope: info.rescaleSlope, intercept: info.rescaleIntercept };
 }
 
 /**

@@ -37,6 +37,8 @@ export interface PixelDataExtent {
 export interface DatasetStructure {
   /** Raw values of the top-level elements asked for (by 8-hex-digit tag), exactly as stored. */
   rawValues: Map<string, Uint8Array>;
+  /** The VR each kept value was stated with (null in Implicit VR). */
+  rawVrs: Map<string, string | null>;
   pixelData: PixelDataExtent | null;
   elementCount: number;
 }
@@ -90,8 +92,9 @@ interface Header {
 
 class Walker {
   readonly view: DataView;
-  readonly structure: DatasetStructure = { rawValues: new Map(), pixelData: null, elementCount: 0 };
-  private readonly keep: Set<string>;
+  readonly structure: DatasetStructure = { rawValues: new Map(), rawVrs: new Map(), pixelData: null, elementCount: 0 };
+  /** Kept tags as numbers: the walk compares every element's tag with them. */
+  private readonly keep: Set<number>;
   private readonly maxDepth: number;
 
   constructor(
@@ -99,7 +102,7 @@ class Walker {
     private readonly options: WalkOptions,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.keep = new Set(options.keep ?? []);
+    this.keep = new Set((options.keep ?? []).map((tag) => parseInt(tag, 16)));
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   }
 
@@ -148,7 +151,11 @@ class Walker {
         continue;
       }
       offset = this.element(h, end, syntax, depth);
-      if (top && this.keep.has(tagHex(h.tag))) this.structure.rawValues.set(tagHex(h.tag), this.bytes.subarray(h.valueOffset, offset));
+      if (top && this.keep.has(h.tag)) {
+        const tag = tagHex(h.tag);
+        this.structure.rawValues.set(tag, this.bytes.subarray(h.valueOffset, offset));
+        this.structure.rawVrs.set(tag, h.vr);
+      }
     }
     if (untilItemDelimiter) throw malformed(`An item of undefined length has no item delimiter before byte ${end}.`, { offset: end });
     return offset;
