@@ -10,16 +10,16 @@ import { errorLogFields, logger, setLogLevel } from '../logging.ts';
 import { dicomLimitsFromConfig } from '../dicom/limits.ts';
 import { MEASUREMENT_SLICES, TARGET_LEVELS, type LevelName, type MeasurementSlices } from '../model/index.ts';
 import { JOB_STATES, type Job, type JobState } from '../queue/job-queue.ts';
-import { withJobQueue } from '../queue/open.ts';
-import { backfill, pollWindowStart, readWatermark, setWatermark, dicomDate } from '../node/poller.ts';
-import { adaptFromReferences, type AdaptCliOptions } from '../adapt/command.ts';
-import { batchCommand, type BatchCommandOptions } from './batch-command.ts';
-import { runValidate } from '../validate/run-validate.ts';
+import type { AdaptCliOptions } from '../adapt/command.ts';
+import type { BatchCommandOptions } from './batch-command.ts';
 import { isNodeRole, NODE_ROLES } from '../node/roles.ts';
 
-// The pipeline, the node, the demo and the correction loop are imported by the command that
-// needs them, so that `--help` loads less.
+// Each command imports what it needs when it runs (the pipeline, the node, the queue, batch,
+// validate, adapt, …), so that `--help` loads less and `analyze` does not load the queue's
+// SQLite addon, the CSV writers or the adaptation step (~90 modules, ~0.1 s of start-up).
 const pipeline = () => import('../pipeline/index.ts');
+const queueModule = () => import('../queue/open.ts');
+const pollerModule = () => import('../node/poller.ts');
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -153,7 +153,7 @@ function addBatchCommand(program: Command): void {
     .option('--patient-id <id>', 'with --from-pacs: PatientID')
     .action(async (paths: string[], options: BatchCliOptions, command: Command) => {
       const config = withSlices(configFrom(command), options.slices);
-      const summary = await batchCommand(paths, { ...options, segmenter: parseSegmenter(options.segmenter), target: parseLevel(options.level) }, config, parseCount, usageError);
+      const summary = await (await import('./batch-command.ts')).batchCommand(paths, { ...options, segmenter: parseSegmenter(options.segmenter), target: parseLevel(options.level) }, config, parseCount, usageError);
       process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary })}\n`);
       if (summary.stopped) process.exitCode = 130;
     });
@@ -171,7 +171,7 @@ function addValidateCommand(program: Command): void {
     .option('--slices <which>', SLICES_HELP)
     .action(async (paths: string[], options: { reference: string; out: string; segmenter?: string; level?: string; slices?: string }, command: Command) => {
       const config = withSlices(configFrom(command), options.slices);
-      const report = await runValidate({
+      const report = await (await import('../validate/run-validate.ts')).runValidate({
         reference: options.reference,
         outDir: options.out,
         config,
@@ -236,6 +236,7 @@ function addJobsCommand(program: Command): void {
       if (options.state !== undefined && !(JOB_STATES as readonly string[]).includes(options.state)) {
         throw usageError(`--state must be one of ${JOB_STATES.join(', ')}.`);
       }
+      const { withJobQueue } = await queueModule();
       await withJobQueue(config, async (queue) => {
         printJson({ counts: await queue.counts(), jobs: (await queue.list(options.state as JobState | undefined)).map(withIsoTimes) });
       });
@@ -269,7 +270,7 @@ function addBackfillCommand(program: Command): void {
       const byDate = options.from !== undefined || options.to !== undefined;
       if (byDate === (options.study !== undefined)) throw usageError('Give either --from and --to, or --study.');
       if (byDate && (options.from === undefined || options.to === undefined)) throw usageError('--from and --to go together.');
-      printJson(await backfill(config, options.study ? { studies: options.study } : { from: options.from!, to: options.to! }));
+      printJson(await (await pollerModule()).backfill(config, options.study ? { studies: options.study } : { from: options.from!, to: options.to! }));
     });
 }
 
@@ -280,6 +281,7 @@ function addWatermarkCommand(program: Command): void {
     .option('--reset <YYYYMMDD>', 'the next poll searches from this date minus poll.overlapDays')
     .action(async (options: { reset?: string }, command: Command) => {
       const config = configFrom(command);
+      const [{ withJobQueue }, { readWatermark, setWatermark, pollWindowStart, dicomDate }] = await Promise.all([queueModule(), pollerModule()]);
       await withJobQueue(config, async (queue) => {
         const previous = (await readWatermark(queue)) ?? null;
         if (options.reset !== undefined) await setWatermark(queue, options.reset);
@@ -306,7 +308,7 @@ function addAdaptCommand(program: Command): void {
     .option('--patience <n>', 'stop after n epochs without a better validation Dice (default adaptation.patience; 0 never)', parsePositiveInt)
     .action(async (options: AdaptCliOptions, command: Command) => {
       const config = configFrom(command);
-      printJson(await adaptFromReferences(options, config));
+      printJson(await (await import('../adapt/command.ts')).adaptFromReferences(options, config));
     });
 }
 
