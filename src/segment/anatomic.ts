@@ -13,14 +13,14 @@ import type { SegmentInput, SegmentResult, Segmenter } from './types.ts';
 import { clearBoneEdge } from './bone-edge.ts';
 import { clearOrganEdge } from './organ-edge.ts';
 import { clearLineaAlba } from './linea-alba.ts';
-import { posteriorWallMuscles } from './psoas.ts';
+import { posteriorWallMuscles, psoasOptionsFor, type PsoasOptions } from './psoas.ts';
 import { anatomicReviewFlags, outlineOnEdge, pelvisBeside } from './scope.ts';
 import { clearParavertebral, findSpine, type TrunkSlice } from './spine.ts';
 import { trunkCentre, wallBand, type WallRayOptions } from './wall-rays.ts';
 import { stopwatch } from './stopwatch.ts';
 
 export const ANATOMIC_SEGMENTER_ID = 'ct-muscle-node/anatomic';
-export const ANATOMIC_SEGMENTER_VERSION = '1.5.0';
+export const ANATOMIC_SEGMENTER_VERSION = '1.6.0';
 /** Gaps between muscle bellies up to this radius count as intermuscular (for the IMAT envelope). */
 const ENVELOPE_CLOSE_MM = 4;
 
@@ -33,6 +33,8 @@ export interface AnatomicOptions {
   lineaAlba?: boolean;
   /** Wall-ray settings (default DEFAULT_WALL_RAY_OPTIONS; others only to show what a setting does). */
   wallRays?: WallRayOptions;
+  /** Psoas and quadratus lumborum settings (default DEFAULT_PSOAS_OPTIONS; others only to show what a setting does). */
+  psoas?: PsoasOptions;
 }
 
 export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = {}): SegmentResult {
@@ -49,7 +51,7 @@ export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = 
   const spine = slice ? findSpine(slice) : null;
   const cleared = slice && spine ? clearParavertebral(band, slice, spine) : 0;
   lap('spine');
-  const deep = slice && spine?.found && options.posteriorWallMuscles !== false ? posteriorWallMuscles(slice, band, spine, leftInImage(input.rowCosine, input.columnCosine)) : null;
+  const deep = slice && spine?.found && options.posteriorWallMuscles !== false ? posteriorWallMuscles(slice, band, spine, leftInImage(input.rowCosine, input.columnCosine), psoasOptionsFor(input.level, options.psoas)) : null;
   if (deep) for (let i = 0; i < band.length; i++) band[i] |= deep.mask[i];
   lap('psoas');
   const lineaAlba = slice && spine?.found && options.lineaAlba !== false ? clearLineaAlba(band, hu, rows, columns, spacing, { canal: spine.canal, posterior, centre: slice.centre }) : 0;

@@ -13,6 +13,7 @@
  * - enhancing organs and vessels (contrast) are denser than any muscle.
  */
 import { connectedComponents, dilate, erode } from '../image/morphology.ts';
+import { PSOAS_LEVELS } from './scope.ts';
 import type { SpineFrame, TrunkSlice } from './spine.ts';
 
 export interface PsoasOptions {
@@ -20,6 +21,12 @@ export interface PsoasOptions {
   huRange: [number, number];
   /** Bridges narrower than twice this radius (mm) are cut (opening by reconstruction). */
   openRadiusMm: number;
+  /**
+   * The opening where the psoas must be found (`PSOAS_LEVELS`, L1–L3; `psoasOptionsFor`). At its
+   * origin (L1) the psoas is ~9 mm across, which a 4 mm opening erodes away; at T11/T12 the crura
+   * beside the body are as thick and stay out only with the wider one (docs/segmentation.md, 1.6.0).
+   */
+  lumbarOpenRadiusMm: number;
   /** Psoas box: from the side of the vertebral body out to this many mm, from this far in front of the body's front back to the canal. */
   psoasLateralMm: number;
   psoasAnteriorMm: number;
@@ -43,6 +50,7 @@ export interface PsoasOptions {
 export const DEFAULT_PSOAS_OPTIONS: PsoasOptions = {
   huRange: [-29, 100],
   openRadiusMm: 4,
+  lumbarOpenRadiusMm: 3,
   psoasLateralMm: 50,
   psoasAnteriorMm: 30,
   quadratusLateralMm: [10, 75],
@@ -52,6 +60,11 @@ export const DEFAULT_PSOAS_OPTIONS: PsoasOptions = {
   cruraClearMm: 4,
   minBodyCm2: 3.5,
 };
+
+/** The options for a slice meant to show `level`: the narrower opening at L1–L3, the wider one elsewhere and when the level is unknown. */
+export function psoasOptionsFor(level: string | undefined, options: PsoasOptions = DEFAULT_PSOAS_OPTIONS): PsoasOptions {
+  return level !== undefined && PSOAS_LEVELS.includes(level) ? { ...options, openRadiusMm: options.lumbarOpenRadiusMm } : options;
+}
 
 export interface PosteriorWallMuscles {
   /** 0/1: psoas and quadratus lumborum candidates (before the HU rule). */

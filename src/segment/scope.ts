@@ -12,7 +12,7 @@ import { connectedComponents } from '../image/morphology.ts';
 /** Levels the anatomic segmenter's rules cover. */
 export const ANATOMIC_LEVELS: readonly string[] = ['T12', 'L1', 'L2', 'L3'];
 /** Levels where psoas is expected on both sides (it starts at T12/L1 and is tiny at its top). */
-const PSOAS_LEVELS: readonly string[] = ['L1', 'L2', 'L3'];
+export const PSOAS_LEVELS: readonly string[] = ['L1', 'L2', 'L3'];
 /** Levels where quadratus lumborum is expected on both sides. */
 const QUADRATUS_LEVELS: readonly string[] = ['L2', 'L3'];
 /** A muscle smaller than this on one side counts as not found. */
