@@ -410,7 +410,7 @@ export function wallBand(
   const fascia = new Float64Array(nr); // depth below skin
   const thickness = new Float64Array(nr); // depth of the inner limit below the fascia
   const hasBone = new Uint8Array(nr);
-  /** Rays whose depth is measured in soft tissue alone (no bone, not bridged between ribs, outside the paraspinal sector). */
+  /** Rays inside a gap between ribs whose depth `bridgeIntercostal` interpolated (they neither move nor vote in `limitToInnerMedian`). */
   const bridged = new Uint8Array(nr);
   const posteriorRay = new Uint8Array(nr);
   const airLimit = new Float64Array(nr); // rays without bone: depth below fascia of the first gas run (Infinity if none)
