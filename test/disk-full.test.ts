@@ -137,17 +137,26 @@ describe('full disk and crash leftovers', function () {
       node = await startNode(nodeConfig(tmp.path), { stages: truthStages(study.truth) });
       assert.equal((await postStow(node.url, study.files.map((f) => ({ bytes: f.bytes })))).status, 200);
       const deadline = Date.now() + 20_000;
-      let job = (await node.queue.list()).find((j) => j.kind === ANALYZE_STUDY);
-      while (Date.now() < deadline && !(job && job.attempts >= 2)) {
+      const studyDir = join(out, study.truth.studyInstanceUid);
+      const analyzeJob = async () => (await node!.queue.list()).find((j) => j.kind === ANALYZE_STUDY);
+      // Between two attempts, not during one: an attempt writing seg.dcm holds its temp file for
+      // as long as the write lasts, and a listing taken then would show it. The job must still be
+      // waiting, with the same attempts, after the listing.
+      let job = await analyzeJob();
+      let partials: string[];
+      for (;;) {
+        const before = job;
+        partials = filesUnder(studyDir).filter((f) => f.endsWith('.partial'));
+        job = await analyzeJob();
+        const between = before && job && before.attempts >= 2 && before.state === 'pending' && job.state === 'pending' && job.attempts === before.attempts;
+        if (between || Date.now() > deadline) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
-        job = (await node.queue.list()).find((j) => j.kind === ANALYZE_STUDY);
       }
       assert.ok(job && job.attempts >= 2, 'tried at least twice');
       assert.notEqual(job.state, 'dead');
       assert.equal(job.lastErrorCode, 'E_IO');
-      const studyDir = join(out, study.truth.studyInstanceUid);
       // Whatever fitted is whole under its real name (renamed only once complete); nothing half-written stays.
-      assert.deepEqual(filesUnder(studyDir).filter((f) => f.endsWith('.partial')), []);
+      assert.deepEqual(partials, []);
       for (const f of filesUnder(studyDir).filter((name) => name.endsWith('.dcm'))) {
         const checked = await checkInstance(new Uint8Array(readFileSync(join(studyDir, f))));
         assert.ok(checked.ok, `${f}: ${checked.ok ? '' : checked.message}`);
