@@ -421,8 +421,9 @@ function lightHeaderOf(bytes: Uint8Array, source: InstanceSource, limits: DicomL
 
 /**
  * `header` with its `dataset` parsed from `located` (the dataset up to the PixelData value) by
- * dcmjs on first access, as a header-only parse of the whole file would: dcmjs stops at that tag. A header
- * dcmjs cannot read, or reads differently from the walk, throws E_NOT_DICOM naming the source.
+ * dcmjs on first access, as a header-only parse of the whole file would: dcmjs stops at that
+ * tag. A header dcmjs cannot read, or reads differently from the walk, throws E_NOT_DICOM naming
+ * the source.
  */
 function withLazyDataset(header: InstanceHeader, located: LocatedDataset): InstanceHeader {
   const parse = (): NaturalDataset => {

@@ -48,7 +48,7 @@ export interface InstanceHeader {
   hasPixelData: boolean;
   /**
    * The naturalized header without PixelData, for attributes not parsed above. Headers the scan
-   * read from files parse it on first use (`read.ts`, lazyDataset): only the measured slice's is
+   * read from files parse it on first use (`read.ts`, withLazyDataset): only the measured slice's is
    * ever needed. A header dcmjs cannot read then throws E_NOT_DICOM there.
    */
   dataset: NaturalDataset;
