@@ -1,7 +1,7 @@
 /** `analyze --out` on the shared JPEG 2000 series (slice given): a SEG and an SR that dciodvfy accepts. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePhantomStudy } from '../src/phantom/index.ts';
 import { dataPath, hasCommand, makeTempDir, repoRoot, requirePaths } from './support/env.ts';
@@ -69,6 +69,37 @@ describe('ct-muscle-node analyze --out', function () {
       const bad = cli('--slices', 'all');
       assert.equal(bad.status, 2);
       assert.match(bad.stderr, /--slices must be one of mid, body, not all/);
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it('loads the ONNX runtime, Skia and the NIfTI reader only when asked: none for a DICOM folder with defaults, Skia with --overlay', async function () {
+    const tmp = makeTempDir('ctmn-analyze-modules-');
+    try {
+      const dir = join(tmp.path, 'study');
+      await writePhantomStudy(dir, { rows: 256, columns: 256, fromLevel: 'L2', toLevel: 'T11', sliceThicknessMm: 3, seed: 5 });
+      // Every script the process parses, as the inspector reports it (ES modules and CommonJS alike).
+      const recorder = join(tmp.path, 'record-scripts.cjs');
+      writeFileSync(
+        recorder,
+        `const inspector = require('node:inspector'); const { writeFileSync } = require('node:fs');
+const session = new inspector.Session(); session.connect(); const urls = [];
+session.on('Debugger.scriptParsed', (m) => { if (m.params.url) urls.push(m.params.url); });
+session.post('Debugger.enable');
+process.on('exit', () => writeFileSync(process.env.SCRIPTS_OUT, urls.join('\\n')));
+`,
+      );
+      const packagesLoaded = (name: string, ...args: string[]): string[] => {
+        const out = join(tmp.path, `${name}.txt`);
+        const run = spawnSync(process.execPath, ['--require', recorder, join(repoRoot, 'bin/ct-muscle-node.js'), 'analyze', dir, '--out', join(tmp.path, name), ...args], { encoding: 'utf8', env: { ...process.env, SCRIPTS_OUT: out } });
+        assert.equal(run.status, 0, run.stderr);
+        assert.equal(JSON.parse(run.stdout.trim().split('\n').at(-1)!).status, 'ok');
+        const urls = readFileSync(out, 'utf8').split('\n');
+        return ['onnxruntime-node', '@napi-rs/canvas', 'nifti-reader-js'].filter((pkg) => urls.some((url) => url.includes(`/node_modules/${pkg}/`)));
+      };
+      assert.deepEqual(packagesLoaded('defaults'), []);
+      assert.deepEqual(packagesLoaded('overlay', '--overlay'), ['@napi-rs/canvas']);
     } finally {
       tmp.remove();
     }

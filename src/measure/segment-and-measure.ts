@@ -6,8 +6,7 @@
 import { CtMuscleError } from '../errors.ts';
 import type { CtVolume } from '../dicom/types.ts';
 import { anatomicSegmenter } from '../segment/anatomic.ts';
-import { chooseSegmenter, sliceInput, type ModelsConfig, type SegmenterChoice } from '../segment/choose.ts';
-import { checkSegmentInput } from '../segment/model-segmenter.ts';
+import { checkSegmentInput, chooseSegmenter, sliceInput, type ModelsConfig, type SegmenterChoice } from '../segment/choose.ts';
 import type { SegmentDiagnostics, SegmentInput, SegmentResult } from '../segment/types.ts';
 import type { MuscleMeasurements, SegmenterRuntime, Verdict } from '../model/index.ts';
 import { lowMuscleVerdict, type Cutoff } from './cutoffs.ts';

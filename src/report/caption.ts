@@ -3,7 +3,14 @@
  * Sans: white text on a black box, returned as a greyscale coverage map the overlay writer copies
  * into its RGB pixels. Replaces the hand-written 5×7 bitmap font the overlay used before.
  */
-import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
+import { createRequire } from 'node:module';
+
+/**
+ * Skia is loaded when a caption is first drawn: `analyze` writes no overlay by default and would
+ * otherwise load it at start (~35 ms). The report writer is synchronous, hence a require.
+ */
+const requireModule = createRequire(import.meta.url);
+const skia = (): typeof import('@napi-rs/canvas') => requireModule('@napi-rs/canvas');
 
 export interface CaptionLayout {
   /** Font size (px) and the box's place and size on the image (px). */
@@ -19,11 +26,11 @@ const fontOf = (px: number) => `bold ${px}px ${FONT_FAMILY}`;
 
 /** Whether any font is installed for Skia to draw with (a bare container may have none). */
 export function captionFontAvailable(): boolean {
-  return GlobalFonts.families.length > 0;
+  return skia().GlobalFonts.families.length > 0;
 }
 
 function textWidthPx(caption: string, fontPx: number): number {
-  const context = createCanvas(1, 1).getContext('2d');
+  const context = skia().createCanvas(1, 1).getContext('2d');
   context.font = fontOf(fontPx);
   return Math.ceil(context.measureText(caption).width);
 }
@@ -46,7 +53,7 @@ export function captionLayout(caption: string, columns: number, rows: number): C
 
 /** The caption box as boxWidth × boxHeight grey levels (0 black box … 255 full text coverage). */
 export function renderCaption(caption: string, layout: CaptionLayout): Uint8Array {
-  const canvas = createCanvas(layout.boxWidth, layout.boxHeight);
+  const canvas = skia().createCanvas(layout.boxWidth, layout.boxHeight);
   const context = canvas.getContext('2d');
   context.fillStyle = '#000';
   context.fillRect(0, 0, layout.boxWidth, layout.boxHeight);

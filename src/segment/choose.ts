@@ -5,7 +5,6 @@
 import type { CtVolume } from '../dicom/types.ts';
 import { CtMuscleError } from '../errors.ts';
 import { anatomicSegmenter } from './anatomic.ts';
-import { createModelSegmenter } from './model-segmenter.ts';
 import { loadManifest, type ModelManifest } from './models.ts';
 import type { SegmentInput, Segmenter } from './types.ts';
 
@@ -33,6 +32,8 @@ export function modelSegmenterFor(config: ModelsConfig): Promise<Segmenter> {
   if (!pending) {
     pending = (async () => {
       const manifest = typeof config.manifest === 'string' ? await loadManifest(config.manifest) : config.manifest;
+      // Loaded here, not at start: onnxruntime-node costs ~30 ms to load, and the default segmenter needs none of it.
+      const { createModelSegmenter } = await import('./model-segmenter.ts');
       return createModelSegmenter({ ...config, manifest });
     })();
     pending.catch(() => modelSegmenters.delete(key));
@@ -59,6 +60,14 @@ export function sliceInput(volume: CtVolume, sliceIndex: number): SegmentInput {
   return { hu: at(sliceIndex), rows, columns, pixelSpacingMm, rowCosine, columnCosine, neighbours };
 }
 
+/** Guard used by the pipeline: the slice must be a non-empty grid with positive spacing. */
+export function checkSegmentInput(input: SegmentInput): void {
+  const { hu, rows, columns, pixelSpacingMm } = input;
+  if (!(rows > 0 && columns > 0) || hu.length !== rows * columns) {
+    throw new CtMuscleError('E_SEGMENT_INPUT', `Slice of ${hu.length} values does not match ${rows}×${columns}.`);
+  }
+  if (!(pixelSpacingMm[0] > 0 && pixelSpacingMm[1] > 0)) throw new CtMuscleError('E_SEGMENT_INPUT', 'Pixel spacing must be positive.');
+}
 
 export async function chooseSegmenter(choice: SegmenterChoice | undefined, models: ModelsConfig | undefined): Promise<Segmenter> {
   if (choice === undefined || choice === 'default') return anatomicSegmenter;

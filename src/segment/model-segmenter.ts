@@ -4,7 +4,6 @@
  * fallback box around the trunk's muscle/fat-range pixels. Sessions are created once per model
  * file and reused across slices.
  */
-import { CtMuscleError } from '../errors.ts';
 import { bodyParts } from './body.ts';
 import { finishMuscleMask } from './hu-rule.ts';
 import { findModel, findPipeline, modelPath, verifyModelFile, type ModelEntry, type ModelManifest } from './models.ts';
@@ -190,13 +189,4 @@ function providerDiagnostics(models: LoadedPipeline): Pick<SegmentDiagnostics, '
     loaded && model ? [{ role, model: model.id, requested: loaded.requested, used: loaded.used, skipped: loaded.skipped }] : [],
   );
   return { executionProvider: [...new Set(sessions.map((s) => s.used))].join('+'), sessions };
-}
-
-/** Guard used by the pipeline: the slice must be a non-empty grid with positive spacing. */
-export function checkSegmentInput(input: SegmentInput): void {
-  const { hu, rows, columns, pixelSpacingMm } = input;
-  if (!(rows > 0 && columns > 0) || hu.length !== rows * columns) {
-    throw new CtMuscleError('E_SEGMENT_INPUT', `Slice of ${hu.length} values does not match ${rows}×${columns}.`);
-  }
-  if (!(pixelSpacingMm[0] > 0 && pixelSpacingMm[1] > 0)) throw new CtMuscleError('E_SEGMENT_INPUT', 'Pixel spacing must be positive.');
 }
