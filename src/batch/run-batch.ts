@@ -11,7 +11,7 @@ import type { Config } from '../config.ts';
 import type { ScanError } from '../dicom/scan.ts';
 import type { StowTarget } from '../dicomweb/client/stow-client.ts';
 import { logger } from '../logging.ts';
-import { ANATOMIC_SEGMENTER_ID, ANATOMIC_SEGMENTER_VERSION } from '../segment/index.ts';
+import { ANATOMIC_SEGMENTER_ID, ANATOMIC_SEGMENTER_VERSION } from '../segment/anatomic.ts';
 import { errorsCsv, resultsCsv } from './csv.ts';
 import { discoverStudies } from './discover.ts';
 import { fetchFromPacs, type PacsFilters } from './pacs-source.ts';
