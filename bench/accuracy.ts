@@ -103,7 +103,12 @@ async function main(): Promise<void> {
     console.log(
       `  all ${dices.length} slices (all-HU ref): Dice mean ${f3(mean(dices))}, min ${f3(Math.min(...dices))} (slice ${dices.indexOf(Math.min(...dices))}); area diff mean ${f1(100 * mean(areaDiffs))}%, mean |diff| ${f1(100 * mean(areaDiffs.map(Math.abs)))}%`,
     );
-    if (segmenter.id === anatomicSegmenter.id) await perLevel(sm, ref, seg);
+    if (segmenter.id === anatomicSegmenter.id) {
+      await perLevel(sm, ref, seg);
+      wrongPixelsByLabel(sm, ref, seg);
+      canalAgainstCord('example_ct_sm', sm, seg, (k) => levelOf(seg, k));
+      canalAgainstCord('T11/T12 DICOM series', dicom, labels, () => 'T12');
+    }
     console.log('T11/T12 DICOM series: erector spinae (labels 86/87) coverage, arm pixels in the mask');
     for (const k of [3, 5, 8, 12, 16]) {
       const input = sliceOf(dicom, k);
@@ -220,6 +225,80 @@ async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<voi
     const line = (v: number[]) => `Dice ${f3(v[0])}, area ${pct(v[1])} | in-range Dice ${f3(v[2])}, area ${pct(v[3])}`;
     console.log(`  ${level} (${sel.length} slices) mean: ${PREVIOUS.version} ${line(col(0))}  →  ${ANATOMIC_SEGMENTER_VERSION} ${line(col(1))}`);
   }
+}
+
+/** TotalSegmentator's label of a pixel of example_seg.nii.gz (0: none), as a name where one is known. */
+const LABEL_NAMES: Record<number, string> = {
+  0: 'unlabelled',
+  2: 'right kidney',
+  3: 'left kidney',
+  5: 'liver',
+  30: 'L2 vertebra',
+  31: 'L1 vertebra',
+  32: 'T12 vertebra',
+  79: 'spinal cord',
+  86: 'left erector',
+  87: 'right erector',
+  88: 'left psoas',
+  89: 'right psoas',
+  117: 'costal cartilage',
+};
+const labelName = (label: number) => LABEL_NAMES[label] ?? (label >= 92 && label <= 115 ? 'rib' : `label ${label}`);
+
+/**
+ * Where the default's wrong pixels are on example_ct_sm, per level: mask pixels outside the
+ * reference's −29..150 HU pixels, and those pixels it misses, counted by TotalSegmentator's label
+ * (example_seg.nii.gz; ribs 92–115 counted together).
+ */
+function wrongPixelsByLabel(sm: CtVolume, ref: CtVolume, seg: CtVolume): void {
+  console.log('example_ct_sm: wrong pixels of the default against the −29..150 HU reference, by TotalSegmentator label (most first)');
+  const byLevel = new Map<string, { extra: Map<number, number>; missed: Map<number, number> }>();
+  for (let k = 0; k < sm.slices.length; k++) {
+    const level = levelOf(seg, k);
+    const input = { ...sliceOf(sm, k), level };
+    const { mask } = segmentAnatomic(input);
+    const { inRange } = referenceMasks(ref, k, input.hu);
+    const labels = sliceOf(seg, k).hu;
+    const entry = byLevel.get(level) ?? { extra: new Map(), missed: new Map() };
+    byLevel.set(level, entry);
+    for (let i = 0; i < mask.length; i++) {
+      if (mask[i] === inRange[i]) continue;
+      const tally = mask[i] ? entry.extra : entry.missed;
+      tally.set(labels[i], (tally.get(labels[i]) ?? 0) + 1);
+    }
+  }
+  const line = (tally: Map<number, number>) => {
+    const total = [...tally.values()].reduce((a, b) => a + b, 0);
+    const top = [...tally].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([label, n]) => `${labelName(label)} ${n}`);
+    return `${total} (${top.join(', ')})`;
+  };
+  for (const [level, { extra, missed }] of byLevel) console.log(`  ${level}: too many ${line(extra)}; missed ${line(missed)}`);
+}
+
+/**
+ * How far the spinal canal the default's rules use (`diagnostics.canalMm`) lies from the centre
+ * of TotalSegmentator's spinal-cord label (79), per slice with both: mean, worst, and how many
+ * slices are off by more than 10 mm (docs/segmentation.md, seventh pass).
+ */
+function canalAgainstCord(name: string, volume: CtVolume, labels: CtVolume, levelAt: (k: number) => string): void {
+  const offsets: number[] = [];
+  for (let k = 0; k < volume.slices.length; k++) {
+    const input = { ...sliceOf(volume, k), level: levelAt(k) };
+    const canal = segmentAnatomic(input).diagnostics.canalMm;
+    const cord = sliceOf(labels, k).hu;
+    let x = 0;
+    let y = 0;
+    let n = 0;
+    for (let i = 0; i < cord.length; i++) {
+      if (cord[i] !== 79) continue;
+      x += (i % input.columns) * input.pixelSpacingMm[1];
+      y += Math.floor(i / input.columns) * input.pixelSpacingMm[0];
+      n++;
+    }
+    if (canal && n > 0) offsets.push(Math.hypot(canal[0] - x / n, canal[1] - y / n));
+  }
+  const mean = offsets.reduce((a, b) => a + b, 0) / offsets.length;
+  console.log(`${name}: the canal the rules use against the spinal-cord label's centre, ${offsets.length} slices: mean ${f1(mean)} mm, worst ${f1(Math.max(...offsets))} mm, ${offsets.filter((d) => d > 10).length} slices off by > 10 mm`);
 }
 
 /** Phantoms per level (T12–L3), 4 positions × seeds 1, 2: Dice against the truth, before and after. */

@@ -49,8 +49,19 @@ describe('anatomic segmenter on phantoms', () => {
       assert.ok(organ / count < 0.03, `organ pixels ${organ} of ${count}`);
       assert.ok((result.diagnostics.armPixels ?? 0) > 0, 'the arms were not recognised');
       assert.equal(result.segmenter.id, ANATOMIC_SEGMENTER_ID);
+      // The canal the rules used, as reported, lies on the phantom's canal (epidural fat, CSF, cord).
+      const canal = result.diagnostics.canalMm;
+      assert.ok(canal, 'no canal reported');
+      const at = Math.round(canal[1] / input.pixelSpacingMm[0]) * input.columns + Math.round(canal[0] / input.pixelSpacingMm[1]);
+      assert.ok([TISSUE.EPIDURAL_FAT, TISSUE.CSF, TISSUE.CORD].includes(slice.labels[at] as never), `canal at ${canal.map((v) => v.toFixed(1))} mm lies on tissue ${slice.labels[at]}`);
     });
   }
+
+  it('reports no canal where no vertebra is found (air only)', () => {
+    const n = 64 * 64;
+    const result = segmentAnatomic({ hu: new Int16Array(n).fill(-1000), rows: 64, columns: 64, pixelSpacingMm: [1, 1], rowCosine: [1, 0, 0], columnCosine: [0, 1, 0] });
+    assert.equal(result.diagnostics.canalMm, null);
+  });
 
   it('all four positions give the same mask up to the pixel flip (orientation comes from the cosines)', () => {
     const a = phantomT12('HFS');

@@ -85,6 +85,7 @@ export function segmentAnatomic(input: SegmentInput, options: AnatomicOptions = 
       scores: { boneCoveredRayFraction: rays > 0 ? boneRays / rays : 0 },
       timingsMs,
       armPixels,
+      canalMm: spine?.found ? spine.canal : null,
       notes: [
         `trunk ${countOnes(trunk)} px, muscle ${countOnes(mask)} px`,
         spine?.found ? `vertebra found; ${cleared} paravertebral px cleared` : 'no vertebra found',

@@ -86,6 +86,12 @@ export interface SegmentDiagnostics {
   /** Free-form counts and notes useful in review (never patient data). */
   notes: string[];
   /**
+   * Where the anatomic rules placed the spinal canal (image millimetres: x along the columns, y
+   * along the rows), which the paraspinal, psoas and linea-alba rules are measured from; null when
+   * no vertebra was found. Absent for other segmenters.
+   */
+  canalMm?: [number, number] | null;
+  /**
    * Execution provider the ONNX sessions run on, when a model ran: 'webgpu', 'cuda' or 'cpu';
    * several joined by '+' when the models ended up on different ones (e.g. 'webgpu+cpu').
    */
