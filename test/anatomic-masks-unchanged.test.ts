@@ -37,11 +37,15 @@ function phantomSlice(orientation: 'HFS' | 'FFS' | 'HFP' | 'FFP', size: number, 
   return { studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.3.4', geometry, slices: [], hu: slice.hu, paddingHu: -3024, issues: [] } as unknown as CtVolume;
 }
 
-/** Digest of everything the segmenter decides on one slice (timings left out), and the mask's pixel count for the message. */
+/**
+ * Digest of everything the segmenter decides on one slice (timings left out, and the canal position
+ * it reports since the seventh session: a report of a decision already pinned by the mask, added
+ * after these digests were recorded), and the mask's pixel count for the message.
+ */
 async function digest(volume: CtVolume, sliceIndex: number, level?: string): Promise<string> {
   try {
     const r = await segmentAndMeasure({ volume, sliceIndex, patient: { heightM: 1.75 }, level });
-    const { timingsMs: _timings, ...diagnostics } = r.diagnostics;
+    const { timingsMs: _timings, canalMm: _canal, ...diagnostics } = r.diagnostics;
     const hash = createHash('sha256').update(r.mask).update(r.envelope).update(JSON.stringify([r.muscle, r.flags, r.segmenter, diagnostics]));
     return `${hash.digest('hex').slice(0, 20)} ${r.muscle.pixelCount} px`;
   } catch (error) {
