@@ -24,7 +24,7 @@ import { ANATOMIC_SEGMENTER_VERSION, segmentAnatomic } from '../src/segment/anat
 import { DEFAULT_PSOAS_OPTIONS } from '../src/segment/psoas.ts';
 import { PSOAS_LEVELS } from '../src/segment/scope.ts';
 import { MUSCLE_HU } from '../src/model/index.ts';
-import type { Vec3 } from '../src/segment/types.ts';
+import type { SegmentResult, Vec3 } from '../src/segment/types.ts';
 import { anatomicSegmenter, createModelSegmenter, findPipeline, loadManifest, pipelineFilesPresent, releaseSessions, type Segmenter, type SegmentInput } from '../src/segment/index.ts';
 import { dice as diceOrNull } from '../src/measure/index.ts';
 
@@ -104,10 +104,10 @@ async function main(): Promise<void> {
       `  all ${dices.length} slices (all-HU ref): Dice mean ${f3(mean(dices))}, min ${f3(Math.min(...dices))} (slice ${dices.indexOf(Math.min(...dices))}); area diff mean ${f1(100 * mean(areaDiffs))}%, mean |diff| ${f1(100 * mean(areaDiffs.map(Math.abs)))}%`,
     );
     if (segmenter.id === anatomicSegmenter.id) {
-      await perLevel(sm, ref, seg);
-      wrongPixelsByLabel(sm, ref, seg);
-      canalAgainstCord('example_ct_sm', sm, seg, (k) => levelOf(seg, k));
-      canalAgainstCord('T11/T12 DICOM series', dicom, labels, () => 'T12');
+      const defaults = await perLevel(sm, ref, seg);
+      wrongPixelsByLabel(sm, ref, seg, defaults);
+      canalAgainstCord('example_ct_sm', sm, seg, defaults);
+      canalAgainstCord('T11/T12 DICOM series', dicom, labels, dicom.slices.map((_, k) => segmentAnatomic({ ...sliceOf(dicom, k), level: 'T12' })));
     }
     console.log('T11/T12 DICOM series: erector spinae (labels 86/87) coverage, arm pixels in the mask');
     for (const k of [3, 5, 8, 12, 16]) {
@@ -193,17 +193,19 @@ const CHANGE = `psoas search opened with ${DEFAULT_PSOAS_OPTIONS.lumbarOpenRadiu
 /**
  * Every example_ct_sm slice by level: the previous release (PREVIOUS) → the default: Dice and area
  * difference against the whole reference mask and against its −29..150 HU pixels; how many slices
- * moved which way, and the worst.
+ * moved which way, and the worst. Returns the default's result for every slice (the sections after it read them).
  */
-async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<void> {
+async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<SegmentResult[]> {
   type Row = { level: string; k: number; runs: number[][] };
   const rows: Row[] = [];
-  const variants = [PREVIOUS.options, {}];
+  const defaults: SegmentResult[] = [];
   for (let k = 0; k < sm.slices.length; k++) {
     const input = { ...sliceOf(sm, k), level: levelOf(seg, k) };
     const { all, inRange } = referenceMasks(ref, k, input.hu);
     const figures = (mask: Uint8Array) => [dice(mask, all), (count(mask) - count(all)) / count(all), dice(mask, inRange), (count(mask) - count(inRange)) / count(inRange)];
-    rows.push({ level: input.level, k, runs: variants.map((options) => figures(segmentAnatomic(input, options).mask)) });
+    const [previous, current] = [segmentAnatomic(input, PREVIOUS.options), segmentAnatomic(input)];
+    defaults.push(current);
+    rows.push({ level: input.level, k, runs: [previous, current].map((r) => figures(r.mask)) });
   }
   const pct = (v: number) => `${v >= 0 ? '+' : ''}${f1(100 * v)}%`;
   const cell = (v: number[]) => `${f3(v[0])} ${pct(v[1])} | ${f3(v[2])} ${pct(v[3])}`;
@@ -225,6 +227,7 @@ async function perLevel(sm: CtVolume, ref: CtVolume, seg: CtVolume): Promise<voi
     const line = (v: number[]) => `Dice ${f3(v[0])}, area ${pct(v[1])} | in-range Dice ${f3(v[2])}, area ${pct(v[3])}`;
     console.log(`  ${level} (${sel.length} slices) mean: ${PREVIOUS.version} ${line(col(0))}  →  ${ANATOMIC_SEGMENTER_VERSION} ${line(col(1))}`);
   }
+  return defaults;
 }
 
 /** TotalSegmentator's label of a pixel of example_seg.nii.gz (0: none), as a name where one is known. */
@@ -250,49 +253,50 @@ const labelName = (label: number) => LABEL_NAMES[label] ?? (label >= 92 && label
  * reference's −29..150 HU pixels, and those pixels it misses, counted by TotalSegmentator's label
  * (example_seg.nii.gz; ribs 92–115 counted together).
  */
-function wrongPixelsByLabel(sm: CtVolume, ref: CtVolume, seg: CtVolume): void {
+function wrongPixelsByLabel(sm: CtVolume, ref: CtVolume, seg: CtVolume, defaults: SegmentResult[]): void {
   console.log('example_ct_sm: wrong pixels of the default against the −29..150 HU reference, by TotalSegmentator label (most first)');
-  const byLevel = new Map<string, { extra: Map<number, number>; missed: Map<number, number> }>();
+  const byLevel = new Map<string, { extra: Map<string, number>; missed: Map<string, number> }>();
   for (let k = 0; k < sm.slices.length; k++) {
     const level = levelOf(seg, k);
-    const input = { ...sliceOf(sm, k), level };
-    const { mask } = segmentAnatomic(input);
-    const { inRange } = referenceMasks(ref, k, input.hu);
+    const { mask } = defaults[k];
+    const { inRange } = referenceMasks(ref, k, sliceOf(sm, k).hu);
     const labels = sliceOf(seg, k).hu;
     const entry = byLevel.get(level) ?? { extra: new Map(), missed: new Map() };
     byLevel.set(level, entry);
     for (let i = 0; i < mask.length; i++) {
       if (mask[i] === inRange[i]) continue;
       const tally = mask[i] ? entry.extra : entry.missed;
-      tally.set(labels[i], (tally.get(labels[i]) ?? 0) + 1);
+      const name = labelName(labels[i]);
+      tally.set(name, (tally.get(name) ?? 0) + 1);
     }
   }
-  const line = (tally: Map<number, number>) => {
+  const line = (tally: Map<string, number>) => {
     const total = [...tally.values()].reduce((a, b) => a + b, 0);
-    const top = [...tally].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([label, n]) => `${labelName(label)} ${n}`);
+    const top = [...tally].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([name, n]) => `${name} ${n}`);
     return `${total} (${top.join(', ')})`;
   };
   for (const [level, { extra, missed }] of byLevel) console.log(`  ${level}: too many ${line(extra)}; missed ${line(missed)}`);
 }
 
 /**
- * How far the spinal canal the default's rules use (`diagnostics.canalMm`) lies from the centre
- * of TotalSegmentator's spinal-cord label (79), per slice with both: mean, worst, and how many
- * slices are off by more than 10 mm (docs/segmentation.md, seventh pass).
+ * How far the spinal canal the default's rules used (`diagnostics.canalMm` of `results`, one per
+ * slice of `volume`) lies from the centre of TotalSegmentator's spinal-cord label (79), per slice
+ * with both: mean, worst, and how many slices are off by more than 10 mm (docs/segmentation.md,
+ * seventh pass).
  */
-function canalAgainstCord(name: string, volume: CtVolume, labels: CtVolume, levelAt: (k: number) => string): void {
+function canalAgainstCord(name: string, volume: CtVolume, labels: CtVolume, results: SegmentResult[]): void {
+  const { columns, pixelSpacingMm } = volume.geometry;
   const offsets: number[] = [];
   for (let k = 0; k < volume.slices.length; k++) {
-    const input = { ...sliceOf(volume, k), level: levelAt(k) };
-    const canal = segmentAnatomic(input).diagnostics.canalMm;
+    const canal = results[k].diagnostics.canalMm;
     const cord = sliceOf(labels, k).hu;
     let x = 0;
     let y = 0;
     let n = 0;
     for (let i = 0; i < cord.length; i++) {
       if (cord[i] !== 79) continue;
-      x += (i % input.columns) * input.pixelSpacingMm[1];
-      y += Math.floor(i / input.columns) * input.pixelSpacingMm[0];
+      x += (i % columns) * pixelSpacingMm[1];
+      y += Math.floor(i / columns) * pixelSpacingMm[0];
       n++;
     }
     if (canal && n > 0) offsets.push(Math.hypot(canal[0] - x / n, canal[1] - y / n));
