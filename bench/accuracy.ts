@@ -22,7 +22,6 @@ import { buildVolume } from '../src/dicom/volume.ts';
 import { planPhantom, renderPhantomSlice, TISSUE } from '../src/phantom/index.ts';
 import { ANATOMIC_SEGMENTER_VERSION, segmentAnatomic } from '../src/segment/anatomic.ts';
 import { DEFAULT_PSOAS_OPTIONS } from '../src/segment/psoas.ts';
-import { PSOAS_LEVELS } from '../src/segment/scope.ts';
 import { MUSCLE_HU } from '../src/model/index.ts';
 import type { SegmentResult, Vec3 } from '../src/segment/types.ts';
 import { anatomicSegmenter, createModelSegmenter, findPipeline, loadManifest, pipelineFilesPresent, releaseSessions, type Segmenter, type SegmentInput } from '../src/segment/index.ts';
@@ -187,8 +186,8 @@ function levelOf(seg: CtVolume, k: number): string {
 }
 
 /** The release the per-slice table compares the default with, and what changed since (bench output). */
-const PREVIOUS = { version: '1.5.0', options: { psoas: { ...DEFAULT_PSOAS_OPTIONS, lumbarOpenRadiusMm: DEFAULT_PSOAS_OPTIONS.openRadiusMm } } };
-const CHANGE = `psoas search opened with ${DEFAULT_PSOAS_OPTIONS.lumbarOpenRadiusMm} mm instead of ${DEFAULT_PSOAS_OPTIONS.openRadiusMm} mm at ${PSOAS_LEVELS.join(', ')}`;
+const PREVIOUS = { version: '1.6.0', options: { psoas: { ...DEFAULT_PSOAS_OPTIONS, organContrastHu: null } } };
+const CHANGE = `a psoas region that runs on into an organ at least ${DEFAULT_PSOAS_OPTIONS.organContrastHu} HU darker than its seed is searched again above the midpoint of the two`;
 
 /**
  * Every example_ct_sm slice by level: the previous release (PREVIOUS) → the default: Dice and area

@@ -1,5 +1,5 @@
 /**
- * The default segmenter's output is part of its version (1.6.0): speed work on the image math
+ * The default segmenter's output is part of its version (1.7.0): speed work on the image math
  * (issue #16) must leave every mask, envelope and figure as it was. This pins a digest of
  * segmentAndMeasure's mask, envelope, measurements and flags for phantoms in the four patient
  * positions at T12/L1/L2/L3 (512² and 256²) and for every slice of the shared real CT

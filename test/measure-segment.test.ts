@@ -51,8 +51,9 @@ describe('segmentAndMeasure', () => {
     // 1.2.0: psoas and quadratus lumborum rules (issue 17); 1.3.0: enhancing-organ partial volume;
     // 1.4.0: linea alba over an organ, wider inner-limit median (issue 17); 1.5.0: no bridging
     // between the lowest rib and a transverse process; 1.6.0: the psoas search opened with 3 mm at
-    // L1–L3: the output changed, so the version moved.
-    assert.equal(result.segmenter.version, '1.6.0');
+    // L1–L3; 1.7.0: the psoas separated from a darker organ it touches: the output changed, so the
+    // version moved.
+    assert.equal(result.segmenter.version, '1.7.0');
     assert.equal(result.segmenter.prompt, null);
     assert.ok(result.flags.some((f) => f.startsWith('arms-in-view')));
     assert.ok(Math.abs(result.muscle.smiCm2PerM2! - result.muscle.areaCm2 / 1.75 ** 2) < 1e-9);

@@ -9,6 +9,7 @@ import { segmentAnatomic, type AnatomicOptions } from '../src/segment/anatomic.t
 import { anatomicReviewFlags } from '../src/segment/scope.ts';
 import { DEFAULT_WALL_RAY_OPTIONS } from '../src/segment/wall-rays.ts';
 import { DEFAULT_PSOAS_OPTIONS, psoasOptionsFor } from '../src/segment/psoas.ts';
+import { dilate } from '../src/image/morphology.ts';
 import { readNiftiVolume } from '../src/dicom/nifti.ts';
 import { scanPaths } from '../src/dicom/scan.ts';
 import { groupIntoSeries } from '../src/dicom/series.ts';
@@ -131,6 +132,49 @@ describe('anatomic segmenter: psoas and quadratus lumborum (phantom truth)', fun
     assert.equal(t.crus, 0);
     assert.equal(t.kidney, 0);
   });
+
+  // An unenhanced kidney touching the psoas with no fat between (example_ct_sm's right psoas at L2,
+  // docs/segmentation.md, eighth pass): the fat between them in the phantom is filled with kidney-
+  // density tissue (32 HU, the psoas is 50) where both lie within 6 mm, on one side only.
+  for (const [level, orientation, seed] of [['L3', 'HFS', 1], ['L3', 'HFP', 2]] as const) {
+    it(`${level} ${orientation} seed ${seed}, a kidney touching one psoas: that psoas is separated from it by density (1.7.0); dropped whole without the rule`, () => {
+      const { slice, input } = phantomAt(level, orientation, seed);
+      const { rows, columns, pixelSpacingMm } = input;
+      const psoas = Uint8Array.from(slice.labels, (l) => (l === TISSUE.MUSCLE_PSOAS ? 1 : 0));
+      const kidney = Uint8Array.from(slice.labels, (l) => (l === TISSUE.KIDNEY ? 1 : 0));
+      const nearPsoas = dilate(psoas, rows, columns, pixelSpacingMm, 6);
+      const nearKidney = dilate(kidney, rows, columns, pixelSpacingMm, 6);
+      const hu = Int16Array.from(input.hu);
+      const bridged = [0, 0];
+      const sideOf = (i: number) => (i % columns < columns / 2 ? 0 : 1);
+      for (let i = 0; i < hu.length; i++) {
+        if (nearPsoas[i] && nearKidney[i] && !psoas[i] && !kidney[i] && hu[i] < -29) {
+          hu[i] = 32;
+          bridged[sideOf(i)]++;
+        }
+      }
+      const side = bridged[0] > bridged[1] ? 0 : 1;
+      assert.ok(bridged[side] > 100 && bridged[1 - side] < 60, `one side bridged: ${bridged.join('/')} px`);
+      const found = (options?: AnatomicOptions) => {
+        const { mask } = segmentAnatomic({ ...input, hu }, options);
+        const counts = { psoas: [0, 0], found: [0, 0], kidney: 0 };
+        for (let i = 0; i < mask.length; i++) {
+          if (psoas[i]) {
+            counts.psoas[sideOf(i)]++;
+            counts.found[sideOf(i)] += mask[i];
+          }
+          if (kidney[i] && mask[i]) counts.kidney++;
+        }
+        return { share: counts.found.map((f, k) => f / counts.psoas[k]), kidney: counts.kidney };
+      };
+      const on = found();
+      const off = found({ psoas: { ...DEFAULT_PSOAS_OPTIONS, organContrastHu: null } });
+      assert.ok(off.share[side] < 0.1, `without the rule the touching psoas is dropped whole: ${off.share[side].toFixed(2)} found`);
+      assert.ok(on.share[side] >= 0.75, `the touching psoas: ${on.share[side].toFixed(2)} found`);
+      assert.ok(on.share[1 - side] >= 0.9 && on.share[1 - side] === off.share[1 - side], `the other psoas as before: ${on.share[1 - side].toFixed(2)}`);
+      assert.equal(on.kidney, 0, 'kidney pixels in the mask');
+    });
+  }
 
   it('with the psoas rule switched off the L2 psoas is missed, and the slice is flagged', () => {
     const t = tally('L2', 'HFS', 1, { posteriorWallMuscles: false });

@@ -20,7 +20,7 @@ import { trunkCentre, wallBand, type WallRayOptions } from './wall-rays.ts';
 import { stopwatch } from './stopwatch.ts';
 
 export const ANATOMIC_SEGMENTER_ID = 'ct-muscle-node/anatomic';
-export const ANATOMIC_SEGMENTER_VERSION = '1.6.0';
+export const ANATOMIC_SEGMENTER_VERSION = '1.7.0';
 /** Gaps between muscle bellies up to this radius count as intermuscular (for the IMAT envelope). */
 const ENVELOPE_CLOSE_MM = 4;
 

@@ -10,7 +10,9 @@
  *   bridge thinner than the muscle, which an opening cuts;
  * - the crura, aorta and cava lie in front of the vertebral body, medial to its sides: that box
  *   is never grown into;
- * - enhancing organs and vessels (contrast) are denser than any muscle.
+ * - enhancing organs and vessels (contrast) are denser than any muscle;
+ * - an unenhanced kidney that touches the psoas with no fat between is distinctly darker than it
+ *   (~25 HU): there density, calibrated on the psoas's own seed, separates them.
  */
 import { connectedComponents, dilate, erode } from '../image/morphology.ts';
 import { PSOAS_LEVELS } from './scope.ts';
@@ -45,6 +47,14 @@ export interface PsoasOptions {
    * marrow or crura beside it would be taken for psoas. The search is skipped (and flagged at L1–L3).
    */
   minBodyCm2: number;
+  /**
+   * A psoas region dropped because it runs on beyond its box into tissue at least this many HU
+   * darker than its own seed (medians; an unenhanced kidney against the psoas it touches) is
+   * searched again above the midpoint of the two densities: what is left must still lie against the
+   * body's side (within `seedMm` + the opening) and end inside the box. null: such a region is
+   * dropped whole (1.6.0). docs/segmentation.md, eighth pass.
+   */
+  organContrastHu: number | null;
 }
 
 export const DEFAULT_PSOAS_OPTIONS: PsoasOptions = {
@@ -59,6 +69,7 @@ export const DEFAULT_PSOAS_OPTIONS: PsoasOptions = {
   erectorLateralMm: 50,
   cruraClearMm: 4,
   minBodyCm2: 3.5,
+  organContrastHu: 15,
 };
 
 /** The options for a slice meant to show `level`: the narrower opening at L1–L3, the wider one elsewhere and when the level is unknown. */
@@ -173,17 +184,21 @@ export function posteriorWallMuscles(
   const seeded = new Uint8Array(count + 1);
   // A muscle ends inside its box; a region that runs on beyond it is an organ (liver, kidney,
   // bowel) that touched the body or the erector spinae.
-  const unbounded = componentsNear(labels, count, beyond, rows, columns, spacing, options.openRadiusMm + 2 * Math.max(sx, sy));
+  const touchMm = options.openRadiusMm + 2 * Math.max(sx, sy);
+  const unbounded = componentsNear(labels, count, beyond, rows, columns, spacing, touchMm);
+  // Psoas arises from the sides of the bodies behind the crura: beside the body behind its front third. Quadratus lumborum: against the erector spinae.
+  const nearBodyAt = (i: number) => nearBodyPart[i] === 1 && Math.abs(latMm[i]) >= half - 2 && postMm[i] >= front + bodyDepth / 3;
   for (let i = 0; i < n; i++) {
     const l = labels[i];
     if (!l || unbounded[l]) continue;
-    // Psoas arises from the sides of the bodies behind the crura: beside the body behind its front third. Quadratus lumborum: against the erector spinae.
-    const nearBody = nearBodyPart[i] && Math.abs(latMm[i]) >= half - 2 && postMm[i] >= front + bodyDepth / 3;
-    const onErector = nearErector[i];
-    if (nearBody || onErector) seeded[l] = 1;
+    if (nearBodyAt(i) || nearErector[i]) seeded[l] = 1;
   }
   const grown = new Uint8Array(n);
   for (let i = 0; i < n; i++) grown[i] = labels[i] && seeded[labels[i]] ? 1 : 0;
+  if (options.organContrastHu !== null) {
+    const besideBody = (i: number) => nearBodyAt(i) && Math.abs(latMm[i]) - half <= options.openRadiusMm + options.seedMm;
+    separateDarkerOrgans({ labels, count, unbounded, zone, beyond, smoothHu, grown, nearBodyAt, besideBody, rows, columns, spacing, contrastHu: options.organContrastHu, openRadiusMm: options.openRadiusMm, touchMm });
+  }
   const reach = options.openRadiusMm + 0.5 * Math.max(sx, sy);
   const nearGrown = dilate(grown, rows, columns, spacing, reach);
   const out = none;
@@ -211,4 +226,77 @@ function vertebraPart(vertebra: Uint8Array, postMm: Float32Array, minPost: numbe
   const out = new Uint8Array(vertebra.length);
   for (let i = 0; i < vertebra.length; i++) out[i] = vertebra[i] && postMm[i] >= minPost && postMm[i] < maxPost ? 1 : 0;
   return out;
+}
+
+interface OrganContact {
+  /** The regions (`count` of them) of the opened zone, and which of them run on beyond the box. */
+  labels: Int32Array;
+  count: number;
+  unbounded: Uint8Array;
+  zone: Uint8Array;
+  beyond: Uint8Array;
+  smoothHu: Float32Array;
+  /** Written: the pixels of each region searched again and kept. */
+  grown: Uint8Array;
+  /** A psoas seed pixel (beside the body, behind its front third); one also within the opening + seedMm of the body's side. */
+  nearBodyAt: (i: number) => boolean;
+  besideBody: (i: number) => boolean;
+  rows: number;
+  columns: number;
+  spacing: [number, number];
+  contrastHu: number;
+  openRadiusMm: number;
+  /** How near `beyond` a region runs on into it (as for the regions themselves). */
+  touchMm: number;
+}
+
+const median = (values: number[]): number => values.sort((a, b) => a - b)[values.length >> 1];
+
+/**
+ * The psoas out of a region that was dropped because it runs on into an organ beyond the box (an
+ * unenhanced kidney touching it, no fat plane between), where that organ is distinctly darker than
+ * the psoas: the region's seed pixels beside the body give the psoas's density, the tissue beyond the
+ * box within reach of the region the organ's; where they differ by at least `contrastHu`, the zone is
+ * searched again above their midpoint (opened, as before), and a part that reaches the body's side
+ * and no longer runs on beyond the box is kept. A region whose organ is as dense as the psoas (liver,
+ * bowel) or denser (enhanced kidney) stays dropped: density cannot separate them.
+ */
+function separateDarkerOrgans(c: OrganContact): void {
+  const { labels, count, unbounded, zone, beyond, smoothHu, grown, rows, columns, spacing } = c;
+  const n = labels.length;
+  const seedHu: number[][] = Array.from({ length: count + 1 }, () => []);
+  for (let i = 0; i < n; i++) {
+    const l = labels[i];
+    if (l && unbounded[l] && c.nearBodyAt(i)) seedHu[l].push(smoothHu[i]);
+  }
+  for (let l = 1; l <= count; l++) {
+    if (seedHu[l].length === 0) continue;
+    const region = new Uint8Array(n);
+    for (let i = 0; i < n; i++) region[i] = labels[i] === l ? 1 : 0;
+    const reach = dilate(region, rows, columns, spacing, c.touchMm);
+    const organHu: number[] = [];
+    for (let i = 0; i < n; i++) if (reach[i] && beyond[i]) organHu.push(smoothHu[i]);
+    if (organHu.length === 0) continue;
+    const psoas = median(seedHu[l]);
+    const organ = median(organHu);
+    if (psoas - organ < c.contrastHu) continue;
+    const floor = (psoas + organ) / 2;
+    const dense = new Uint8Array(n);
+    const denseBeyond = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      if (smoothHu[i] < floor) continue;
+      if (zone[i]) dense[i] = 1;
+      else if (beyond[i]) denseBeyond[i] = 1;
+    }
+    const deep = erode(dense, rows, columns, spacing, c.openRadiusMm);
+    for (let i = 0; i < n; i++) dense[i] = dense[i] && deep[i] ? 1 : 0;
+    const parts = connectedComponents(dense, rows, columns);
+    const runsOn = componentsNear(parts.labels, parts.count, denseBeyond, rows, columns, spacing, c.touchMm);
+    const beside = new Uint8Array(parts.count + 1);
+    for (let i = 0; i < n; i++) if (parts.labels[i] && labels[i] === l && c.besideBody(i)) beside[parts.labels[i]] = 1;
+    for (let i = 0; i < n; i++) {
+      const p = parts.labels[i];
+      if (p && beside[p] && !runsOn[p]) grown[i] = 1;
+    }
+  }
 }
