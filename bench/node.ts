@@ -17,6 +17,9 @@
  *   then as deployed (the node warms up at start; the study is sent once it has).
  * - Intake throughput of the node's STOW endpoint beside Orthanc's STOW of the same files (the
  *   node puts instances on the working grid in the background meanwhile, as it does in service).
+ *   For it the node runs as deployed, `serve` in a process of its own from dist/ (when the build is
+ *   fresh), as Orthanc runs in its own, and both take a small study first (a fresh process's first
+ *   request is not intake); the end-to-end runs keep the node in this process, to see its stages.
  * - Peak RSS of this process (generator, node and clients in one process).
  * usage: npm run bench:node   (BENCH_SLICES=80 for a quicker phantom run; BENCH_QUIET_SECONDS=5 for
  *   a longer quiet period, see QUIET_SECONDS)
@@ -35,6 +38,8 @@ import { startNode, type RunningNode } from '../src/server.ts';
 import { countsByOutcome } from '../test/support/metrics.ts';
 import { firstString, freeLoopbackPort, orthancUnavailableReason, qido, startOrthanc, type OrthancHandle } from '../test/support/orthanc.ts';
 import { volumeAsDicomSeries, type SeriesInMemory } from './support/nifti-series.ts';
+import { freshBuild } from './support/build.ts';
+import { startServe, stopServe } from '../test/support/serve-process.ts';
 
 const reason = orthancUnavailableReason();
 if (reason) {
@@ -79,8 +84,8 @@ function nodeConfig(name: string, port: number, destination: string): Config {
   };
 }
 
-async function phantomSeries(sliceCount: number): Promise<SeriesInMemory> {
-  const study = await generatePhantomStudy({ rows: 512, columns: 512, sliceCount, sliceThicknessMm: 1, fromLevel: 'L3', seed: 9 });
+async function phantomSeries(sliceCount: number, seed = 9): Promise<SeriesInMemory> {
+  const study = await generatePhantomStudy({ rows: 512, columns: 512, sliceCount, sliceThicknessMm: 1, fromLevel: 'L3', seed });
   const uidOf = new Map(study.truth.slices.map((s) => [s.fileName, s.sopInstanceUid]));
   return {
     studyInstanceUid: study.truth.studyInstanceUid,
@@ -110,35 +115,68 @@ function curlFloorMs(orthanc: OrthancHandle, series: SeriesInMemory, outputs: Bu
   return Date.now() - t;
 }
 
-/** The node's STOW of the files, with instances put on the working grid while arriving (`lanes`) or not (0). */
-async function nodeStow(label: string, series: SeriesInMemory, lanes: number, destination: string): Promise<{ ms: number; made: Record<string, number> }> {
-  // A quiet period longer than the run keeps the workers out of the measurement.
-  const defaults = nodeConfig(`intake-${label}-${lanes}`, 0, destination);
-  // No warm-up either: it would compile the pipeline in this process before the cold measurement below.
-  const node = await startNode({ ...defaults, warmUp: false, assembly: { quietPeriodSeconds: 3600 }, decode: { ...defaults.decode, whileArriving: lanes } });
+/**
+ * The node's STOW of the files, with instances put on the working grid while arriving (`lanes`) or
+ * not (0). The node runs as deployed: `serve` in a process of its own (the installed command:
+ * dist/ when the build is fresh), as Orthanc does, so the client here does not share its thread.
+ */
+async function nodeStow(label: string, series: SeriesInMemory, lanes: number, destination: string, warm: SeriesInMemory): Promise<{ ms: number; made: Record<string, number> }> {
+  const name = `intake-${label.replace(/[^a-z0-9]+/gi, '-')}-${lanes}`;
+  const defaults = nodeConfig(name, 0, destination);
+  const configPath = join(work, `${name}.json`);
+  // A quiet period longer than the run keeps the workers out of the measurement; no warm-up either
+  // (it would compile the pipeline in the node process while the instances arrive).
+  const port = await freeLoopbackPort();
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      logLevel: 'warn',
+      spoolDir: defaults.spoolDir,
+      output: defaults.output,
+      server: { port },
+      queue: { path: defaults.queue.path },
+      assembly: { quietPeriodSeconds: 3600 },
+      writeBack: defaults.writeBack,
+      warmUp: false,
+      decode: { whileArriving: lanes },
+    }),
+  );
+  const node = await startServe('all', configPath, { env: { CT_MUSCLE_NODE_FROM_SOURCE: '0' } });
   try {
+    await stowInstances({ url: `${node.url}/dicomweb` }, warm.instances);
+    const before = await countsByOutcome(node, 'ctmn_arrival_grid_slices_total');
     const t = Date.now();
     await stowInstances({ url: `${node.url}/dicomweb` }, series.instances);
     // The working-grid slices are made in the background; they are not part of the acknowledgement.
-    return { ms: Date.now() - t, made: await countsByOutcome(node, 'ctmn_arrival_grid_slices_total') };
+    const ms = Date.now() - t;
+    const after = await countsByOutcome(node, 'ctmn_arrival_grid_slices_total');
+    return { ms, made: Object.fromEntries(Object.entries(after).map(([outcome, n]) => [outcome, n - (before[outcome] ?? 0)])) };
   } finally {
-    await node.stop();
+    await stopServe(node);
   }
 }
+
+/** Instances of the study each receiver takes before the timed one (another phantom: other UIDs). */
+const WARM_UP_SLICES = 8;
 
 /** Orthanc's STOW vs the node's STOW of the same files, with and without putting them on the working grid meanwhile. */
 async function intake(label: string, series: SeriesInMemory): Promise<void> {
   const orthanc = await startOrthanc();
+  // Both receivers take a small study first, as a PACS-facing service has: what is timed is
+  // intake, not a fresh process's first request (its JIT, its first spool folders and database rows).
+  const warm = await phantomSeries(WARM_UP_SLICES, 10);
+  await stowInstances({ url: orthanc.dicomWebRoot }, warm.instances);
   const t = Date.now();
   await stowInstances({ url: orthanc.dicomWebRoot }, series.instances);
   const orthancMs = Date.now() - t;
   const lanes = loadConfig({ env: {} }).decode.whileArriving;
-  const off = await nodeStow(label, series, 0, orthanc.dicomWebRoot);
-  const on = await nodeStow(label, series, lanes, orthanc.dicomWebRoot);
+  const off = await nodeStow(label, series, 0, orthanc.dicomWebRoot, warm);
+  const on = await nodeStow(label, series, lanes, orthanc.dicomWebRoot, warm);
   const mb = megabytesOf(series);
   const rate = (ms: number) => `${seconds(ms)} s (${(mb / (ms / 1000)).toFixed(0)} MB/s)`;
+  const code = freshBuild() ? 'dist/' : 'the sources through tsx (no fresh build: npm run build)';
   console.log(
-    `intake, ${label}, ${series.instances.length} instances (${mb.toFixed(0)} MB), fsync per instance: node STOW ${rate(on.ms)} putting them on the working grid meanwhile ` +
+    `intake, ${label}, ${series.instances.length} instances (${mb.toFixed(0)} MB), fsync per instance, each receiver warmed by an ${WARM_UP_SLICES}-instance study, node as its own process from ${code}: node STOW ${rate(on.ms)} putting them on the working grid meanwhile ` +
       `(decode.whileArriving ${lanes}; by the last answer: ${JSON.stringify(on.made)}), ${rate(off.ms)} without (0); Orthanc STOW ${rate(orthancMs)}`,
   );
   await orthanc.stop();

@@ -21,7 +21,8 @@
  * scan, with its modules already loaded.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { compiledMain, freshBuild } from './support/build.ts';
 import { readdir, readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,15 +110,6 @@ function runChild(dir: string): Measurement {
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measurement;
 }
 
-const repo = join(import.meta.dirname, '..');
-const compiledMain = join(repo, 'dist', 'cli', 'main.js');
-
-/** dist/ exists and no source changed after it was built. */
-function freshBuild(): boolean {
-  if (!existsSync(compiledMain)) return false;
-  const built = statSync(compiledMain).mtimeMs;
-  return !readdirSync(join(repo, 'src'), { recursive: true }).some((name) => statSync(join(repo, 'src', String(name))).mtimeMs > built);
-}
 
 /**
  * The installed command's way: dist/ in plain Node, `analyze DIR --out OUT`. Printed: the whole
