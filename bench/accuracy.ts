@@ -26,6 +26,7 @@ import { MUSCLE_HU } from '../src/model/index.ts';
 import type { SegmentResult, Vec3 } from '../src/segment/types.ts';
 import { anatomicSegmenter, createModelSegmenter, findPipeline, loadManifest, pipelineFilesPresent, releaseSessions, type Segmenter, type SegmentInput } from '../src/segment/index.ts';
 import { dice as diceOrNull } from '../src/measure/index.ts';
+import { dilate } from '../src/image/morphology.ts';
 
 const data = process.env.CT_MUSCLE_DATA ?? join(import.meta.dirname, '..', '..', 'shared', 'data');
 
@@ -105,6 +106,7 @@ async function main(): Promise<void> {
     if (segmenter.id === anatomicSegmenter.id) {
       const defaults = await perLevel(sm, ref, seg);
       wrongPixelsByLabel(sm, ref, seg, defaults);
+      wrongPixelsByDistance(sm, ref, seg, defaults);
       canalAgainstCord('example_ct_sm', sm, seg, defaults);
       canalAgainstCord('T11/T12 DICOM series', dicom, labels, dicom.slices.map((_, k) => segmentAnatomic({ ...sliceOf(dicom, k), level: 'T12' })));
     }
@@ -275,6 +277,54 @@ function wrongPixelsByLabel(sm: CtVolume, ref: CtVolume, seg: CtVolume, defaults
     return `${total} (${top.join(', ')})`;
   };
   for (const [level, { extra, missed }] of byLevel) console.log(`  ${level}: too many ${line(extra)}; missed ${line(missed)}`);
+}
+
+/** Quartiles of `values` (sorted in place), as "q1 / median / q3". */
+function quartiles(values: number[]): string {
+  values.sort((a, b) => a - b);
+  return [0.25, 0.5, 0.75].map((q) => values[Math.floor(q * (values.length - 1))]).join(' / ');
+}
+
+/**
+ * The default's pixels too many on example_ct_sm, per level, by how far they lie from the
+ * reference's whole mask (one pixel, two, further), with their HU beside that of the pixels both
+ * take; and how many of them the psoas/quadratus lumborum rule added (those it adds that agree
+ * too). docs/segmentation.md, eighth pass.
+ */
+function wrongPixelsByDistance(sm: CtVolume, ref: CtVolume, seg: CtVolume, defaults: SegmentResult[]): void {
+  console.log('example_ct_sm: pixels too many by distance from the reference mask (1 px / 2 px / further), their HU quartiles beside those of the agreed pixels, and what the psoas/QL rule added');
+  const { rows, columns, pixelSpacingMm } = sm.geometry;
+  const step = Math.max(...pixelSpacingMm);
+  const byLevel = new Map<string, { rings: number[]; hu: number[][]; agreedHu: number[]; rule: { wrong: number; agreed: number } }>();
+  for (let k = 0; k < sm.slices.length; k++) {
+    const level = levelOf(seg, k);
+    const input = { ...sliceOf(sm, k), level };
+    const { mask } = defaults[k];
+    const withoutRule = segmentAnatomic(input, { posteriorWallMuscles: false }).mask;
+    const { all, inRange } = referenceMasks(ref, k, input.hu);
+    const ring1 = dilate(all, rows, columns, pixelSpacingMm, 1.01 * step);
+    const ring2 = dilate(all, rows, columns, pixelSpacingMm, 2.01 * step);
+    const entry = byLevel.get(level) ?? { rings: [0, 0, 0], hu: [[], [], []], agreedHu: [], rule: { wrong: 0, agreed: 0 } };
+    byLevel.set(level, entry);
+    for (let i = 0; i < mask.length; i++) {
+      if (!mask[i]) continue;
+      const byRule = withoutRule[i] === 0;
+      if (inRange[i]) {
+        entry.agreedHu.push(input.hu[i]);
+        if (byRule) entry.rule.agreed++;
+        continue;
+      }
+      const ring = ring1[i] ? 0 : ring2[i] ? 1 : 2;
+      entry.rings[ring]++;
+      entry.hu[ring].push(input.hu[i]);
+      if (byRule) entry.rule.wrong++;
+    }
+  }
+  for (const [level, { rings, hu, agreedHu, rule }] of byLevel) {
+    console.log(
+      `  ${level}: ${rings.join(' / ')} (HU ${hu.map(quartiles).join(' | ')}; agreed pixels ${quartiles(agreedHu)}); psoas/QL rule: ${rule.agreed} agreed, ${rule.wrong} too many`,
+    );
+  }
 }
 
 /**
