@@ -22,7 +22,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { compiledMain, freshBuild } from './support/build.ts';
 import { readdir, readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +36,7 @@ import { decodeSeries, planVolume } from '../src/dicom/volume.ts';
 import { PHANTOM_TRANSFER_SYNTAXES } from '../src/phantom/options.ts';
 import { writePhantomStudy } from '../src/phantom/index.ts';
 import { analyzeHeaders, scanInputs, type StageEvent } from '../src/pipeline/index.ts';
+import { compiledMain, freshBuild } from './support/build.ts';
 
 /** Stage names as the issue lists them (pipeline stage → printed name). */
 const PRINTED: Record<string, string> = { select: 'select', volume: 'decode/HU', level: 'level', slices: 're-read measured slices', 'segment-measure': 'segment+measure', report: 'report', outputs: 'write' };
@@ -109,7 +109,6 @@ function runChild(dir: string): Measurement {
   if (child.status !== 0) throw new Error(`measuring process failed (${child.status}): ${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measurement;
 }
-
 
 /**
  * The installed command's way: dist/ in plain Node, `analyze DIR --out OUT`. Printed: the whole

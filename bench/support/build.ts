@@ -5,8 +5,8 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { repoRoot } from '../../test/support/env.ts';
 
-export const repoRoot = join(import.meta.dirname, '..', '..');
 export const compiledMain = join(repoRoot, 'dist', 'cli', 'main.js');
 
 /** dist/ exists and no source changed after it was built. */

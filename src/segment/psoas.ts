@@ -288,9 +288,8 @@ function separateDarkerOrgans(c: OrganContact): void {
       if (zone[i]) dense[i] = 1;
       else if (beyond[i]) denseBeyond[i] = 1;
     }
-    const deep = erode(dense, rows, columns, spacing, c.openRadiusMm);
-    for (let i = 0; i < n; i++) dense[i] = dense[i] && deep[i] ? 1 : 0;
-    const parts = connectedComponents(dense, rows, columns);
+    // Eroded (the opening's first half; what is grown back from the kept parts is its second).
+    const parts = connectedComponents(erode(dense, rows, columns, spacing, c.openRadiusMm), rows, columns);
     const runsOn = componentsNear(parts.labels, parts.count, denseBeyond, rows, columns, spacing, c.touchMm);
     const beside = new Uint8Array(parts.count + 1);
     for (let i = 0; i < n; i++) if (parts.labels[i] && labels[i] === l && c.besideBody(i)) beside[parts.labels[i]] = 1;
