@@ -5,7 +5,9 @@
  *
  * usage: npm run bench:pipeline -- [--slices 300] [--slices 1000] [--j2k] [--runs 1]
  *   --slices  series length(s) to measure (default 300; repeat the flag for several)
- *   --j2k     also measure the same phantom stored as JPEG 2000 lossless
+ *   --j2k     also measure the same phantom stored as JPEG 2000 lossless (and once more with
+ *             config decode.levelGrid "half": slices put on the level finder's grid from
+ *             half-resolution decodes; the result line shows the slice it chose)
  *
  * The phantom is generated into a temporary folder by this process; each measurement then runs
  * in a fresh child process so that its peak RSS (maxRSS) is that of `analyze` alone and not of
@@ -47,6 +49,7 @@ const { values: args } = parseArgs({
     j2k: { type: 'boolean', default: false },
     runs: { type: 'string', default: '1' },
     measure: { type: 'string' },
+    'level-grid': { type: 'string' },
   },
 });
 
@@ -76,7 +79,9 @@ async function singleCoreDecode(headers: InstanceHeader[]): Promise<number | nul
 /** Child process: floor, then scan + the pipeline stages, printed as one JSON line. */
 async function measure(dir: string): Promise<void> {
   const floor = await readFloor(dir);
-  const config = loadConfig({ env: {} });
+  const defaults = loadConfig({ env: {} });
+  const levelGrid = args['level-grid'] === 'half' ? 'half' : defaults.decode.levelGrid;
+  const config = { ...defaults, decode: { ...defaults.decode, levelGrid } };
   const out = mkdtempSync(join(tmpdir(), 'ctmn-bench-out-'));
   const stages: Record<string, number> = {};
   try {
@@ -87,7 +92,7 @@ async function measure(dir: string): Promise<void> {
     const [result] = await analyzeHeaders(headers, { config, outDir: out, observer, created: new Date(0) });
     const totalMs = performance.now() - started;
     const peakRssMiB = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
-    const outcome = { status: result.status, level: result.level?.name, areaCm2: result.muscle?.areaCm2 };
+    const outcome = { status: result.status, level: result.level?.name, sliceIndex: result.level?.sliceIndex, areaCm2: result.muscle?.areaCm2 };
     const singleCoreDecodeMs = await singleCoreDecode(headers);
     process.stdout.write(`${JSON.stringify({ floor, stages, totalMs, peakRssMiB, outcome, singleCoreDecodeMs })}\n`);
   } finally {
@@ -104,8 +109,10 @@ interface Measurement {
   singleCoreDecodeMs: number | null;
 }
 
-function runChild(dir: string): Measurement {
-  const child = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--measure', dir], { encoding: 'utf8', maxBuffer: 1 << 24 });
+/** `levelGrid`: config `decode.levelGrid` for this run (default: the configuration's, "full"). */
+function runChild(dir: string, levelGrid?: 'half'): Measurement {
+  const options = levelGrid ? ['--level-grid', levelGrid] : [];
+  const child = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--measure', dir, ...options], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (child.status !== 0) throw new Error(`measuring process failed (${child.status}): ${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measurement;
 }
@@ -173,6 +180,8 @@ async function benchmark(sliceCount: number, transferSyntaxUid: string, label: s
       const run = `${label}, ${sliceCount} slices${runs > 1 ? `, run ${r + 1}` : ''}`;
       runCompiledCommand(dir, run, print(run, runChild(dir)));
     }
+    // The opt-in half-resolution working grid (docs/configuration.md): its time against the same target, and the slice it chose.
+    if (transferSyntaxUid === PHANTOM_TRANSFER_SYNTAXES.jpeg2000Lossless) print(`${label}, ${sliceCount} slices, decode.levelGrid "half"`, runChild(dir, 'half'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -137,6 +137,13 @@ const configSchema = z
          * at once, in the background (node roles all and intake); 0: off, the analysis decodes them all.
          */
         whileArriving: z.number().int().min(0).max(64),
+        /**
+         * How a reversible JPEG 2000 series' slices are put on the level finder's working grid:
+         * "full" (2 × 2 means of each slice decoded in full, as an uncompressed series) or "half"
+         * (each slice decoded at half resolution: about twice as fast, but the level finder sees
+         * slightly other values, so its slice may differ by one from "full"). docs/configuration.md.
+         */
+        levelGrid: z.enum(['full', 'half']),
       })
       .strict(),
     limits: z

@@ -89,6 +89,54 @@ async function decodeRle(frame: Uint8Array, format: PixelFormat): Promise<Decode
 
 type FrameDecoder = (frame: Uint8Array, format: PixelFormat) => Promise<DecodedFrame> | DecodedFrame;
 
+/** What OpenJPEG's decoder adds for reading a codestream at a lower resolution. */
+interface J2KResolutionDecoder extends WasmDecoder {
+  getImageOffset(): { x: number; y: number };
+  getNumDecompositions(): number;
+  getIsReversible(): boolean;
+  calculateSizeAtDecompositionLevel(level: number): { width: number; height: number };
+  decodeSubResolution(level: number, layer: number): void;
+}
+
+/** A frame decoded at half its size along both axes: ⌈rows/2⌉ × ⌈columns/2⌉ samples. */
+export interface HalvedFrame extends DecodedFrame {
+  rows: number;
+  columns: number;
+}
+
+/**
+ * A reversible (lossless) JPEG 2000 codestream decoded at half resolution: its first wavelet
+ * level's low-pass band, which OpenJPEG reconstructs without that level's three detail bands,
+ * about a third of the work of a full decode (docs/decisions.md). Values are on the stored-value
+ * scale (the 5/3 low-pass filter has unit gain). Null where the codestream has no wavelet level to
+ * drop or is not reversible (the decoder only says which after decoding).
+ */
+export async function decodeJpeg2000Halved(frame: Uint8Array, format: PixelFormat): Promise<HalvedFrame | null> {
+  const module = await loadWasmModule<Record<string, new () => J2KResolutionDecoder>>('@cornerstonejs/codec-openjpeg/decodewasmjs');
+  const decoder = new module.J2KDecoder();
+  try {
+    decoder.getEncodedBuffer(frame.length).set(frame);
+    try {
+      decoder.decodeSubResolution(1, 0);
+    } catch {
+      // No level to drop (or a codestream the full decode should judge): decoded whole instead.
+      return null;
+    }
+    const info = decoder.getFrameInfo();
+    if (info.width !== format.columns || info.height !== format.rows) {
+      throw new CtMuscleError('E_DECODE_FAILED', `The codestream is ${info.width}×${info.height} but the dataset says ${format.columns}×${format.rows}.`);
+    }
+    // An image offset on the reference grid would shift which samples the low-pass band sits on.
+    const offset = decoder.getImageOffset();
+    if (decoder.getNumDecompositions() < 1 || !decoder.getIsReversible() || offset.x !== 0 || offset.y !== 0) return null;
+    const size = decoder.calculateSizeAtDecompositionLevel(1);
+    const bytesPerSample = info.bitsPerSample > 8 ? 2 : 1;
+    return { bytes: decoder.getDecodedBuffer().slice(), bytesPerSample, codestreamSigned: info.isSigned, rows: size.height, columns: size.width };
+  } finally {
+    decoder.delete();
+  }
+}
+
 const openJpeg: FrameDecoder = (f, p) => decodeWithWasm('@cornerstonejs/codec-openjpeg/decodewasmjs', 'J2KDecoder', f, p);
 const charls: FrameDecoder = (f, p) => decodeWithWasm('@cornerstonejs/codec-charls/decodewasmjs', 'JpegLSDecoder', f, p);
 const openJph: FrameDecoder = (f, p) => decodeWithWasm('@cornerstonejs/codec-openjph/wasmjs', 'HTJ2KDecoder', f, p);

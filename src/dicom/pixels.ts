@@ -3,7 +3,7 @@
  * encapsulated syntaxes, byte order, and masking to BitsStored with sign extension.
  */
 import { CtMuscleError } from '../errors.ts';
-import { decodeEncapsulatedFrame } from './codecs.ts';
+import { decodeEncapsulatedFrame, decodeJpeg2000Halved } from './codecs.ts';
 import { numberValue, stringValue } from './dataset-values.ts';
 import type { ParsedDicom } from './read.ts';
 import { NATIVE_SYNTAXES, TS } from './transfer-syntax.ts';
@@ -215,4 +215,30 @@ export async function decodeFrame(parsed: ParsedDicom, frameIndex = 0, reuse?: S
   }
   const frame = (values.length === expected ? values : values.subarray(0, expected)) as StoredSamples;
   return planar ? interleave(frame, format.samplesPerPixel) : frame;
+}
+
+/** Stored values of a frame at half resolution (`decodeFrameHalved`): ⌈rows/2⌉ × ⌈columns/2⌉. */
+export interface HalvedSamples {
+  values: StoredSamples;
+  rows: number;
+  columns: number;
+}
+
+/**
+ * The stored values of a single-frame greyscale instance at half resolution, where its encoding
+ * holds them apart from the full image (reversible JPEG 2000: the first wavelet level's low-pass
+ * band), so that they cost less than a full decode; null for every other instance (decode it
+ * whole). `reuse` as for `storedValuesFromBytes`.
+ */
+export async function decodeFrameHalved(parsed: ParsedDicom, reuse?: StoredSamples): Promise<HalvedSamples | null> {
+  const syntax = parsed.transferSyntaxUid;
+  if ((syntax !== TS.jpeg2000Lossless && syntax !== TS.jpeg2000) || parsed.pixelDataTruncated) return null;
+  const format = pixelFormatOf(parsed.dataset);
+  if (format.numberOfFrames !== 1 || format.samplesPerPixel !== 1) return null;
+  const halved = await decodeJpeg2000Halved(encapsulatedFrame(pixelDataFragments(parsed.dataset), format, 0), format);
+  if (!halved) return null;
+  const { rows, columns } = halved;
+  const values = storedValuesFromBytes(halved.bytes, halved.bytesPerSample, format, reuse);
+  if (values.length < rows * columns) throw new CtMuscleError('E_DECODE_FAILED', `Decoded ${values.length} samples at half resolution; ${rows}×${columns} are needed.`);
+  return { values: (values.length === rows * columns ? values : values.subarray(0, rows * columns)) as StoredSamples, rows, columns };
 }

@@ -97,3 +97,16 @@ export function averageBlocks(hu: Int16Array, base: number, padding: number, gri
     image[p] = Math.round(sum / n);
   }
 }
+
+/**
+ * A slice already halved (⌊columns/2⌋ wide, e.g. decoded at half resolution) looked up onto a
+ * grid of 2 × 2 blocks through its `halved.index`, padding as air; into `image`, which is returned.
+ */
+export function halvedSliceOntoGrid(halved: Int16Array, padding: number, halvedIndex: Int32Array, image: Int16Array): Int16Array {
+  for (let p = 0; p < image.length; p++) {
+    const s = halvedIndex[p];
+    const v = s < 0 ? -1000 : halved[s];
+    image[p] = v === padding ? -1000 : v;
+  }
+  return image;
+}

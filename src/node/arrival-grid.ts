@@ -36,6 +36,8 @@ export interface ArrivalGridOptions {
   lanes: number;
   ownManufacturer: string;
   made: Counter<'outcome'>;
+  /** Config decode.levelGrid "half": JPEG 2000 instances put on the grid from half-resolution decodes, as the analysis then does. */
+  fromHalfResolution?: boolean;
 }
 
 export interface ArrivalGrid extends NodePart {
@@ -122,7 +124,7 @@ function gridCache(): (geometry: VolumeGeometry) => CanonicalGrid {
 }
 
 /** One spooled instance onto the grid a series of it alone would have; its sidecar written. */
-async function putOnGrid(path: string, header: InstanceHeader, thread: GridThread, gridOf: (geometry: VolumeGeometry) => CanonicalGrid): Promise<MadeOutcome> {
+async function putOnGrid(path: string, header: InstanceHeader, thread: GridThread, gridOf: (geometry: VolumeGeometry) => CanonicalGrid, fromHalfResolution: boolean): Promise<MadeOutcome> {
   let plan;
   let grid;
   try {
@@ -134,7 +136,7 @@ async function putOnGrid(path: string, header: InstanceHeader, thread: GridThrea
     throw error;
   }
   const { bytes, identity } = await readSpooled(path);
-  const job = sliceJobOf({ ...header, source: { kind: 'file', path } }, plan.geometry);
+  const job = { ...sliceJobOf({ ...header, source: { kind: 'file', path } }, plan.geometry), ...(fromHalfResolution && { fromHalfResolution }) };
   const key = sidecarKey(identity, job, grid);
   // The same bytes arrived again (a copy kept, or sent twice): the sidecar made for them stays.
   const existing = await readFile(sidecarPathOf(path)).catch(() => null);
@@ -163,7 +165,7 @@ export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
   async function work(path: string, header: InstanceHeader): Promise<void> {
     let outcome: MadeOutcome;
     try {
-      outcome = await putOnGrid(path, header, threads.find((t) => !t.busy)!, gridOf);
+      outcome = await putOnGrid(path, header, threads.find((t) => !t.busy)!, gridOf, options.fromHalfResolution === true);
     } catch (error) {
       outcome = 'failed';
       logger.debug('instance not put on the working grid while arriving; the analysis decodes it', { sopInstanceUid: header.sopInstanceUid, ...describeError(error) });

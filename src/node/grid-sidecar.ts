@@ -82,6 +82,8 @@ export function sidecarKey(identity: FileIdentity, job: SliceJob, grid: Canonica
     version: PACKAGE_VERSION,
     endianness: endianness(),
     grid: gridDigest(grid),
+    // Config decode.levelGrid: a slice made from a half-resolution decode is not the one a full decode makes.
+    fromHalfResolution: job.fromHalfResolution === true,
   });
   return createHash('sha256').update(material).digest();
 }

@@ -68,6 +68,8 @@ export interface VolumeStageInput {
   decodeWorkers?: number;
   /** Slices put on the grid before (the node's analysis); absent: every slice is decoded. */
   gridSliceFor?: GridSliceLookup;
+  /** Config `decode.levelGrid`: "half" puts a reversible JPEG 2000 slice on the grid from a half-resolution decode; absent: "full". */
+  levelGrid?: Config['decode']['levelGrid'];
 }
 export interface DecodedSeries {
   /** The whole series' slices (inferior → superior) and geometry; its full-resolution HU is not kept. */
@@ -194,13 +196,14 @@ function levelStackBuilder(plan: VolumePlan): StackBuilder | null {
 const LOOKUP_CONCURRENCY = 8;
 
 /** Files every slice `lookup` has on the builder's grid; returns their indices (stack order). The rest are decoded. */
-async function filePrecomputed(plan: VolumePlan, builder: StackBuilder, lookup: GridSliceLookup): Promise<Set<number>> {
+async function filePrecomputed(plan: VolumePlan, builder: StackBuilder, lookup: GridSliceLookup, fromHalfResolution: boolean): Promise<Set<number>> {
   const filed = new Set<number>();
   let next = 0;
   const lane = async () => {
     while (next < plan.ordered.length) {
       const k = next++;
-      const slice = await lookup(sliceJobOf(plan.ordered[k], plan.geometry), builder.grid, builder.slice(k)).catch(() => null);
+      const job = { ...sliceJobOf(plan.ordered[k], plan.geometry), ...(fromHalfResolution && { fromHalfResolution }) };
+      const slice = await lookup(job, builder.grid, builder.slice(k)).catch(() => null);
       if (!slice) continue;
       builder.addGridSlice(k, slice.hu, slice.bodyMask);
       filed.add(k);
@@ -234,14 +237,14 @@ export const DEFAULT_STAGES: StageSet = {
     const summaries = groups.map(summarizeSeries);
     return { groups, summaries, selection: selectSeries(summaries, rules) };
   },
-  buildVolume: async ({ group, decodeWorkers, gridSliceFor }) => {
+  buildVolume: async ({ group, decodeWorkers, gridSliceFor, levelGrid }) => {
     const plan = planVolume(group);
     const builder = levelStackBuilder(plan);
-    const filed = builder && gridSliceFor ? await filePrecomputed(plan, builder, gridSliceFor) : new Set<number>();
+    const filed = builder && gridSliceFor ? await filePrecomputed(plan, builder, gridSliceFor, levelGrid === 'half') : new Set<number>();
     const missing = filed.size > 0 ? plan.ordered.map((_, k) => k).filter((k) => !filed.has(k)) : undefined;
     // Each slice is put on the working grid, and its body found, where it is decoded (a worker thread); this thread only files it.
     const volume = builder
-      ? await decodeSeries(group, plan, (k, gridHu) => builder.addGridSlice(k, gridHu, { bits: builder.body.bits(k) }), decoderFor(group.instances, decodeWorkers, true), missing, builder)
+      ? await decodeSeries(group, plan, (k, gridHu) => builder.addGridSlice(k, gridHu, { bits: builder.body.bits(k) }), decoderFor(group.instances, decodeWorkers, true), missing, { grid: builder.grid, slice: builder.slice, body: builder.body, fromHalfResolution: levelGrid === 'half' })
       : await decodeSeries(group, plan, () => undefined, decoderFor(group.instances, decodeWorkers));
     return { volume, ordered: plan.ordered, stack: builder?.finish() ?? null, precomputedSlices: filed.size };
   },

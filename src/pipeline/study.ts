@@ -215,7 +215,7 @@ interface LevelAndSlices {
 
 /** Decode → level → which slices are measured → those re-read at full resolution. */
 async function levelAndSlices(run: Runner, group: SeriesGroup, options: AnalyzeOptions): Promise<LevelAndSlices> {
-  const decoded: DecodedSeries = await run('volume', 'buildVolume', { group, decodeWorkers: options.config.decode.workers, gridSliceFor: options.gridSliceFor });
+  const decoded: DecodedSeries = await run('volume', 'buildVolume', { group, decodeWorkers: options.config.decode.workers, gridSliceFor: options.gridSliceFor, levelGrid: options.config.decode.levelGrid });
   const { volume: layout, stack, ordered } = decoded;
   let level: LevelInfo;
   try {

@@ -1,0 +1,78 @@
+/**
+ * Config `decode.levelGrid` "half" (issue #16): a reversible JPEG 2000 series is put on the level
+ * finder's working grid from half-resolution decodes (the first wavelet level's low-pass band)
+ * instead of 2 × 2 means of full decodes. The stack then differs a little from the full one, the
+ * level found still lies in the right vertebral body, workers do as this thread does, and every
+ * other encoding is untouched. "full", the default, is what the other tests hold to.
+ */
+import assert from 'node:assert/strict';
+import { scanBuffers } from '../src/dicom/scan.ts';
+import { groupIntoSeries, type SeriesGroup } from '../src/dicom/series.ts';
+import { findLevel, type WorkStack } from '../src/level/index.ts';
+import { generatePhantomStudy, PHANTOM_TRANSFER_SYNTAXES as TS, type PhantomTruth } from '../src/phantom/index.ts';
+import { DEFAULT_STAGES, type DecodedSeries } from '../src/pipeline/stages.ts';
+
+/** 512² at about 0.8 mm: the working grid is made of 2 × 2 blocks, where "half" applies. */
+async function phantomSeries(transferSyntaxUid: string): Promise<{ group: SeriesGroup; truth: PhantomTruth }> {
+  const study = await generatePhantomStudy({ rows: 512, columns: 512, fromLevel: 'L2', toLevel: 'T11', sliceThicknessMm: 3, seed: 1, transferSyntaxUid });
+  const { headers, errors } = scanBuffers(study.files.map((f) => ({ bytes: f.bytes, label: f.fileName })));
+  assert.deepEqual(errors, []);
+  return { group: groupIntoSeries(headers)[0], truth: study.truth };
+}
+
+const decoded = (group: SeriesGroup, levelGrid: 'full' | 'half', decodeWorkers = 1) =>
+  DEFAULT_STAGES.buildVolume({ group, levelGrid, decodeWorkers }) as Promise<DecodedSeries>;
+
+function stackOf(series: DecodedSeries): WorkStack {
+  assert.ok(series.stack, 'the series has a working stack');
+  return series.stack;
+}
+
+const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+describe('decode.levelGrid "half": JPEG 2000 slices on the working grid from half-resolution decodes', function () {
+  this.timeout(180000);
+  let j2k: { group: SeriesGroup; truth: PhantomTruth };
+  before(async () => {
+    j2k = await phantomSeries(TS.jpeg2000Lossless);
+  });
+
+  it('makes a stack close to, but not the same as, the full decode’s', async () => {
+    const full = stackOf(await decoded(j2k.group, 'full'));
+    const half = stackOf(await decoded(j2k.group, 'half'));
+    assert.equal(half.hu.length, full.hu.length);
+    assert.ok(!sameBytes(half.hu, full.hu), 'the half-resolution path ran (a full decode gives the full stack exactly)');
+    // A low-pass filter of unit gain centred half a pixel away from the 2 × 2 mean: noise and
+    // edges differ pixel by pixel, but not the level of any tissue (no offset, no scaling).
+    const differences: number[] = [];
+    for (let i = 0; i < full.hu.length; i++) if (full.hu[i] > -500) differences.push(half.hu[i] - full.hu[i]);
+    differences.sort((a, b) => a - b);
+    const at = (q: number) => differences[Math.floor(q * (differences.length - 1))];
+    assert.ok(Math.abs(at(0.5)) <= 1, `median difference inside the body ${at(0.5)} HU`);
+    // …and pixel by pixel the same place (a transposed or shifted slice would differ by tissue contrasts).
+    assert.ok(at(0.25) >= -15 && at(0.75) <= 15, `interquartile range of the differences ${at(0.25)}..${at(0.75)} HU`);
+  });
+
+  it('still finds T12 and L1 inside their vertebral bodies', async () => {
+    const series = await decoded(j2k.group, 'half');
+    for (const target of ['T12', 'L1'] as const) {
+      const result = findLevel(series.volume, { target }, series.stack);
+      const body = j2k.truth.vertebrae.find((v) => v.name === target)!;
+      assert.ok(result.zMm >= body.bodyInferiorMm && result.zMm <= body.bodySuperiorMm, `${target}: z ${result.zMm} outside ${body.bodyInferiorMm}..${body.bodySuperiorMm}`);
+      assert.ok(Math.abs(result.zMm - body.midBodyMm) <= 5, `${target}: z ${result.zMm} is ${Math.abs(result.zMm - body.midBodyMm).toFixed(1)} mm from mid-body`);
+    }
+  });
+
+  it('gives the same stack on decoding workers as on this thread', async () => {
+    const here = stackOf(await decoded(j2k.group, 'half', 1));
+    const pooled = stackOf(await decoded(j2k.group, 'half', 2));
+    for (const key of ['hu', 'body', 'centreX', 'centreY'] as const) assert.ok(sameBytes(pooled[key], here[key]), key);
+  });
+
+  it('leaves an uncompressed series as "full" makes it', async () => {
+    const { group } = await phantomSeries(TS.explicitVrLittleEndian);
+    const full = stackOf(await decoded(group, 'full'));
+    const half = stackOf(await decoded(group, 'half'));
+    for (const key of ['hu', 'body', 'centreX', 'centreY'] as const) assert.ok(sameBytes(half[key], full[key]), key);
+  });
+});
