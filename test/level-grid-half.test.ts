@@ -2,14 +2,20 @@
  * Config `decode.levelGrid` "half" (issue #16): a reversible JPEG 2000 series is put on the level
  * finder's working grid from half-resolution decodes (the first wavelet level's low-pass band)
  * instead of 2 × 2 means of full decodes. The stack then differs a little from the full one, the
- * level found still lies in the right vertebral body, workers do as this thread does, and every
- * other encoding is untouched. "full", the default, is what the other tests hold to.
+ * level found still lies in the right vertebral body, workers do as this thread does, the `level`
+ * command finds the slice `analyze` measures, and every other encoding is untouched. "full", the
+ * default, is what the other tests hold to.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
 import { groupIntoSeries, type SeriesGroup } from '../src/dicom/series.ts';
 import { findLevel, type WorkStack } from '../src/level/index.ts';
-import { generatePhantomStudy, PHANTOM_TRANSFER_SYNTAXES as TS, type PhantomTruth } from '../src/phantom/index.ts';
+import { generatePhantomStudy, PHANTOM_TRANSFER_SYNTAXES as TS, writePhantomStudy, type PhantomTruth } from '../src/phantom/index.ts';
+import { analyzeHeaders, levelForPaths, scanInputs } from '../src/pipeline/index.ts';
 import { DEFAULT_STAGES, type DecodedSeries } from '../src/pipeline/stages.ts';
 
 /** 512² at about 0.8 mm: the working grid is made of 2 × 2 blocks, where "half" applies. */
@@ -74,5 +80,28 @@ describe('decode.levelGrid "half": JPEG 2000 slices on the working grid from hal
     const full = stackOf(await decoded(group, 'full'));
     const half = stackOf(await decoded(group, 'half'));
     for (const key of ['hu', 'body', 'centreX', 'centreY'] as const) assert.ok(sameBytes(half[key], full[key]), key);
+  });
+
+  // A phantom on which "half" and "full" choose neighbouring slices (3 mm, L3 → T11, seed 2, arms): the
+  // `level` command must then follow the configuration as analyze does.
+  it('gives the `level` command the slice `analyze` measures, where "half" and "full" differ', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctmn-level-grid-'));
+    try {
+      const { files } = await writePhantomStudy(dir, { rows: 512, columns: 512, fromLevel: 'L3', toLevel: 'T11', sliceThicknessMm: 3, seed: 2, arms: true, transferSyntaxUid: TS.jpeg2000Lossless });
+      const defaults = loadConfig({ env: {} });
+      const { headers } = await scanInputs(files);
+      const slices: Record<string, string | undefined> = {};
+      for (const levelGrid of ['full', 'half'] as const) {
+        const [found] = await levelForPaths(files, { target: 'T12', levelGrid });
+        assert.ok(found.ok, JSON.stringify(found));
+        const [measured] = await analyzeHeaders(headers, { config: { ...defaults, decode: { ...defaults.decode, levelGrid } }, target: 'T12' });
+        assert.equal(measured.status, 'ok', measured.message);
+        assert.equal(found.result.sopInstanceUid, measured.level?.sopInstanceUid, `${levelGrid}: level and analyze agree`);
+        slices[levelGrid] = measured.level?.sopInstanceUid;
+      }
+      assert.notEqual(slices.half, slices.full, 'on this phantom the two choose neighbouring slices');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

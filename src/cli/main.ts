@@ -90,7 +90,7 @@ function addLevelCommand(program: Command): void {
     .action(async (paths: string[], options: { level?: string }, command: Command) => {
       const config = configFrom(command);
       const target = parseLevel(options.level) ?? config.level.target;
-      for (const outcome of await (await pipeline()).levelForPaths(paths, { target, selection: config.selection })) {
+      for (const outcome of await (await pipeline()).levelForPaths(paths, { target, selection: config.selection, levelGrid: config.decode.levelGrid })) {
         const { source, seriesInstanceUid } = outcome;
         const body = outcome.ok ? outcome.result : outcome.error;
         process.stdout.write(`${JSON.stringify({ source, seriesInstanceUid, ...body })}\n`);

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { describeError } from '../errors.ts';
 import type { InstanceHeader } from '../dicom/types.ts';
 import { isNiftiPath, readNiftiVolume } from '../dicom/nifti.ts';
+import type { Config } from '../config.ts';
 import type { SelectionRules } from '../intake/select-series.ts';
 import { findLevel, type LevelOptions } from '../level/index.ts';
 import type { LevelResult } from '../model/index.ts';
@@ -15,6 +16,8 @@ import { byStudy, scanInputs, studyVolume, type RunOptions } from './study.ts';
 
 export interface LevelForPathsOptions extends LevelOptions, RunOptions {
   selection?: Partial<SelectionRules>;
+  /** Config `decode.levelGrid`, so that `level` finds the slice `analyze` measures. */
+  levelGrid?: Config['decode']['levelGrid'];
 }
 
 export type PathLevelOutcome =
@@ -31,7 +34,7 @@ function foldersOf(instances: InstanceHeader[]): string {
  * The level finder's own result (with its evidence: the `level` command's contract) on the
  * series the pipeline selects and builds for one study.
  */
-async function levelOfStudy(headers: InstanceHeader[], selection: Partial<SelectionRules> | undefined, levelOptions: LevelOptions, run: RunOptions): Promise<PathLevelOutcome> {
+async function levelOfStudy(headers: InstanceHeader[], selection: Partial<SelectionRules> | undefined, levelOptions: LevelOptions, run: RunOptions & Pick<LevelForPathsOptions, 'levelGrid'>): Promise<PathLevelOutcome> {
   let seriesInstanceUid: string | null = null;
   try {
     const { group, volume, stack } = await studyVolume(headers, selection, run);
@@ -43,8 +46,8 @@ async function levelOfStudy(headers: InstanceHeader[], selection: Partial<Select
 }
 
 export async function levelForPaths(paths: string[], options: LevelForPathsOptions = {}): Promise<PathLevelOutcome[]> {
-  const { selection, observer, stages, ...levelOptions } = options;
-  const run: RunOptions = { observer, stages };
+  const { selection, observer, stages, levelGrid, ...levelOptions } = options;
+  const run = { observer, stages, levelGrid };
   const outcomes: PathLevelOutcome[] = [];
   for (const path of paths.filter(isNiftiPath)) {
     try {

@@ -313,12 +313,12 @@ export interface StudyVolume {
   stack: WorkStack | null;
 }
 
-/** Select → decode for one study (the `level` command finds the level on it). */
-export async function studyVolume(headers: InstanceHeader[], rules: Partial<SelectionRules> | undefined, options: RunOptions = {}): Promise<StudyVolume> {
+/** Select → decode for one study (the `level` command finds the level on it); `levelGrid` as config `decode.levelGrid` (analyze's slice). */
+export async function studyVolume(headers: InstanceHeader[], rules: Partial<SelectionRules> | undefined, options: RunOptions & { levelGrid?: Config['decode']['levelGrid'] } = {}): Promise<StudyVolume> {
   const run = runnerFor(headers[0]?.studyInstanceUid ?? '', options);
   const choice = await run('select', 'selectSeries', { headers, rules });
   const { group } = chosenGroup(choice);
-  const { volume, stack } = await run('volume', 'buildVolume', { group });
+  const { volume, stack } = await run('volume', 'buildVolume', { group, levelGrid: options.levelGrid });
   return { groups: choice.groups, group, volume, stack };
 }
 
