@@ -11,6 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
+import { decodeEncapsulatedFrame, decodeJpeg2000Halved } from '../src/dicom/codecs.ts';
+import { describeError } from '../src/errors.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
 import { groupIntoSeries, type SeriesGroup } from '../src/dicom/series.ts';
 import { findLevel, type WorkStack } from '../src/level/index.ts';
@@ -103,5 +105,21 @@ describe('decode.levelGrid "half": JPEG 2000 slices on the working grid from hal
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('fails a cut codestream with the typed error a full decode gives', async () => {
+    const study = await generatePhantomStudy({ rows: 512, columns: 512, fromLevel: 'T12', toLevel: 'T12', sliceThicknessMm: 10, seed: 1, transferSyntaxUid: TS.jpeg2000Lossless });
+    const bytes = study.files[0].bytes;
+    // The codestream starts at its SOC and SIZ markers (FF4F FF51).
+    const start = bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0x4f && bytes[i + 2] === 0xff && bytes[i + 3] === 0x51);
+    assert.ok(start > 0);
+    const format = { rows: 512, columns: 512, bitsAllocated: 16, bitsStored: 16, highBit: 15, pixelRepresentation: 1, samplesPerPixel: 1, photometricInterpretation: 'MONOCHROME2', planarConfiguration: 0, numberOfFrames: 1 } as const;
+    const whole = await decodeJpeg2000Halved(bytes.subarray(start), format);
+    assert.equal(whole?.rows, 256, 'the whole codestream decodes at half resolution');
+    const cut = bytes.subarray(start, start + 200);
+    const failure = (decode: () => Promise<unknown>) => decode().then(() => assert.fail('a cut codestream decoded'), (error: unknown) => describeError(error));
+    const full = await failure(() => decodeEncapsulatedFrame(cut, format, TS.jpeg2000Lossless));
+    assert.equal(full.code, 'E_DECODE_FAILED');
+    assert.deepEqual(await failure(() => decodeJpeg2000Halved(cut, format)), full);
   });
 });
