@@ -280,7 +280,7 @@ describe('node: work while the study arrives (precomputed working-grid slices)',
 });
 
 describe('working-grid sidecar key', () => {
-  it('a slice made for another grid, other decode inputs or another file is stale; a whole file with its key is used', async () => {
+  it('a slice made for another grid, other decode inputs (decode.levelGrid too) or another file is stale; a whole file with its key is used', async () => {
     const study = await phantom({ rows: 64, columns: 64, fromLevel: 'T12', toLevel: 'T12', sliceThicknessMm: 10, seed: 2 });
     const { headers } = scanBuffers(study.instances.map((i) => ({ bytes: i.bytes, label: i.sopInstanceUid })));
     const plan = planVolume(groupIntoSeries(headers)[0]);
@@ -308,6 +308,8 @@ describe('working-grid sidecar key', () => {
     const shifted = { ...grid, sourceIndex: grid.sourceIndex.map((s) => (s >= 0 ? s + 1 : s)) };
     assert.equal(decodeSidecar(sidecar, sidecarKey(identity, job, shifted), shifted), 'stale');
     assert.equal(decodeSidecar(sidecar, sidecarKey(identity, { ...job, intercept: job.intercept + 1 }, grid), grid), 'stale');
+    // Made from a full decode: not for an analysis that puts slices on the grid from half-resolution ones (decode.levelGrid).
+    assert.equal(decodeSidecar(sidecar, sidecarKey(identity, { ...job, fromHalfResolution: true }, grid), grid), 'stale');
     assert.equal(decodeSidecar(sidecar, sidecarKey({ ...identity, mtimeNs: 6n }, job, grid), grid), 'stale');
     assert.equal(decodeSidecar(sidecar, sidecarKey({ ...identity, ino: 8n }, job, grid), grid), 'stale');
     assert.equal(decodeSidecar(sidecar.subarray(0, 20), sidecarKey(identity, job, grid), grid), 'corrupt');

@@ -117,9 +117,12 @@ export interface SliceJob extends ScannedPixels {
   fromHalfResolution?: boolean;
 }
 
-export function sliceJobOf(header: InstanceHeader, geometry: VolumeGeometry): SliceJob {
+/** The job of decoding one instance of the series; `fromHalfResolution` as config `decode.levelGrid` "half" (SliceJob). */
+export function sliceJobOf(header: InstanceHeader, geometry: VolumeGeometry, fromHalfResolution = false): SliceJob {
   const info = sliceInfoOf(header, geometry.normal);
-  return { sopInstanceUid: header.sopInstanceUid, pixelAttributes: header.pixelAttributes, source: header.source, rows: geometry.rows, columns: geometry.columns, slope: info.rescaleSlope, intercept: info.rescaleIntercept };
+  const job: SliceJob = { sopInstanceUid: header.sopInstanceUid, pixelAttributes: header.pixelAttributes, source: header.source, rows: geometry.rows, columns: geometry.columns, slope: info.rescaleSlope, intercept: info.rescaleIntercept };
+  if (fromHalfResolution) job.fromHalfResolution = true;
+  return job;
 }
 
 /**

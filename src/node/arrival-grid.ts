@@ -136,7 +136,7 @@ async function putOnGrid(path: string, header: InstanceHeader, thread: GridThrea
     throw error;
   }
   const { bytes, identity } = await readSpooled(path);
-  const job = { ...sliceJobOf({ ...header, source: { kind: 'file', path } }, plan.geometry), ...(fromHalfResolution && { fromHalfResolution }) };
+  const job = sliceJobOf({ ...header, source: { kind: 'file', path } }, plan.geometry, fromHalfResolution);
   const key = sidecarKey(identity, job, grid);
   // The same bytes arrived again (a copy kept, or sent twice): the sidecar made for them stays.
   const existing = await readFile(sidecarPathOf(path)).catch(() => null);

@@ -202,8 +202,7 @@ async function filePrecomputed(plan: VolumePlan, builder: StackBuilder, lookup: 
   const lane = async () => {
     while (next < plan.ordered.length) {
       const k = next++;
-      const job = { ...sliceJobOf(plan.ordered[k], plan.geometry), ...(fromHalfResolution && { fromHalfResolution }) };
-      const slice = await lookup(job, builder.grid, builder.slice(k)).catch(() => null);
+      const slice = await lookup(sliceJobOf(plan.ordered[k], plan.geometry, fromHalfResolution), builder.grid, builder.slice(k)).catch(() => null);
       if (!slice) continue;
       builder.addGridSlice(k, slice.hu, slice.bodyMask);
       filed.add(k);
