@@ -320,11 +320,10 @@ function sharedPlace(array: Int16Array | Uint8Array): { buffer: SharedArrayBuffe
 
 /** Slice k's job on the target's grid: where in shared memory to write the slice (and its body) when the target is there. */
 function gridJob(job: SliceJob, grid: BlockGrid, onto: GridTarget, k: number): SliceJob {
-  const halved = onto.fromHalfResolution ? { fromHalfResolution: true } : {};
-  if (!onto.body) return { ...job, grid, gridInto: sharedPlace(onto.slice(k)), ...halved };
+  if (!onto.body) return { ...job, grid, gridInto: sharedPlace(onto.slice(k)) };
   const into = sharedPlace(onto.body.bits(k));
   if (!into) throw new RangeError('A grid target wants bodies made where slices are decoded, but its body bits are not in shared memory.');
-  return { ...job, grid, gridInto: sharedPlace(onto.slice(k)), body: { thresholdHu: onto.body.thresholdHu, into }, ...halved };
+  return { ...job, grid, gridInto: sharedPlace(onto.slice(k)), body: { thresholdHu: onto.body.thresholdHu, into } };
 }
 
 /**
@@ -338,7 +337,7 @@ function gridJob(job: SliceJob, grid: BlockGrid, onto: GridTarget, k: number): S
  * decoded and visited (by their index in stack order).
  */
 export async function decodeSeries(group: SeriesGroup, plan: VolumePlan, visit: SliceVisitor, decoder?: SliceDecoder, only?: number[], onto?: GridTarget): Promise<SeriesLayout> {
-  const all = plan.ordered.map((header) => sliceJobOf(header, plan.geometry));
+  const all = plan.ordered.map((header) => sliceJobOf(header, plan.geometry, onto?.fromHalfResolution));
   // `only`: the slices still to decode (stack order; the others were put on the grid before).
   const indices = only ?? all.map((_, k) => k);
   const jobs = indices.map((k) => all[k]);
