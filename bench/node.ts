@@ -15,14 +15,15 @@
  *   arrived (decode.whileArriving) instead of decoding them. The phantom runs twice: first on a
  *   node without the start-up warm-up (`warmUp` false: the process's first study, its code cold),
  *   then as deployed (the node warms up at start; the study is sent once it has).
- * - Intake throughput of the node's STOW endpoint beside Orthanc's STOW of the same files (the
- *   node puts instances on the working grid in the background meanwhile, as it does in service).
- *   For it the node runs as deployed, `serve` in a process of its own from dist/ (when the build is
- *   fresh), as Orthanc runs in its own, and both take a small study first (a fresh process's first
- *   request is not intake); the end-to-end runs keep the node in this process, to see its stages.
+ * - Intake throughput of the node's STOW endpoint beside Orthanc's STOW of the same files, the node
+ *   with its background work on (decode.whileArriving, after decode.whileArrivingLullMs, as in
+ *   service) and off. For it the node runs as deployed, `serve` in a process of its own from dist/
+ *   (when the build is fresh), as Orthanc runs in its own, and both take a small study first (a
+ *   fresh process's first request is not intake); the median of BENCH_INTAKE_RUNS (5) runs, each
+ *   with fresh processes. The end-to-end runs keep the node in this process, to see its stages.
  * - Peak RSS of this process (generator, node and clients in one process).
  * usage: npm run bench:node   (BENCH_SLICES=80 for a quicker phantom run; BENCH_QUIET_SECONDS=5 for
- *   a longer quiet period, see QUIET_SECONDS)
+ *   a longer quiet period, see QUIET_SECONDS; BENCH_INTAKE_RUNS=1 for one intake run each)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -159,27 +160,55 @@ async function nodeStow(label: string, series: SeriesInMemory, lanes: number, de
 /** Instances of the study each receiver takes before the timed one (another phantom: other UIDs). */
 const WARM_UP_SLICES = 8;
 
+/**
+ * Intake runs of each receiver: one STOW of a 20-instance study takes ~0.2–0.3 s, and single runs
+ * on a 2-core machine scattered by ±50 ms, more than the differences looked for. Each run has
+ * fresh processes (Orthanc, the node with and without the background work, in alternating order);
+ * printed: the median, and the range.
+ */
+const INTAKE_RUNS = Number(process.env.BENCH_INTAKE_RUNS ?? 5);
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+
 /** Orthanc's STOW vs the node's STOW of the same files, with and without putting them on the working grid meanwhile. */
 async function intake(label: string, series: SeriesInMemory): Promise<void> {
-  const orthanc = await startOrthanc();
   // Both receivers take a small study first, as a PACS-facing service has: what is timed is
   // intake, not a fresh process's first request (its JIT, its first spool folders and database rows).
   const warm = await phantomSeries(WARM_UP_SLICES, 10);
-  await stowInstances({ url: orthanc.dicomWebRoot }, warm.instances);
-  const t = Date.now();
-  await stowInstances({ url: orthanc.dicomWebRoot }, series.instances);
-  const orthancMs = Date.now() - t;
   const lanes = loadConfig({ env: {} }).decode.whileArriving;
-  const off = await nodeStow(label, series, 0, orthanc.dicomWebRoot, warm);
-  const on = await nodeStow(label, series, lanes, orthanc.dicomWebRoot, warm);
+  const times = { orthanc: [] as number[], off: [] as number[], on: [] as number[] };
+  const made: Array<Record<string, number>> = [];
+  for (let run = 0; run < INTAKE_RUNS; run++) {
+    const orthanc = await startOrthanc();
+    try {
+      await stowInstances({ url: orthanc.dicomWebRoot }, warm.instances);
+      const t = Date.now();
+      await stowInstances({ url: orthanc.dicomWebRoot }, series.instances);
+      times.orthanc.push(Date.now() - t);
+      const withLanes = async () => {
+        const on = await nodeStow(`${label}-${run}`, series, lanes, orthanc.dicomWebRoot, warm);
+        times.on.push(on.ms);
+        made.push(on.made);
+      };
+      const without = async () => times.off.push((await nodeStow(`${label}-${run}`, series, 0, orthanc.dicomWebRoot, warm)).ms);
+      if (run % 2 === 0) await without().then(withLanes);
+      else await withLanes().then(without);
+    } finally {
+      await orthanc.stop();
+    }
+  }
   const mb = megabytesOf(series);
-  const rate = (ms: number) => `${seconds(ms)} s (${(mb / (ms / 1000)).toFixed(0)} MB/s)`;
+  const rate = (values: number[]) => {
+    const mbs = (ms: number) => (mb / (ms / 1000)).toFixed(0);
+    return `${seconds(median(values))} s (${mbs(median(values))} MB/s; runs ${mbs(Math.max(...values))}–${mbs(Math.min(...values))} MB/s)`;
+  };
   const code = freshBuild() ? 'dist/' : 'the sources through tsx (no fresh build: npm run build)';
+  const { whileArrivingLullMs } = loadConfig({ env: {} }).decode;
   console.log(
-    `intake, ${label}, ${series.instances.length} instances (${mb.toFixed(0)} MB), fsync per instance, each receiver warmed by an ${WARM_UP_SLICES}-instance study, node as its own process from ${code}: node STOW ${rate(on.ms)} putting them on the working grid meanwhile ` +
-      `(decode.whileArriving ${lanes}; by the last answer: ${JSON.stringify(on.made)}), ${rate(off.ms)} without (0); Orthanc STOW ${rate(orthancMs)}`,
+    `intake, ${label}, ${series.instances.length} instances (${mb.toFixed(0)} MB), fsync per instance, each receiver warmed by an ${WARM_UP_SLICES}-instance study, node as its own process from ${code}; median of ${INTAKE_RUNS} runs: ` +
+      `node STOW ${rate(times.on)} with the background work (decode.whileArriving ${lanes}, whileArrivingLullMs ${whileArrivingLullMs}; by the last answer, per run: ${made.map((m) => JSON.stringify(m)).join(' ')}), ` +
+      `${rate(times.off)} without (0); Orthanc STOW ${rate(times.orthanc)}`,
   );
-  await orthanc.stop();
 }
 
 /** The analysis job that ended for good (not one that only rescheduled itself). */

@@ -138,6 +138,12 @@ const configSchema = z
          */
         whileArriving: z.number().int().min(0).max(64),
         /**
+         * Milliseconds without a new instance arriving before that background work takes the next
+         * one: a study sent in one burst is received at full speed and put on the grid in the
+         * quiet period after it. 0: alongside the receivers.
+         */
+        whileArrivingLullMs: z.number().int().min(0).max(60_000),
+        /**
          * How a reversible JPEG 2000 series' slices are put on the level finder's working grid:
          * "full" (2 × 2 means of each slice decoded in full, as an uncompressed series) or "half"
          * (each slice decoded at half resolution: about twice as fast, but the level finder sees

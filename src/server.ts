@@ -119,7 +119,7 @@ interface Shared {
 
 /** The receiving side (roles all and intake): STOW-RS, the DICOM SCP, the poller, the review page, retention. */
 function createIntakeSide({ config, queue, metrics, assembly, http }: Shared) {
-  const arrivalGrid = createArrivalGrid({ lanes: config.decode.whileArriving, ownManufacturer: config.selection.ownManufacturer, made: metrics.gridSlicesMade, fromHalfResolution: config.decode.levelGrid === 'half' });
+  const arrivalGrid = createArrivalGrid({ lanes: config.decode.whileArriving, ownManufacturer: config.selection.ownManufacturer, made: metrics.gridSlicesMade, fromHalfResolution: config.decode.levelGrid === 'half', lullMs: config.decode.whileArrivingLullMs });
   const knownHeaders = createKnownHeaders(metrics.knownHeadersLookedUp);
   const onStored = (stored: StoredInstance) => {
     knownHeaders.remember(stored);

@@ -342,20 +342,48 @@ describe('working stack: a packed body mask', () => {
 });
 
 describe('arrival grid', () => {
+  const counter = () => new Counter({ name: 'made', help: 'made', labelNames: ['outcome'], registers: [new Registry()] });
+  const countsOf = async (made: Counter<'outcome'>): Promise<Record<string, number>> => Object.fromEntries((await made.get()).values.map((v) => [String(v.labels.outcome), v.value]));
+  const small = (seed: number) => phantom({ ...BASE, rows: 64, columns: 64, seed });
+  /** The study's instances as the intake reports them stored, at paths that do not exist: one worked on fails (counted), one dropped is never tried. */
+  const stored = (study: { instances: Instance[] }) => {
+    const { headers } = scanBuffers(study.instances.map((i) => ({ bytes: i.bytes, label: i.sopInstanceUid })));
+    return headers.map((header) => ({ status: 'stored' as const, sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid, studyInstanceUid: header.studyInstanceUid, seriesInstanceUid: header.seriesInstanceUid, path: `/nonexistent/${header.sopInstanceUid}.dcm`, header, written: null }));
+  };
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
   it('drops the waiting instances of a study whose analysis begins; others stay', async () => {
-    const registry = new Registry();
-    const made = new Counter({ name: 'made', help: 'made', labelNames: ['outcome'], registers: [registry] });
+    const made = counter();
     const grid = createArrivalGrid({ lanes: 1, ownManufacturer: 'ct-muscle-node', made });
-    const [a, b] = await Promise.all([phantom({ ...BASE, rows: 64, columns: 64, seed: 1 }), phantom({ ...BASE, rows: 64, columns: 64, seed: 2 })]);
-    const stored = (study: typeof a) => {
-      const { headers } = scanBuffers(study.instances.map((i) => ({ bytes: i.bytes, label: i.sopInstanceUid })));
-      // Paths that do not exist: an instance worked on fails (counted), one dropped is never tried.
-      return headers.map((header) => ({ status: 'stored' as const, sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid, studyInstanceUid: header.studyInstanceUid, seriesInstanceUid: header.seriesInstanceUid, path: `/nonexistent/${header.sopInstanceUid}.dcm`, header, written: null }));
-    };
+    const [a, b] = await Promise.all([small(1), small(2)]);
     for (const instance of [...stored(a), ...stored(b)]) grid.arrived(instance);
     grid.analysisStarts(a.studyInstanceUid);
     await grid.idle();
-    const counts = Object.fromEntries((await made.get()).values.map((v) => [v.labels.outcome, v.value]));
-    assert.deepEqual(counts, { dropped: a.instances.length, failed: b.instances.length });
+    assert.deepEqual(await countsOf(made), { dropped: a.instances.length, failed: b.instances.length });
+  });
+
+  it('works only once arrivals pause for decode.whileArrivingLullMs; with 0, alongside them', async () => {
+    const instances = stored(await small(3));
+    assert.ok(instances.length >= 6, 'a study of several instances');
+    const lullMs = 1000;
+    const waitsMade = counter();
+    const alongsideMade = counter();
+    const waits = createArrivalGrid({ lanes: 1, ownManufacturer: 'ct-muscle-node', made: waitsMade, lullMs });
+    const alongside = createArrivalGrid({ lanes: 1, ownManufacturer: 'ct-muscle-node', made: alongsideMade, lullMs: 0 });
+    const tried = async (made: Counter<'outcome'>) => Object.values(await countsOf(made)).reduce((a, b) => a + b, 0);
+    // Instances arriving 25 ms apart, as one burst: the waiting grid tries none of them meanwhile.
+    for (const instance of instances) {
+      waits.arrived(instance);
+      alongside.arrived(instance);
+      await pause(25);
+    }
+    const lastArrivalAt = performance.now();
+    assert.equal(await tried(waitsMade), 0, 'nothing worked on while instances arrive');
+    assert.ok((await tried(alongsideMade)) > 0, 'with 0, instances are worked on while others arrive');
+    await waits.idle();
+    assert.ok(performance.now() - lastArrivalAt >= lullMs - 50, 'the waiting grid began after the lull');
+    assert.deepEqual(await countsOf(waitsMade), { failed: instances.length }, 'then every instance was worked on');
+    await alongside.idle();
+    await Promise.all([waits.stop(), alongside.stop()]);
   });
 });

@@ -3,15 +3,41 @@
  * onto the grid of the series' geometry, find the body. Off the main thread, where the receivers
  * parse and check what arrives, and at a lower priority: their answers never wait behind a slice
  * being put on a grid.
+ *
+ * The priority is lowered before anything else is loaded: the thread starts (again, after 20 s
+ * idle) with a study's instances, and loading the decoding modules is background work too.
  */
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { VolumeGeometry } from '../dicom/types.ts';
-import { DecodeLane, type SliceJob } from '../dicom/volume.ts';
-import { describeError } from '../errors.ts';
-import { canonicalGrid, type CanonicalGrid } from '../level/canonical.ts';
-import { BODY_HU } from '../level/stack.ts';
+import type { SliceJob } from '../dicom/volume.ts';
+import type { CanonicalGrid } from '../level/canonical.ts';
+
+/** Niceness added to this thread's: it takes a core mostly when the receivers and the analysis leave one idle. */
+const BACKGROUND_NICE = 10;
+
+/**
+ * Linux: lower this thread's priority alone (a thread is a task with an id of its own, which
+ * /proc/thread-self names). Elsewhere, or when not allowed, it runs at the process's priority.
+ */
+function lowerOwnPriority(): void {
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(threadId) && threadId !== process.pid) setPriority(threadId, Math.min(19, getPriority(threadId) + BACKGROUND_NICE));
+  } catch {
+    // No /proc, or not permitted: nothing to do.
+  }
+}
+
+lowerOwnPriority();
+
+const [{ DecodeLane }, { describeError }, { canonicalGrid }, { BODY_HU }] = await Promise.all([
+  import('../dicom/volume.ts'),
+  import('../errors.ts'),
+  import('../level/canonical.ts'),
+  import('../level/stack.ts'),
+]);
 
 export interface GridRequest {
   job: SliceJob;
@@ -41,24 +67,6 @@ async function putOnGrid({ job, geometry }: GridRequest): Promise<{ hu: Int16Arr
   await lane.decode({ ...job, grid, body: { thresholdHu: BODY_HU, into: { buffer: bodyBits.buffer as SharedArrayBuffer, byteOffset: 0 } } }, hu);
   return { hu, bodyBits };
 }
-
-/** Niceness added to this thread's: it takes a core mostly when the receivers and the analysis leave one idle. */
-const BACKGROUND_NICE = 10;
-
-/**
- * Linux: lower this thread's priority alone (a thread is a task with an id of its own, which
- * /proc/thread-self names). Elsewhere, or when not allowed, it runs at the process's priority.
- */
-function lowerOwnPriority(): void {
-  try {
-    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(threadId) && threadId !== process.pid) setPriority(threadId, Math.min(19, getPriority(threadId) + BACKGROUND_NICE));
-  } catch {
-    // No /proc, or not permitted: nothing to do.
-  }
-}
-
-lowerOwnPriority();
 
 parentPort!.on('message', (request: GridRequest) => {
   putOnGrid(request).then(
