@@ -155,6 +155,31 @@ async function putOnGrid(path: string, header: InstanceHeader, thread: GridThrea
   return 'made';
 }
 
+/**
+ * Whether instances are still arriving: the last one came less than `lullMs` ago. While they are,
+ * `resume` is called once they pause (one timer at a time).
+ */
+function lullGate(lullMs: number, resume: () => void): { arrived(): void; stillArriving(): boolean; stop(): void } {
+  let lastArrivalAt = -Infinity;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    arrived: () => void (lastArrivalAt = performance.now()),
+    stillArriving() {
+      const wait = lastArrivalAt + lullMs - performance.now();
+      if (wait <= 0) return false;
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        resume();
+      }, Math.ceil(wait));
+      return true;
+    },
+    stop() {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
 export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
   const { lanes, ownManufacturer, made, lullMs = 0 } = options;
   const threads = Array.from({ length: lanes }, () => new GridThread());
@@ -164,21 +189,7 @@ export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
   let stopped = false;
   let settled: Array<() => void> = [];
   const gridOf = gridCache();
-  let lastArrivalAt = -Infinity;
-  let lullTimer: NodeJS.Timeout | undefined;
-
-  /** True while instances are still arriving (the last one less than `lullMs` ago): pump is called again once they pause. */
-  const stillArriving = (): boolean => {
-    const wait = lastArrivalAt + lullMs - performance.now();
-    if (wait <= 0) return false;
-    if (!lullTimer) {
-      lullTimer = setTimeout(() => {
-        lullTimer = undefined;
-        pump();
-      }, Math.ceil(wait));
-    }
-    return true;
-  };
+  const lull = lullGate(lullMs, () => pump());
 
   const settle = () => {
     if (active > 0 || waiting.size > 0) return;
@@ -197,7 +208,7 @@ export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
   }
 
   function pump(): void {
-    if (!stopped && active < lanes && waiting.size > 0 && stillArriving()) return;
+    if (!stopped && active < lanes && waiting.size > 0 && lull.stillArriving()) return;
     while (!stopped && active < lanes && waiting.size > 0) {
       const [path, header] = waiting.entries().next().value!;
       waiting.delete(path);
@@ -217,7 +228,7 @@ export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
     arrived({ header, path }) {
       if (stopped || lanes === 0) return;
       // Any instance received means the receivers are busy, whether or not it is put on a grid.
-      lastArrivalAt = performance.now();
+      lull.arrived();
       if (!mayBePrecomputed(header, ownManufacturer)) return;
       if (waiting.size >= MAX_WAITING && !waiting.has(path)) {
         made.inc({ outcome: 'dropped' });
@@ -246,8 +257,7 @@ export function createArrivalGrid(options: ArrivalGridOptions): ArrivalGrid {
     },
     async stop() {
       stopped = true;
-      clearTimeout(lullTimer);
-      lullTimer = undefined;
+      lull.stop();
       if (waiting.size > 0) made.inc({ outcome: 'dropped' }, waiting.size);
       waiting.clear();
       await this.idle();
