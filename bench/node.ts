@@ -65,7 +65,8 @@ async function until(check: () => Promise<boolean>, timeoutMs = 300_000): Promis
 
 /**
  * The node's quiet period: 0.5 s keeps the end-to-end figure near the transfer time, but leaves the
- * background lane (10 nicer than the receivers) little time to put slices on the working grid;
+ * background lane (10 nicer than the receivers, and starting only decode.whileArrivingLullMs after
+ * the last arrival) little time to put slices on the working grid;
  * BENCH_QUIET_SECONDS=5 (the default in service is 60) shows "quiet period ended → results
  * written" with every slice made while the study arrived.
  */
