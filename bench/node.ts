@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../src/config.ts';
 import { readNiftiVolume } from '../src/dicom/nifti.ts';
 import { scanPaths } from '../src/dicom/scan.ts';
+import { median } from '../src/image/statistics.ts';
 import { stowInstances } from '../src/dicomweb/client/stow-client.ts';
 import { generatePhantomStudy } from '../src/phantom/index.ts';
 import type { StageEvent } from '../src/pipeline/index.ts';
@@ -168,8 +169,6 @@ const WARM_UP_SLICES = 8;
  * printed: the median, and the range.
  */
 const INTAKE_RUNS = Number(process.env.BENCH_INTAKE_RUNS ?? 5);
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 
 /** Orthanc's STOW vs the node's STOW of the same files, with and without putting them on the working grid meanwhile. */
 async function intake(label: string, series: SeriesInMemory): Promise<void> {

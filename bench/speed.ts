@@ -16,7 +16,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { planPhantom, renderPhantomSlice } from '../src/phantom/index.ts';
 import { createModelSegmenter, findPipeline, loadManifest, parseManifest, pipelineFilesPresent, releaseSessions, segmentAnatomic, sha256File, type ModelManifest, type SegmentInput } from '../src/segment/index.ts';
-import { compareRuns, median, timeSegmenter, type ProviderComparison, type ProviderRun } from './support/provider-runs.ts';
+import { median } from '../src/image/statistics.ts';
+import { compareRuns, timeSegmenter, type ProviderComparison, type ProviderRun } from './support/provider-runs.ts';
 
 const root = resolve(process.env.CT_MUSCLE_BENCH_ROOT ?? join(import.meta.dirname, '..'));
 const data = process.env.CT_MUSCLE_DATA ?? join(root, '..', 'shared', 'data');

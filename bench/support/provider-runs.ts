@@ -4,6 +4,7 @@
  * absolute difference). Used by bench/speed.ts (npm run bench:speed, and scripts/gpu on a GPU machine).
  */
 import { dice } from '../../src/measure/flags.ts';
+import { median } from '../../src/image/statistics.ts';
 import { encoderFrame } from '../../src/segment/model-segmenter.ts';
 import { findModel, findPipeline, modelPath, type ModelManifest } from '../../src/segment/models.ts';
 import { loadSession, ort, type SessionOptions } from '../../src/segment/onnx-session.ts';
@@ -22,12 +23,6 @@ export interface ProviderRun {
   medianMs: Record<string, number>;
   runs: number;
   result: SegmentResult;
-}
-
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** One warm-up call (timed as the first call), then `runs` timed calls. */

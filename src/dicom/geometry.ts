@@ -4,6 +4,7 @@
  * unsafe to measure.
  */
 import type { GeometryIssue, GeometryIssueKind, InstanceHeader, PlaneLabel } from './types.ts';
+import { median } from '../image/statistics.ts';
 
 /** Issues that make one volume meaningless: the node refuses such a series rather than measures it. */
 export const BLOCKING_ISSUES: readonly GeometryIssueKind[] = Object.freeze([
@@ -72,12 +73,6 @@ export function sameOrientation(a: readonly number[], b: readonly number[], tole
   const ca = cosinesOf(a);
   const cb = cosinesOf(b);
   return angleDeg(ca.row, cb.row) <= toleranceDeg && angleDeg(ca.column, cb.column) <= toleranceDeg;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 export interface StackAnalysis {

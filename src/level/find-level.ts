@@ -5,6 +5,7 @@
  */
 import { CtMuscleError } from '../errors.ts';
 import type { CtVolume, SeriesLayout } from '../dicom/types.ts';
+import { median } from '../image/statistics.ts';
 import { trackColumn } from './column.ts';
 import { bodySegments, centreTiltedDiscs, findDiscs, PROFILE_STEP_MM, resampleProfile, type BodySegment } from './discs.ts';
 import { identify } from './identify.ts';
@@ -61,12 +62,6 @@ export function explicitChoice(volume: SeriesLayout, options: LevelOptions): Lev
     };
   }
   return null;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const m = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
 }
 
 /** Enough slices over enough length to count vertebrae, or E_INSUFFICIENT_COVERAGE. */
