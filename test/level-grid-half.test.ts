@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
-import { decodeEncapsulatedFrame, decodeJpeg2000Halved } from '../src/dicom/codecs.ts';
+import { decodeEncapsulatedFrame, decodeJpeg2000Halved, jpeg2000MayHalve } from '../src/dicom/codecs.ts';
+import { loadWasmModule } from '../src/dicom/wasm-modules.ts';
 import { describeError } from '../src/errors.ts';
 import { scanBuffers } from '../src/dicom/scan.ts';
 import { groupIntoSeries, type SeriesGroup } from '../src/dicom/series.ts';
@@ -121,5 +122,48 @@ describe('decode.levelGrid "half": JPEG 2000 slices on the working grid from hal
     const full = await failure(() => decodeEncapsulatedFrame(cut, format, TS.jpeg2000Lossless));
     assert.equal(full.code, 'E_DECODE_FAILED');
     assert.deepEqual(await failure(() => decodeJpeg2000Halved(cut, format)), full);
+  });
+
+  it('reads the main header first: a frame it rules out (9/7 wavelet, no level, an image offset) is not decoded at half resolution', async () => {
+    const study = await generatePhantomStudy({ rows: 64, columns: 64, fromLevel: 'T12', toLevel: 'T12', sliceThicknessMm: 10, seed: 1, transferSyntaxUid: TS.jpeg2000Lossless });
+    const bytes = study.files[0].bytes;
+    const start = bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0x4f && bytes[i + 2] === 0xff && bytes[i + 3] === 0x51);
+    const stream = bytes.slice(start);
+    /** Where marker segment `marker`'s parameters begin (after its length), in the main header. */
+    const segment = (marker: number) => {
+      for (let at = 2; stream[at] === 0xff && stream[at + 1] !== 0x90; at += 2 + ((stream[at + 2] << 8) | stream[at + 3])) if (stream[at + 1] === marker) return at + 4;
+      return assert.fail(`no marker FF${marker.toString(16)}`);
+    };
+    const changed = (at: number, value: number) => {
+      const copy = stream.slice();
+      copy[at] = value;
+      return copy;
+    };
+    const cod = segment(0x52);
+    const siz = segment(0x51);
+    const ruledOut = { irreversible: changed(cod + 9, 0), 'no decomposition level': changed(cod + 5, 0), 'an image offset': changed(siz + 13, 1) };
+    assert.equal(jpeg2000MayHalve(stream), true, 'a reversible codestream with levels and no offset');
+    assert.equal(jpeg2000MayHalve(stream.subarray(0, 30)), true, 'a header it cannot read: the decoder judges');
+    const format = { rows: 64, columns: 64, bitsAllocated: 16, bitsStored: 16, highBit: 15, pixelRepresentation: 1, samplesPerPixel: 1, photometricInterpretation: 'MONOCHROME2', planarConfiguration: 0, numberOfFrames: 1 } as const;
+    // Count the decoder's half-resolution decodes.
+    const module = await loadWasmModule<Record<string, { prototype: { decodeSubResolution(level: number, layer: number): void } }>>('@cornerstonejs/codec-openjpeg/decodewasmjs');
+    const prototype = module.J2KDecoder.prototype;
+    const original = prototype.decodeSubResolution;
+    let decodes = 0;
+    prototype.decodeSubResolution = function (this: unknown, level: number, layer: number) {
+      decodes += 1;
+      return original.call(this, level, layer);
+    };
+    try {
+      assert.equal((await decodeJpeg2000Halved(stream, format))?.rows, 32);
+      assert.equal(decodes, 1, 'the reversible frame was decoded at half resolution');
+      for (const [what, ruled] of Object.entries(ruledOut)) {
+        assert.equal(jpeg2000MayHalve(ruled), false, what);
+        assert.equal(await decodeJpeg2000Halved(ruled, format), null, what);
+      }
+      assert.equal(decodes, 1, 'none of the frames ruled out was decoded at half resolution');
+    } finally {
+      prototype.decodeSubResolution = original;
+    }
   });
 });

@@ -2,7 +2,8 @@
  * Decoders for encapsulated transfer syntaxes, each a thin adapter over a maintained npm codec
  * (the cornerstone WebAssembly builds of OpenJPEG, CharLS, libjpeg-turbo and OpenJPH, the
  * jpeg-lossless-decoder-js package, and @cornerstonejs/dicom-codec's RLE decoder). No codec is
- * written here: this module only moves bytes in and out of them.
+ * written here: this module only moves bytes in and out of them (and reads a few markers of a
+ * stream's header where the codec does not tell what the caller must know before decoding).
  *
  * Output is the codec's raw sample buffer (little-endian bytes, samples interleaved); the
  * caller interprets it with the DICOM pixel attributes (see pixels.ts).
@@ -104,14 +105,54 @@ export interface HalvedFrame extends DecodedFrame {
   columns: number;
 }
 
+const readU16 = (b: Uint8Array, at: number) => (b[at] << 8) | b[at + 1];
+const readU32 = (b: Uint8Array, at: number) => readU16(b, at) * 65536 + readU16(b, at + 2);
+
+/**
+ * Whether a JPEG 2000 codestream's main header leaves a half-resolution decode possible, read
+ * before decoding so that a lossy (9/7, irreversible) frame is decoded once, not first at half
+ * resolution in vain and then in full. False only where a marker rules it out (ITU-T T.800
+ * A.5.1 SIZ: an image offset; A.6.1 COD, or A.6.2 COC of component 0: no decomposition level, or
+ * the irreversible transform); true otherwise, a header it cannot read included: the decoder
+ * judges after decoding (a tile-part header may still override COD). The markers are read here
+ * because OpenJPEG's readHeader leaves the frame information empty in this WebAssembly build.
+ */
+export function jpeg2000MayHalve(stream: Uint8Array): boolean {
+  if (stream.length < 4 || stream[0] !== 0xff || stream[1] !== 0x4f) return true;
+  let components = 1;
+  for (let at = 2; at + 4 <= stream.length; ) {
+    const marker = stream[at + 1];
+    // SOT (a tile-part begins) or anything not a marker segment: the main header is over.
+    if (stream[at] !== 0xff || marker === 0x90) return true;
+    const body = at + 4;
+    const end = at + 2 + readU16(stream, at + 2);
+    if (end < body || end > stream.length) return true;
+    if (marker === 0x51 && body + 36 <= end) {
+      if (readU32(stream, body + 10) !== 0 || readU32(stream, body + 14) !== 0) return false;
+      components = readU16(stream, body + 34);
+    } else if (marker === 0x52 && body + 10 <= end) {
+      if (stream[body + 5] === 0 || stream[body + 9] === 0) return false;
+    } else if (marker === 0x53) {
+      const indexBytes = components < 257 ? 1 : 2;
+      const parameters = body + indexBytes + 1;
+      const component = indexBytes === 1 ? stream[body] : readU16(stream, body);
+      if (component === 0 && parameters + 5 <= end && (stream[parameters] === 0 || stream[parameters + 4] === 0)) return false;
+    }
+    at = end;
+  }
+  return true;
+}
+
 /**
  * A reversible (lossless) JPEG 2000 codestream decoded at half resolution: its first wavelet
  * level's low-pass band, which OpenJPEG reconstructs without that level's three detail bands,
  * about a third of the work of a full decode (docs/decisions.md). Values are on the stored-value
  * scale (the 5/3 low-pass filter has unit gain). Null where the codestream has no wavelet level to
- * drop or is not reversible (the decoder only says which after decoding).
+ * drop or is not reversible: its main header says so (`jpeg2000MayHalve`), or else the decoder,
+ * after decoding.
  */
 export async function decodeJpeg2000Halved(frame: Uint8Array, format: PixelFormat): Promise<HalvedFrame | null> {
+  if (!jpeg2000MayHalve(frame)) return null;
   const module = await loadWasmModule<Record<string, new () => J2KResolutionDecoder>>('@cornerstonejs/codec-openjpeg/decodewasmjs');
   const decoder = new module.J2KDecoder();
   try {
