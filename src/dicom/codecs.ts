@@ -190,7 +190,7 @@ function jpegStreamDeclaresRgb(stream: Uint8Array): boolean {
   for (let i = 2; i + 4 < stream.length; ) {
     if (stream[i] !== 0xff) return false;
     const marker = stream[i + 1];
-    const length = (stream[i + 2] << 8) | stream[i + 3];
+    const length = readU16(stream, i + 2);
     if (marker === 0xee) return true;
     if (marker >= 0xc0 && marker <= 0xc3) {
       const ids = [stream[i + 10], stream[i + 13], stream[i + 16]];
