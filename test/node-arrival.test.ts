@@ -4,7 +4,9 @@
  * those slices instead of decoding them. Sent over STOW-RS to a real node on loopback; each
  * analysis is compared with a cold one (the same spooled files, nothing precomputed): the same
  * working stack, level, slice, mask bytes and figures. Late instances, a duplicate with other
- * bytes, damaged sidecars and a better series arriving later must not change that.
+ * bytes, damaged sidecars and a better series arriving later must not change that. The lane
+ * itself waits for a lull in arrivals (decode.whileArrivingLullMs) and drops what an analysis
+ * that has begun will decode anyway.
  */
 import assert from 'node:assert/strict';
 import { Counter, Registry } from 'prom-client';
