@@ -15,7 +15,7 @@ import { ReusableBuffer } from './read-file.ts';
 import { NATIVE_SYNTAXES } from './transfer-syntax.ts';
 import { loadSourceBytes, parseDicomAsync, pixelsOfScanned, type ParsedDicom, type ScannedPixels } from './read.ts';
 import type { SeriesGroup } from './series.ts';
-import type { CtVolume, InstanceHeader, InstanceSource, SeriesLayout, SliceInfo, VolumeGeometry } from './types.ts';
+import type { CtVolume, InstanceHeader, InstanceSource, PixelFormat, SeriesLayout, SliceInfo, VolumeGeometry } from './types.ts';
 
 export interface VolumeOptions {
   /** Build only these slices (indices in stack order), e.g. the chosen slice and its neighbours. */
@@ -131,12 +131,18 @@ export function sliceJobOf(header: InstanceHeader, geometry: VolumeGeometry, fro
  * A caller decoding many slices passes its `file` buffer: the file is read into it, not into fresh memory.
  */
 export async function decodeSliceHu(job: SliceJob, scratch: Int32Array, out: Int16Array, offset: number, file?: ReusableBuffer): Promise<void> {
-  const parsed = await parseSlice(job, file);
-  storedToHounsfield(await decodeFrame(parsed, 0, scratch), rescaleOf(job, parsed), out, offset);
+  const { parsed, rescale } = await parseSlice(job, file);
+  storedToHounsfield(await decodeFrame(parsed, 0, scratch), rescale, out, offset);
+}
+
+/** An instance of the series read and parsed, with its rescale to HU. */
+interface ParsedSlice {
+  parsed: ParsedDicom;
+  rescale: RescaleParameters;
 }
 
 /** One instance of the series read and parsed (its header as the scan parsed it, where it can), checked against the series. */
-async function parseSlice(job: SliceJob, file?: ReusableBuffer): Promise<ParsedDicom> {
+async function parseSlice(job: SliceJob, file?: ReusableBuffer): Promise<ParsedSlice> {
   const bytes = await loadSourceBytes(job.source, DEFAULT_DICOM_LIMITS, file);
   const parsed = pixelsOfScanned(bytes, job) ?? (await parseDicomAsync(bytes));
   const format = pixelFormatOf(parsed.dataset);
@@ -149,12 +155,11 @@ async function parseSlice(job: SliceJob, file?: ReusableBuffer): Promise<ParsedD
   if (format.rows !== job.rows || format.columns !== job.columns) {
     throw new CtMuscleError('E_INCONSISTENT_GEOMETRY', `${job.sopInstanceUid} is ${format.rows}×${format.columns}; the series is ${job.rows}×${job.columns}.`);
   }
-  return parsed;
+  return { parsed, rescale: rescaleOf(job, parsed, format) };
 }
 
 /** The slice's rescale to HU, with its padding in the stored-value range. */
-function rescaleOf(job: SliceJob, parsed: ParsedDicom): RescaleParameters {
-  const format = pixelFormatOf(parsed.dataset);
+function rescaleOf(job: SliceJob, parsed: ParsedDicom, format: PixelFormat): RescaleParameters {
   const paddingValue = numberValue(parsed.dataset, 'PixelPaddingValue');
   const rangeLimit = numberValue(parsed.dataset, 'PixelPaddingRangeLimit');
   const inStoredRange = (value: number) => paddingInStoredRange(value, format.pixelRepresentation, format.bitsAllocated);
@@ -247,22 +252,22 @@ export class DecodeLane {
    * `job.gridInto` says when given, else into the lane's own array (valid until its next job).
    */
   async decode(job: SliceJob, into?: Int16Array): Promise<Int16Array> {
-    const parsed = await parseSlice(job, this.file);
+    const slice = await parseSlice(job, this.file);
     const { grid } = job;
-    if (!grid) return this.fullHu(job, parsed);
+    if (!grid) return this.fullHu(job, slice);
     const pixels = grid.width * grid.height;
     let target = into ?? (job.gridInto && new Int16Array(job.gridInto.buffer, job.gridInto.byteOffset, pixels));
     if (!target) target = this.gridSlice.length === pixels ? this.gridSlice : (this.gridSlice = new Int16Array(pixels));
-    if (!(await this.halvedOntoGrid(job, parsed, grid, target))) averageOntoBlockGrid(await this.fullHu(job, parsed), 0, PADDING_HU, grid, target);
+    if (!(await this.halvedOntoGrid(job, slice, grid, target))) averageOntoBlockGrid(await this.fullHu(job, slice), 0, PADDING_HU, grid, target);
     if (job.body) this.packBody(target, grid, job.body);
     return target;
   }
 
   /** The slice's full-resolution HU, in the lane's own array. */
-  private async fullHu(job: SliceJob, parsed: ParsedDicom): Promise<Int16Array> {
+  private async fullHu(job: SliceJob, { parsed, rescale }: ParsedSlice): Promise<Int16Array> {
     const voxels = job.rows * job.columns;
     if (this.hu.length !== voxels) [this.hu, this.scratch] = [new Int16Array(voxels), new Int32Array(voxels)];
-    storedToHounsfield(await decodeFrame(parsed, 0, this.scratch), rescaleOf(job, parsed), this.hu, 0);
+    storedToHounsfield(await decodeFrame(parsed, 0, this.scratch), rescale, this.hu, 0);
     return this.hu;
   }
 
@@ -271,13 +276,13 @@ export class DecodeLane {
    * apart (`decodeFrameHalved`: JPEG 2000, ~3 × less work than a full decode) and looked up onto the
    * grid: the level finder sees nothing finer. False, nothing written, where it cannot be.
    */
-  private async halvedOntoGrid(job: SliceJob, parsed: ParsedDicom, grid: BlockGrid, target: Int16Array): Promise<boolean> {
+  private async halvedOntoGrid(job: SliceJob, { parsed, rescale }: ParsedSlice, grid: BlockGrid, target: Int16Array): Promise<boolean> {
     if (!job.fromHalfResolution || grid.factor !== 2 || !grid.halved || job.rows % 2 !== 0 || job.columns % 2 !== 0) return false;
     const pixels = (job.rows / 2) * (job.columns / 2);
     if (this.halvedScratch.length !== pixels) [this.halvedHu, this.halvedScratch] = [new Int16Array(pixels), new Int32Array(pixels)];
     const halved = await decodeFrameHalved(parsed, this.halvedScratch);
     if (!halved || halved.rows !== job.rows / 2 || halved.columns !== job.columns / 2) return false;
-    storedToHounsfield(halved.values, rescaleOf(job, parsed), this.halvedHu, 0);
+    storedToHounsfield(halved.values, rescale, this.halvedHu, 0);
     halvedSliceOntoGrid(this.halvedHu, PADDING_HU, grid.halved.index, target);
     return true;
   }
