@@ -37,6 +37,13 @@ function stackOf(series: DecodedSeries): WorkStack {
   return series.stack;
 }
 
+/** Where an instance's JPEG 2000 codestream starts: its SOC and SIZ markers (FF4F FF51). */
+const codestreamStart = (bytes: Uint8Array) => bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0x4f && bytes[i + 2] === 0xff && bytes[i + 3] === 0x51);
+
+/** The pixel format of a square 16-bit signed greyscale frame, as the phantom writes it. */
+const greyscale16 = (size: number) =>
+  ({ rows: size, columns: size, bitsAllocated: 16, bitsStored: 16, highBit: 15, pixelRepresentation: 1, samplesPerPixel: 1, photometricInterpretation: 'MONOCHROME2', planarConfiguration: 0, numberOfFrames: 1 }) as const;
+
 const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 describe('decode.levelGrid "half": JPEG 2000 slices on the working grid from half-resolution decodes', function () {
@@ -111,10 +118,9 @@ describe('decode.levelGrid "half": JPEG 2000 slices on the working grid from hal
   it('fails a cut codestream with the typed error a full decode gives', async () => {
     const study = await generatePhantomStudy({ rows: 512, columns: 512, fromLevel: 'T12', toLevel: 'T12', sliceThicknessMm: 10, seed: 1, transferSyntaxUid: TS.jpeg2000Lossless });
     const bytes = study.files[0].bytes;
-    // The codestream starts at its SOC and SIZ markers (FF4F FF51).
-    const start = bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0x4f && bytes[i + 2] === 0xff && bytes[i + 3] === 0x51);
+    const start = codestreamStart(bytes);
     assert.ok(start > 0);
-    const format = { rows: 512, columns: 512, bitsAllocated: 16, bitsStored: 16, highBit: 15, pixelRepresentation: 1, samplesPerPixel: 1, photometricInterpretation: 'MONOCHROME2', planarConfiguration: 0, numberOfFrames: 1 } as const;
+    const format = greyscale16(512);
     const whole = await decodeJpeg2000Halved(bytes.subarray(start), format);
     assert.equal(whole?.rows, 256, 'the whole codestream decodes at half resolution');
     const cut = bytes.subarray(start, start + 200);
@@ -127,7 +133,7 @@ describe('decode.levelGrid "half": JPEG 2000 slices on the working grid from hal
   it('reads the main header first: a frame it rules out (9/7 wavelet, no level, an image offset) is not decoded at half resolution', async () => {
     const study = await generatePhantomStudy({ rows: 64, columns: 64, fromLevel: 'T12', toLevel: 'T12', sliceThicknessMm: 10, seed: 1, transferSyntaxUid: TS.jpeg2000Lossless });
     const bytes = study.files[0].bytes;
-    const start = bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0x4f && bytes[i + 2] === 0xff && bytes[i + 3] === 0x51);
+    const start = codestreamStart(bytes);
     const stream = bytes.slice(start);
     /** Where marker segment `marker`'s parameters begin (after its length), in the main header. */
     const segment = (marker: number) => {
@@ -144,7 +150,7 @@ describe('decode.levelGrid "half": JPEG 2000 slices on the working grid from hal
     const ruledOut = { irreversible: changed(cod + 9, 0), 'no decomposition level': changed(cod + 5, 0), 'an image offset': changed(siz + 13, 1) };
     assert.equal(jpeg2000MayHalve(stream), true, 'a reversible codestream with levels and no offset');
     assert.equal(jpeg2000MayHalve(stream.subarray(0, 30)), true, 'a header it cannot read: the decoder judges');
-    const format = { rows: 64, columns: 64, bitsAllocated: 16, bitsStored: 16, highBit: 15, pixelRepresentation: 1, samplesPerPixel: 1, photometricInterpretation: 'MONOCHROME2', planarConfiguration: 0, numberOfFrames: 1 } as const;
+    const format = greyscale16(64);
     // Count the decoder's half-resolution decodes.
     const module = await loadWasmModule<Record<string, { prototype: { decodeSubResolution(level: number, layer: number): void } }>>('@cornerstonejs/codec-openjpeg/decodewasmjs');
     const prototype = module.J2KDecoder.prototype;
