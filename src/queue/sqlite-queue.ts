@@ -9,6 +9,7 @@
 import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
 import { CtMuscleError } from '../errors.ts';
+import { processGone } from '../io/process.ts';
 import { DEFAULT_LEASE_MS, DEFAULT_RETRY, retryDecision, type EnqueueOptions, type FailOptions, type Job, type JobId, type JobQueue, type JobState, type QueueOptions, type RetryPolicy } from './job-queue.ts';
 import { openSqlite } from './sqlite.ts';
 
@@ -79,16 +80,6 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 function migrate(db: Database.Database): void {
   const columns = (db.prepare('PRAGMA table_info(jobs)').all() as Array<{ name: string }>).map((c) => c.name);
   if (!columns.includes('owner')) db.exec('ALTER TABLE jobs ADD COLUMN owner TEXT');
-}
-
-/** Whether a process of this machine is gone (kill 0 answers ESRCH); EPERM means it exists. */
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }
 
 export class SqliteJobQueue implements JobQueue {
